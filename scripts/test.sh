@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# All checks of the suite: lint (ruff, pylint-odoo mandatory checks), pure-Python
+# tests (pytest) and the Odoo tests of every addon on a fresh throwaway database.
+# Exits non-zero on any failure; prints pytest's summary and a closing
+# "N passed, N failed" line over everything that ran.
+#
+#   scripts/test.sh                 everything
+#   scripts/test.sh --no-odoo       lint + pytest only (fast loop while developing)
+#   TEST_TAGS=/telecom_wallet scripts/test.sh   restrict the Odoo tests (Odoo --test-tags syntax)
+set -uo pipefail
+
+run_odoo=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-odoo) run_odoo=0 ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        *) echo "unknown option: $arg" >&2; exit 2 ;;
+    esac
+done
+
+# shellcheck source=scripts/setup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+SETUP_BROWSER=1 setup_all
+set +e
+cd "$ROOT" || exit 1
+BIN="$(dirname "$VENV_PY")"
+mapfile -t MODULES < <(for m in addons/*/__manifest__.py; do basename "$(dirname "$m")"; done)
+
+failed_steps=()
+passed=0
+failed=0
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "ruff"
+if ! "$BIN/ruff" check . || ! "$BIN/ruff" format --check .; then failed_steps+=(ruff); fi
+
+step "pylint-odoo (mandatory checks)"
+if ! "$BIN/pylint" --rcfile=.pylintrc-mandatory "${MODULES[@]/#/addons/}"; then failed_steps+=(pylint-odoo); fi
+
+step "pytest (pure Python)"
+pytest_log="$(mktemp)"
+"$BIN/python" -m pytest tests 2>&1 | tee "$pytest_log"
+rc=${PIPESTATUS[0]}
+summary="$(grep -E '^=*.*(passed|failed|error|no tests ran).* in [0-9.]+s' "$pytest_log" | tail -1)"
+p="$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+')"
+f=0
+for n in $(grep -oE '[0-9]+ (failed|errors?)' <<<"$summary" | grep -oE '^[0-9]+'); do f=$((f + n)); done
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+if [ "$rc" -ne 0 ]; then failed_steps+=(pytest); fi
+rm -f "$pytest_log"
+
+if [ "$run_odoo" = 1 ]; then
+    step "Odoo tests: ${MODULES[*]}"
+    db="telecom_test_$(date +%s)_$$"
+    port="$("$VENV_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    odoo_log="$(mktemp)"
+    drop_db() { dropdb --if-exists "$db" 2>/dev/null; rm -rf "$ROOT/.local/data/filestore/$db"; }
+    trap drop_db EXIT
+    tags="${TEST_TAGS:-$(IFS=,; echo "${MODULES[*]/#//}")}"
+    "${ODOO_BIN[@]}" -d "$db" -i "$(IFS=,; echo "${MODULES[*]}")" --without-demo=all \
+        --test-enable --test-tags "$tags" --stop-after-init \
+        --http-interface 127.0.0.1 --http-port "$port" --log-level test \
+        --max-cron-threads 0 2>&1 | tee "$odoo_log"
+    rc=${PIPESTATUS[0]}
+    result="$(grep -oE '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$odoo_log" | tail -1)"
+    if [ -z "$result" ]; then
+        echo "Odoo did not report a test result (install failed?): see the log above"
+        failed_steps+=(odoo-tests); failed=$((failed + 1))
+    else
+        read -r of _ oe _ _ ot _ <<<"$result"
+        passed=$((passed + ot - of - oe)); failed=$((failed + of + oe))
+        echo "Odoo: $result"
+        if [ "$rc" -ne 0 ] || [ $((of + oe)) -ne 0 ]; then failed_steps+=(odoo-tests); fi
+    fi
+    # An ERROR logged outside a test (a broken view, a failed data file) is a failure too.
+    if grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$odoo_log" | grep -vq 'odoo.tests.result\|at least one error occurred'; then
+        if [[ ! " ${failed_steps[*]} " =~ " odoo-tests " ]]; then
+            echo "Odoo logged errors outside the test results:"
+            grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$odoo_log" | head -20
+            failed_steps+=(odoo-log-errors)
+        fi
+    fi
+    rm -f "$odoo_log"
+fi
+
+echo
+if [ ${#failed_steps[@]} -ne 0 ]; then
+    echo "FAILED steps: ${failed_steps[*]}"
+    [ "$failed" -eq 0 ] && failed=${#failed_steps[@]}
+    echo "$passed passed, $failed failed"
+    exit 1
+fi
+echo "all checks passed"
+echo "$passed passed, $failed failed"
