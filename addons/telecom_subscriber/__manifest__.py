@@ -1,0 +1,20 @@
+{
+    "name": "Telecom Subscribers",
+    "summary": "Subscribers, billing accounts and service plans for telecom operators",
+    "version": "18.0.1.0.0",
+    "category": "Sales/Telecom",
+    "author": "Telecom BSS Migration Suite",
+    "license": "LGPL-3",
+    "depends": ["contacts", "product", "account"],
+    "external_dependencies": {"python": ["python-stdnum"]},
+    "data": [
+        "security/telecom_subscriber_security.xml",
+        "security/ir.model.access.csv",
+        "data/product_category_data.xml",
+        "views/res_partner_views.xml",
+        "views/product_template_views.xml",
+        "wizards/telecom_settings_views.xml",
+        "views/telecom_subscriber_menus.xml",
+    ],
+    "application": True,
+}

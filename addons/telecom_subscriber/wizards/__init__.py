@@ -1,0 +1,1 @@
+from . import telecom_settings
