@@ -1,0 +1,1638 @@
+#!/usr/bin/env python3
+"""Generate a synthetic Digital BSS export, with exactly known defects.
+
+Seeded and deterministic: the same options give byte-identical files, whatever
+``--jobs``. Streamed: subscribers are produced in fixed chunks (each with its
+own random stream, generated in parallel), written as part files, then
+concatenated, so memory stays flat from 1 000 to 2 000 000 subscribers.
+
+    scripts/generate_bss_export.py --subscribers 100000 --seed 7 --out /tmp/export.zip \\
+        --dialect legacy-upper --defects duplicate_rows=20,orphans=15,secret_columns_dropped=6
+
+The manifest (``manifest.json`` inside an output folder, ``<name>.manifest.json``
+next to an output ZIP, or ``--manifest PATH``) lists per defect kind and object
+the count and the affected file, row (line number, header = 1) and key, plus
+the injected secret values, so tests can prove they never reach the database.
+
+Counting rules (the same as ``addons/bss_import/lib/profile_rules.py``): one
+injected defect per row, and a row carries at most one defect of any kind, so
+every finding count of a profiler equals the manifest's count. Duplicates are
+exact copies placed right after their original; only the copy is counted.
+Only stdlib (openpyxl for ``--format xlsx``). Identifier helpers and the
+canonical schema are loaded by file path: no Odoo import.
+"""
+
+import argparse
+import csv
+import datetime
+import importlib.util
+import io
+import json
+import multiprocessing
+import os
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load(name, relpath):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, relpath))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+identifiers = _load("_gen_identifiers", "addons/telecom_subscriber/tools/identifiers.py")
+schema = _load("_gen_schema", "addons/bss_import/lib/schema.py")
+
+CHUNK = 20000  # subscribers per chunk; fixed so output does not depend on --jobs
+EXPORT_DAY = datetime.date(2024, 6, 30)
+DAY0 = datetime.date(2015, 1, 1)
+N_DAYS = (EXPORT_DAY - DAY0).days + 1
+BIRTH0 = datetime.date(1940, 1, 1)
+N_BIRTH = (datetime.date(2005, 12, 31) - BIRTH0).days + 1
+
+DEFECT_KINDS = (
+    "duplicate_rows",
+    "orphans",
+    "missing_mandatory",
+    "inconsistent_state",
+    "unknown_legacy_code",
+    "invalid_msisdn",
+    "invalid_imsi",
+    "invalid_iccid",
+    "encoding_damage",
+    "secret_columns_dropped",
+)
+# Which tables receive each row-level defect (round robin in this order).
+KIND_TABLES = {
+    "duplicate_rows": ("subscribers", "billing_accounts", "ocs_buckets", "orders", "invoices", "usage"),
+    "orphans": ("subscribers", "orders", "ocs_buckets"),
+    "missing_mandatory": ("subscribers", "billing_accounts", "ocs_buckets", "orders"),
+    "inconsistent_state": ("subscribers",),
+    "unknown_legacy_code": ("subscribers",),
+    "invalid_msisdn": ("subscribers",),
+    "invalid_imsi": ("subscribers",),
+    "invalid_iccid": ("subscribers",),
+    "encoding_damage": ("subscribers", "billing_accounts"),
+}
+# Mandatory, non-key, non-reference columns emptied by missing_mandatory, in rotation.
+MISSING_COLUMNS = {
+    "subscribers": ("last_name", "msisdn", "activation_date"),
+    "billing_accounts": ("account_name", "bill_cycle_day", "currency"),
+    "ocs_buckets": ("remaining_amount", "valid_from"),
+    "orders": ("order_date", "order_type"),
+}
+# The entity a defect row is chosen by: subscriber index or account index.
+TABLE_DOMAIN = {
+    "subscribers": "sub",
+    "ocs_buckets": "sub",
+    "orders": "sub",
+    "usage": "sub",
+    "billing_accounts": "acct",
+    "invoices": "acct",
+}
+SECRET_COLUMNS = (
+    ("aaa_hss", "ki"),
+    ("billing_accounts", "card_number"),
+    ("subscribers", "pin1"),
+    ("aaa_hss", "opc"),
+    ("subscribers", "puk1"),
+    ("subscribers", "portal_password"),
+)
+
+MARKETS = {
+    "GB": {
+        "cc": "44",
+        "mccmnc": "23410",
+        "mobile": "7",
+        "fixed": "20",
+        "nsn": 10,
+        "cur": "GBP",
+        "iccid": "44",
+    },
+    "FR": {"cc": "33", "mccmnc": "20801", "mobile": "6", "fixed": "1", "nsn": 9, "cur": "EUR", "iccid": "33"},
+    "DE": {
+        "cc": "49",
+        "mccmnc": "26201",
+        "mobile": "151",
+        "fixed": "30",
+        "nsn": 11,
+        "cur": "EUR",
+        "iccid": "49",
+    },
+    "AU": {"cc": "61", "mccmnc": "50501", "mobile": "4", "fixed": "2", "nsn": 9, "cur": "AUD", "iccid": "61"},
+    "IN": {
+        "cc": "91",
+        "mccmnc": "40410",
+        "mobile": "9",
+        "fixed": "11",
+        "nsn": 10,
+        "cur": "INR",
+        "iccid": "91",
+    },
+    "US": {
+        "cc": "1",
+        "mccmnc": "310150",
+        "mobile": "415",
+        "fixed": "212",
+        "nsn": 10,
+        "cur": "USD",
+        "iccid": "01",
+    },
+}
+
+FIRST = [
+    "James",
+    "Olivia",
+    "Noah",
+    "Emma",
+    "Liam",
+    "Sophie",
+    "Lucas",
+    "Chloe",
+    "Thomas",
+    "Anna",
+    "Daniel",
+    "Laura",
+    "Peter",
+    "Maria",
+    "Paul",
+    "Julia",
+    "Mark",
+    "Sarah",
+    "David",
+    "Claire",
+    "José",
+    "Zoë",
+    "Hélène",
+    "François",
+    "Jürgen",
+    "Björn",
+    "Inès",
+    "Noémie",
+    "Renée",
+    "Gaëlle",
+    "Søren",
+    "André",
+    "Mónica",
+    "Raúl",
+    "Ángel",
+    "Mélanie",
+    "Jérôme",
+    "Céline",
+    "Léa",
+    "Françoise",
+]
+LAST = [
+    "Smith",
+    "Jones",
+    "Brown",
+    "Taylor",
+    "Wilson",
+    "Evans",
+    "Walker",
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Rossi",
+    "Russo",
+    "Garcia",
+    "Lopez",
+    "Murphy",
+    "Kelly",
+    "Müller",
+    "Lefèvre",
+    "García",
+    "Núñez",
+    "Gonçalves",
+    "Jäger",
+    "Böhm",
+    "Lindqvist",
+    "Sørensen",
+    "Østergaard",
+    "Peña",
+    "Fernández",
+    "Herrera",
+    "Wöhler",
+    "Brückner",
+    "Gómez",
+    "Martínez",
+    "Côté",
+]
+ACCENTED_LAST = [n for n in LAST if not n.isascii()]
+CITIES = [
+    "London",
+    "Manchester",
+    "Paris",
+    "Lyon",
+    "Berlin",
+    "München",
+    "Köln",
+    "Sydney",
+    "Melbourne",
+    "Mumbai",
+    "Zürich",
+    "Besançon",
+    "Málaga",
+]
+STREETS = [
+    "High Street",
+    "Station Road",
+    "Rue de la Paix",
+    "Hauptstraße",
+    "George Street",
+    "Église Lane",
+    "Calle Mayor",
+]
+APNS = ("internet", "ims", "wap", "m2m.iot")
+VENDORS = ("Ericsson", "Nokia", "Huawei", "ZTE", "Cisco", "Juniper")
+
+
+# ---------------------------------------------------------------- dialects ---
+class Dialect:
+    """How one legacy system writes its export."""
+
+    def __init__(self, name, **kw):
+        self.name = name
+        self.encoding = kw.get("encoding", "utf-8")
+        self.bom = kw.get("bom", False)
+        self.delimiter = kw.get("delimiter", ",")
+        self.tab_tables = kw.get("tab_tables", ())
+        self.lineterminator = kw.get("lineterminator", "\n")
+        self.date = kw.get("date", "iso")
+        self.decimal = kw.get("decimal", ".")
+        self.true, self.false = kw.get("bools", ("true", "false"))
+        self.headers = kw.get("headers", {})
+        self.header_case = kw.get("header_case", "lower")
+        self.files = kw.get("files", {})
+        self.folder = kw.get("folder", "")
+        self.codes = kw.get("codes", {})
+        self.msisdn_prefix = kw.get("msisdn_prefix", "+")
+        self.extras = kw.get("extras", {})
+        self.secret_headers = kw.get("secret_headers", {})
+
+    def header(self, table, col):
+        if col in self.headers.get(table, {}):
+            return self.headers[table][col]
+        if col in self.headers.get("*", {}):
+            return self.headers["*"][col]
+        if self.header_case == "upper":
+            return col.upper()
+        if self.header_case == "camel":
+            return "".join(w.capitalize() for w in col.split("_"))
+        return col
+
+    def file_name(self, table, fmt):
+        name = self.files.get(table, schema.TABLES[table].file_name)
+        if fmt == "xlsx":
+            name = name.rsplit(".", 1)[0] + ".xlsx"
+        return f"{self.folder}/{name}" if self.folder else name
+
+    def delim(self, table):
+        return "\t" if table in self.tab_tables else self.delimiter
+
+    def code(self, kind, value):
+        return self.codes.get(kind, {}).get(value, value)
+
+
+_UPPER_HEADERS = {
+    "*": {
+        "subscriber_id": "SUB_NO",
+        "account_number": "ACCOUNT_NUM",
+        "plan_code": "RATE_PLAN",
+        "currency": "CURRENCY",
+    },
+    "subscribers": {
+        "email": "CUST_EMAIL_ADDR",
+        "contact_phone": "CONTACT_NO",
+        "birth_date": "DOB",
+        "street": "ADDR_LINE1",
+        "city": "TOWN",
+        "zip": "POSTCODE",
+        "country": "CTRY",
+        "msisdn": "MOBILE_NUMBER",
+        "iccid": "SIM_SERIAL",
+        "service_type": "SVC_TYPE",
+        "status": "SUB_STATUS",
+        "activation_date": "ACT_DATE",
+        "ocs_balance": "MAIN_BAL",
+        "last_usage_date": "LAST_USAGE",
+        "total_voice_minutes": "TOT_VOICE_MIN",
+        "total_data_mb": "TOT_DATA_MB",
+        "total_sms_count": "TOT_SMS",
+        "cpni_opt_out": "CPNI_FLAG",
+    },
+    "billing_accounts": {
+        "account_name": "ACCT_NAME",
+        "status": "ACCT_STATUS",
+        "bill_cycle_day": "BILL_CYCLE",
+        "invoicing_preference": "BILL_MEDIA",
+        "payment_method": "PAY_METHOD",
+        "credit_limit": "CRED_LIMIT",
+        "ar_balance": "ACCT_BAL",
+        "phone": "TEL",
+        "street": "ADDR_LINE1",
+        "city": "TOWN",
+        "zip": "POSTCODE",
+        "country": "CTRY",
+        "vat": "VAT_NO",
+        "created_date": "OPEN_DATE",
+    },
+    "service_plans": {
+        "plan_name": "RATE_PLAN_NAME",
+        "service_type": "SVC_TYPE",
+        "price": "MRC",
+        "validity_days": "VALIDITY",
+        "voice_minutes": "INCL_MINUTES",
+        "voice_unlimited": "UNLIMITED_VOICE",
+        "data_mb": "INCL_DATA_MB",
+        "data_unlimited": "UNLIMITED_DATA",
+        "sms_count": "INCL_SMS",
+        "sms_unlimited": "UNLIMITED_SMS",
+        "active": "IS_ACTIVE",
+    },
+    "orders": {
+        "order_id": "ORD_NO",
+        "order_date": "ORD_DATE",
+        "order_type": "ORD_TYPE",
+        "status": "ORD_STATUS",
+    },
+    "order_lines": {
+        "order_id": "ORD_NO",
+        "product_code": "PROD_CODE",
+        "quantity": "QTY",
+        "unit_price": "UNIT_PRC",
+    },
+    "invoices": {
+        "invoice_number": "INV_NO",
+        "invoice_date": "INV_DATE",
+        "amount_untaxed": "NET_AMOUNT",
+        "amount_tax": "TAX_AMOUNT",
+        "amount_total": "GROSS_AMOUNT",
+        "amount_residual": "OPEN_AMOUNT",
+        "status": "INV_STATUS",
+    },
+    "invoice_lines": {
+        "invoice_number": "INV_NO",
+        "quantity": "QTY",
+        "unit_price": "UNIT_PRC",
+        "tax_rate": "VAT_RATE",
+    },
+    "ocs_buckets": {
+        "bucket_id": "BUCKET_NO",
+        "bucket_type": "BALANCE_TYPE",
+        "unit": "UOM",
+        "initial_amount": "INITIAL_VALUE",
+        "remaining_amount": "REMAINING_VALUE",
+        "valid_from": "EFF_DATE",
+        "valid_to": "EXP_DATE",
+        "priority": "PRIO",
+    },
+    "usage": {
+        "usage_month": "BILL_PERIOD",
+        "voice_minutes": "VOICE_MIN",
+        "sms_count": "SMS",
+        "charged_amount": "CHARGE",
+    },
+    "aaa_hss": {"apn": "APN_NAME", "auth_profile": "AUTH_PROF", "roaming_allowed": "ROAM_ALLOWED"},
+}
+_CAMEL_HEADERS = {
+    "*": {"account_number": "AcctNo", "plan_code": "Tariff", "msisdn": "MSISDN", "imsi": "IMSI"},
+    "subscribers": {
+        "email": "EmailAddress",
+        "contact_phone": "ContactNumber",
+        "birth_date": "DateOfBirth",
+        "street": "Address1",
+        "zip": "PostalCode",
+        "country": "CountryCode",
+        "iccid": "SimNo",
+        "service_type": "LineType",
+        "status": "LineStatus",
+        "ocs_balance": "Balance",
+        "last_usage_date": "LastActivity",
+        "total_voice_minutes": "TotalMinutes",
+        "total_data_mb": "TotalData",
+    },
+    "billing_accounts": {
+        "account_name": "CustomerName",
+        "status": "AccountStatus",
+        "bill_cycle_day": "BillCycle",
+    },
+}
+DIALECTS = {
+    "canonical": Dialect("canonical"),
+    "legacy-upper": Dialect(
+        "legacy-upper",
+        encoding="cp1252",
+        delimiter=";",
+        lineterminator="\r\n",
+        date="dmy",
+        decimal=",",
+        bools=("Y", "N"),
+        headers=_UPPER_HEADERS,
+        header_case="upper",
+        msisdn_prefix="",
+        files={
+            "billing_accounts": "BILLING_ACCOUNTS.CSV",
+            "subscribers": "SUBSCRIBER_EXTRACT.CSV",
+            "service_plans": "RATE_PLANS.CSV",
+            "product_catalog": "PRODUCT_CATALOGUE.CSV",
+            "orders": "ORDERS.CSV",
+            "order_lines": "ORDER_LINES.CSV",
+            "invoices": "INVOICES.CSV",
+            "invoice_lines": "INVOICE_LINES.CSV",
+            "ocs_buckets": "OCS_BALANCES.CSV",
+            "custom_fields": "CUSTOM_FIELD_DEFS.CSV",
+            "pcrf_rules": "PCRF_POLICIES.CSV",
+            "aaa_hss": "HSS_PROVISIONING.CSV",
+            "network_elements": "NETWORK_ELEMENTS.CSV",
+            "usage": "USAGE_SUMMARY.CSV",
+        },
+        codes={
+            "subscribers.status": {
+                "active": "ACT",
+                "suspended": "SUS",
+                "barred": "BAR",
+                "terminated": "TRM",
+                "pending": "PND",
+            },
+            "billing_accounts.status": {"open": "O", "suspended": "S", "closed": "C"},
+            "service_type": {
+                "mobile_prepaid": "PRE",
+                "mobile_postpaid": "POST",
+                "fixed_broadband": "FBB",
+                "fixed_wireless": "FWA",
+                "iot": "M2M",
+                "other": "OTH",
+            },
+            "bucket_type": {"monetary": "MAIN", "data": "DATA", "voice": "VOICE", "sms": "SMS"},
+            "orders.status": {"done": "COMP", "cancelled": "CANC", "confirmed": "CONF", "draft": "NEW"},
+            "invoices.status": {"open": "OPN", "paid": "PD", "overdue": "OD", "cancelled": "VOID"},
+            "invoicing_preference": {"email": "EBILL", "paper": "PRINT", "portal": "WEB"},
+        },
+        extras={"subscribers": ("LOYALTY_TIER", "CREDIT_SCORE"), "billing_accounts": ("SEGMENT",)},
+        secret_headers={"ki": "KI", "opc": "OPC", "card_number": "CC_NUMBER", "pin1": "PIN1", "puk1": "PUK1"}
+        | {"portal_password": "PASSWD"},
+    ),
+    "legacy-pipe": Dialect(
+        "legacy-pipe",
+        bom=True,
+        delimiter="|",
+        tab_tables=("usage", "network_elements"),
+        date="compact",
+        bools=("1", "0"),
+        headers=_CAMEL_HEADERS,
+        header_case="camel",
+        msisdn_prefix="00",
+        folder="dbss_export_20240630",
+        files={
+            "billing_accounts": "dbss_account.txt",
+            "subscribers": "dbss_subscriber.txt",
+            "service_plans": "dbss_tariff.txt",
+            "product_catalog": "dbss_product.txt",
+            "orders": "dbss_order.txt",
+            "order_lines": "dbss_order_items.txt",
+            "invoices": "dbss_invoice.txt",
+            "invoice_lines": "dbss_invoice_lines.txt",
+            "ocs_buckets": "dbss_balance.txt",
+            "custom_fields": "dbss_udf.txt",
+            "pcrf_rules": "dbss_policy.txt",
+            "aaa_hss": "dbss_hlr.txt",
+            "network_elements": "dbss_nodes.tsv",
+            "usage": "dbss_cdr_summary.tsv",
+        },
+        codes={
+            "subscribers.status": {s: s.upper() for s in schema.SUBSCRIBER_STATUSES},
+            "service_type": {
+                "mobile_prepaid": "PREPAID",
+                "mobile_postpaid": "POSTPAID",
+                "fixed_broadband": "BROADBAND",
+                "fixed_wireless": "FWA",
+                "iot": "IOT",
+                "other": "OTHER",
+            },
+        },
+        extras={"subscribers": ("LoyaltyTier",)},
+        secret_headers={"ki": "Ki", "opc": "OPc", "card_number": "CardNo", "pin1": "Pin1", "puk1": "Puk1"}
+        | {"portal_password": "WebPassword"},
+    ),
+}
+
+
+# ------------------------------------------------------------- formatting ---
+class Fmt:
+    """Precomputed value formatting for one dialect (the hot loop only indexes lists)."""
+
+    def __init__(self, d):
+        self.d = d
+
+        def fmt_day(day):
+            if d.date == "dmy":
+                return day.strftime("%d/%m/%Y")
+            if d.date == "compact":
+                return day.strftime("%Y%m%d")
+            return day.isoformat()
+
+        self.days = [fmt_day(DAY0 + datetime.timedelta(days=i)) for i in range(N_DAYS + 400)]
+        self.births = [fmt_day(BIRTH0 + datetime.timedelta(days=i)) for i in range(N_BIRTH)]
+        self.two = [f"{i:02d}" for i in range(60)]
+        self.months = [fmt_day(datetime.date(2024, m, 1)) for m in range(1, 7)]
+
+    def dt(self, day, sec):
+        h, rem = divmod(sec, 3600)
+        m, s = divmod(rem, 60)
+        two = self.two
+        if self.d.date == "dmy":
+            return f"{self.days[day]} {two[h]}:{two[m]}"
+        if self.d.date == "compact":
+            return f"{self.days[day]}{two[h]}{two[m]}{two[s]}"
+        return f"{self.days[day]} {two[h]}:{two[m]}:{two[s]}"
+
+    def amount(self, cents):
+        if self.d.decimal == ",":
+            sign = "-" if cents < 0 else ""
+            units, minor = divmod(abs(cents), 100)
+            return f"{sign}{units:,}".replace(",", ".") + f",{minor:02d}"
+        if cents >= 0:
+            return "%d.%02d" % divmod(cents, 100)
+        return "-%d.%02d" % divmod(-cents, 100)
+
+    def boolean(self, flag):
+        return self.d.true if flag else self.d.false
+
+
+# ---------------------------------------------------------------- helpers ---
+def mix(*parts):
+    """A cheap deterministic 64-bit hash of integers (splitmix64 finaliser)."""
+    x = 0x9E3779B97F4A7C15
+    for p in parts:
+        x = (x ^ (p & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
+        x ^= x >> 31
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
+    return x ^ (x >> 31)
+
+
+def account_status(seed, a):
+    r = mix(seed, 1, a) % 100
+    return "open" if r < 90 else "suspended" if r < 95 else "closed"
+
+
+def service_type(seed, i):
+    r = mix(seed, 2, i) % 100
+    if r < 55:
+        return "mobile_prepaid"
+    if r < 85:
+        return "mobile_postpaid"
+    if r < 93:
+        return "fixed_broadband"
+    if r < 96:
+        return "fixed_wireless"
+    if r < 99:
+        return "iot"
+    return "other"
+
+
+def has_sim(stype):
+    return stype in ("mobile_prepaid", "mobile_postpaid", "fixed_wireless", "iot")
+
+
+def _identifier_ok(kind, value):
+    check = {
+        "msisdn": identifiers.normalize_msisdn,
+        "imsi": identifiers.validate_imsi,
+        "iccid": identifiers.validate_iccid,
+    }[kind]
+    try:
+        check(value)
+    except identifiers.IdentifierError:
+        return False
+    return True
+
+
+def sub_key(i):
+    return f"S{i + 1:09d}"
+
+
+def acct_key(a):
+    return f"BA{a + 1:08d}"
+
+
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
+def luhn_complete(partial):
+    """Append the Luhn check digit (identifiers.luhn_check_digit tries ten digits; this is one pass)."""
+    total = 0
+    for pos, char in enumerate(reversed(partial)):
+        digit = ord(char) - 48
+        total += _DOUBLED[digit] if pos % 2 == 0 else digit
+    return partial + str(-total % 10)
+
+
+def make_plans(rng, market):
+    """The rate plan catalogue: a few plans per service type."""
+    cur = market["cur"]
+    specs = [
+        ("PRE_S", "Prepaid Small", "mobile_prepaid", 500, 30, 100, 1024, 100),
+        ("PRE_M", "Prepaid Medium", "mobile_prepaid", 1000, 30, 300, 5120, 0),
+        ("PRE_L", "Prepaid Unlimited", "mobile_prepaid", 2000, 30, -1, -1, -1),
+        ("PRE_DAY", "Prepaid Day Pass", "mobile_prepaid", 199, 1, 0, 1024, 0),
+        ("POST_10", "Postpaid 10 GB", "mobile_postpaid", 1500, 30, -1, 10240, -1),
+        ("POST_50", "Postpaid 50 GB", "mobile_postpaid", 2500, 30, -1, 51200, -1),
+        ("POST_UNL", "Postpaid Unlimited", "mobile_postpaid", 4000, 30, -1, -1, -1),
+        ("POST_BIZ", "Business Pro", "mobile_postpaid", 3500, 30, -1, 102400, -1),
+        ("FBB_100", "Fibre 100", "fixed_broadband", 3000, 30, 0, -1, 0),
+        ("FBB_1G", "Fibre 1 Gbit", "fixed_broadband", 5500, 30, -1, -1, 0),
+        ("FWA_5G", "Home 5G", "fixed_wireless", 3500, 30, 0, 512000, 0),
+        ("IOT_1", "IoT 1 MB", "iot", 50, 30, 0, 1, 50),
+        ("IOT_100", "IoT 100 MB", "iot", 200, 30, 0, 100, 100),
+        ("OTH_SAT", "Satellite backup", "other", 1200, 30, 0, 1024, 0),
+    ]
+    plans = []
+    for code, name, stype, price, validity, voice, data, sms in specs:
+        plans.append(
+            {
+                "plan_code": code,
+                "plan_name": name,
+                "service_type": stype,
+                "price": price + rng.randrange(0, 50),
+                "currency": cur,
+                "validity_days": validity,
+                "voice": voice,
+                "data": data,
+                "sms": sms,
+            }
+        )
+    return plans
+
+
+def make_products(market):
+    cur = market["cur"]
+    return [
+        ("SIM_STD", "SIM card triple cut", "sim", 0, ""),
+        ("SIM_ESIM", "eSIM profile", "sim", 0, ""),
+        ("DEV_PHONE_A", "Smartphone A54", "device", 34900, ""),
+        ("DEV_PHONE_I", "Smartphone i15", "device", 89900, ""),
+        ("DEV_ROUTER", "Fibre router", "device", 9900, ""),
+        ("DEV_CPE5G", "5G outdoor CPE", "device", 24900, ""),
+        ("ADD_ROAM", "Roaming pack", "addon", 999, "POST_10"),
+        ("ADD_DATA5", "5 GB data add-on", "addon", 500, "PRE_M"),
+        ("ACC_CASE", "Phone case", "accessory", 1999, ""),
+        ("ACC_CHARGER", "Fast charger", "accessory", 2499, ""),
+    ], cur
+
+
+# ------------------------------------------------------------ defect picks ---
+def parse_defects(text, rate, n_subscribers):
+    counts = dict.fromkeys(DEFECT_KINDS, 0)
+    if rate:
+        for kind in DEFECT_KINDS:
+            counts[kind] = max(1, round(rate * n_subscribers)) if kind != "secret_columns_dropped" else 6
+    for part in filter(None, (text or "").split(",")):
+        if "=" not in part:
+            raise SystemExit(f"--defects: expected kind=count, got {part!r}")
+        kind, value = (s.strip() for s in part.split("=", 1))
+        if kind not in counts:
+            raise SystemExit(f"--defects: unknown kind {kind!r}; known: {', '.join(DEFECT_KINDS)}")
+        counts[kind] = int(value)
+    if counts["secret_columns_dropped"] > len(SECRET_COLUMNS):
+        raise SystemExit(f"--defects: at most {len(SECRET_COLUMNS)} secret columns can be injected")
+    return counts
+
+
+def split_counts(counts):
+    """Spread each kind's count over its tables, round robin: {(kind, table): n}."""
+    out = {}
+    for kind, tables in KIND_TABLES.items():
+        total = counts[kind]
+        for pos, table in enumerate(tables):
+            n = total // len(tables) + (1 if pos < total % len(tables) else 0)
+            if n:
+                out[(kind, table)] = n
+    return out
+
+
+def pick_defects(seed, n_subs, per_table_kind):
+    """Choose the entities (subscriber or account indexes) hit by each defect, disjoint per table.
+
+    Returns ``{table: {entity: (kind, ordinal)}}``.
+    """
+    n_accts = (n_subs + 1) // 2
+    chosen = {}
+    for (kind, table), count in sorted(
+        per_table_kind.items(), key=lambda kv: (DEFECT_KINDS.index(kv[0][0]), kv[0][1])
+    ):
+        domain = n_subs if TABLE_DOMAIN[table] == "sub" else n_accts
+        used = chosen.setdefault(table, {})
+
+        def ok(e, kind=kind, table=table, used=used):
+            if e in used:
+                return False
+            if table == "subscribers" and kind == "inconsistent_state":
+                return account_status(seed, e // 2) == "closed"
+            if table == "subscribers" and kind in ("invalid_imsi", "invalid_iccid"):
+                return has_sim(service_type(seed, e))
+            if table == "billing_accounts" and kind == "duplicate_rows":
+                # A duplicated closed account would make an inconsistent subscriber match twice.
+                return account_status(seed, e) != "closed"
+            return True
+
+        rng = random.Random(f"{seed}:defects:{table}:{kind}")
+        picked = []
+        attempts = 0
+        while len(picked) < count and attempts < 50 * count + 1000:
+            attempts += 1
+            e = rng.randrange(domain)
+            if ok(e):
+                used[e] = (kind, len(picked))
+                picked.append(e)
+        if len(picked) < count:
+            start = rng.randrange(domain)
+            for off in range(domain):
+                e = (start + off) % domain
+                if len(picked) >= count:
+                    break
+                if ok(e):
+                    used[e] = (kind, len(picked))
+                    picked.append(e)
+        if len(picked) < count:
+            raise SystemExit(
+                f"cannot inject {count} {kind} into {table}: only {len(picked)} eligible rows; "
+                "use more subscribers or fewer defects"
+            )
+    return chosen
+
+
+# --------------------------------------------------------------- the chunk ---
+def columns_of(table, cfg):
+    dialect = DIALECTS[cfg["dialect"]]
+    cols = list(schema.TABLES[table].column_names)
+    extras = list(dialect.extras.get(table, ()))
+    secrets = [col for t, col in cfg["secret_columns"] if t == table]
+    return cols, extras, secrets
+
+
+def header_row(table, cfg):
+    dialect = DIALECTS[cfg["dialect"]]
+    cols, extras, secrets = columns_of(table, cfg)
+    default_secret = {"ki": "ki", "opc": "opc", "card_number": "card_number", "pin1": "pin1", "puk1": "puk1"}
+    default_secret["portal_password"] = "portal_password"
+    return (
+        [dialect.header(table, c) for c in cols]
+        + list(extras)
+        + [dialect.secret_headers.get(s, default_secret[s]) for s in secrets]
+    )
+
+
+def damage(text, variant, fmt_name, dialect):
+    """Return ``text`` (which has a non-ASCII letter) with encoding damage of the given variant."""
+    if variant % 2 == 0 or dialect.encoding != "utf-8" or fmt_name == "xlsx":
+        # UTF-8 bytes read as cp1252: "Müller" -> "MÃ¼ller".
+        return text.encode("utf-8").decode("cp1252")
+    # A Latin-1 byte inside a UTF-8 file: written raw through surrogateescape.
+    return "".join(ch if ord(ch) < 128 else chr(0xDC00 + ch.encode("latin-1")[0]) for ch in text)
+
+
+def invalid_identifier(kind, value, ordinal, market):
+    if kind == "invalid_msisdn":
+        digits = value[1:] if value.startswith("+") else value[2:] if value.startswith("00") else value
+        national = digits[len(market["cc"]) :]
+        variants = ("0" + national, digits + "12345", digits[:4] + "O" + digits[5:])
+        return variants[ordinal % 3]
+    if kind == "invalid_imsi":
+        variants = (value[:14], "000" + value[3:], value[:7] + "X" + value[8:])
+        return variants[ordinal % 3]
+    # invalid_iccid: a wrong check digit, or a truncated serial.
+    last = int(value[-1])
+    variants = (value[:-1] + str((last + 1) % 10), value[:17])
+    return variants[ordinal % 2]
+
+
+def generate_chunk(job):
+    cfg, chunk, picks, tmpdir = job
+    seed = cfg["seed"]
+    n_subs = cfg["subscribers"]
+    dialect = DIALECTS[cfg["dialect"]]
+    F = Fmt(dialect)
+    market = MARKETS[cfg["market"]]
+    rng = random.Random(f"{seed}:chunk:{chunk}")
+    srng = random.Random(f"{seed}:secrets:{chunk}")
+    rnd = rng.random
+
+    def rint(a, b=None):
+        # random.randrange costs ~1 us; this is the generator's hottest call.
+        if b is None:
+            return int(rnd() * a)
+        return a + int(rnd() * (b - a))
+
+    first_sub = chunk * CHUNK
+    last_sub = min(n_subs, first_sub + CHUNK)
+    plans_by_type = cfg["plans_by_type"]
+    plan_price = cfg["plan_price"]
+    cur = market["cur"]
+    out_dir = os.path.join(tmpdir, f"part{chunk:05d}")
+    os.makedirs(out_dir)
+    files, writers, counts = {}, {}, {}
+    for table in schema.TABLES:
+        if table in cfg["global_tables"]:
+            continue
+        fh = open(  # noqa: SIM115 - closed below, one per table
+            os.path.join(out_dir, table),
+            "w",
+            encoding=dialect.encoding,
+            errors="surrogateescape",
+            newline="",
+        )
+        files[table] = fh
+        writers[table] = csv.writer(fh, delimiter=dialect.delim(table), lineterminator=dialect.lineterminator)
+        counts[table] = 0
+    items = []
+    secret_values = {}
+    secret_limit = cfg["secret_values_limit"]
+    secret_cols = cfg["secret_columns"]
+    sub_secrets = [c for t, c in secret_cols if t == "subscribers"]
+    aaa_secrets = [c for t, c in secret_cols if t == "aaa_hss"]
+    acct_secrets = [c for t, c in secret_cols if t == "billing_accounts"]
+    amount, dt, days, boolean = F.amount, F.dt, F.days, F.boolean
+    code = dialect.code
+    sub_picks = picks.get("subscribers", {})
+    acct_picks = picks.get("billing_accounts", {})
+    bucket_picks = picks.get("ocs_buckets", {})
+    order_picks = picks.get("orders", {})
+    inv_picks = picks.get("invoices", {})
+    usage_picks = picks.get("usage", {})
+    hdr = cfg["headers"]
+    extras_sub = dialect.extras.get("subscribers", ())
+    extras_acct = dialect.extras.get("billing_accounts", ())
+    fmt_name = cfg["format"]
+
+    def secret(table, col):
+        if col == "ki" or col == "opc":
+            value = f"{srng.getrandbits(128):032X}"
+        elif col == "card_number":
+            body = srng.choice(("4", "51", "52", "55"))
+            body += "".join(str(srng.randrange(10)) for _ in range(15 - len(body)))
+            value = luhn_complete(body)
+        elif col == "pin1":
+            value = f"{srng.randrange(10000):04d}"
+        elif col == "puk1":
+            value = f"{srng.randrange(10**8):08d}"
+        else:
+            alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789#!@%*"
+            value = "".join(srng.choice(alphabet) for _ in range(12))
+        bucket = secret_values.setdefault(f"{table}.{col}", [])
+        if len(bucket) < secret_limit:
+            bucket.append(value)
+        return value
+
+    def emit(table, row, defect=None, key=None, column=None, dup=False):
+        writers[table].writerow(row)
+        counts[table] += 1
+        if defect:
+            items.append((defect, table, counts[table], key, column))
+        if dup:
+            writers[table].writerow(row)
+            counts[table] += 1
+            items.append(("duplicate_rows", table, counts[table], key, None))
+
+    def missing_orphan_sub(ordinal, table):
+        return sub_key(n_subs + 1000 + ordinal * 7 + (1 if table == "orders" else 3))
+
+    mobile_len = market["nsn"] - len(market["mobile"])
+    fixed_len = market["nsn"] - len(market["fixed"])
+    msin_len = 15 - len(market["mccmnc"])
+    iccid_serial_len = 18 - 2 - len(market["iccid"]) - 2
+    first_acct = first_sub // 2
+    last_acct = (last_sub + 1) // 2
+    for a in range(first_acct, last_acct):
+        akey = acct_key(a)
+        astatus = account_status(seed, a)
+        subs = [i for i in (2 * a, 2 * a + 1) if i < n_subs]
+        # --- billing account
+        apick = acct_picks.get(a)
+        company = rnd() < 0.15
+        last = LAST[rint(len(LAST))]
+        name = (
+            f"{last} {'Holdings' if rnd() < 0.5 else 'Ltd'}"
+            if company
+            else f"{FIRST[rint(len(FIRST))]} {last}"
+        )
+        credit = rint(0, 200) * 5000
+        ar = rint(-2000, 40000) if astatus != "closed" else 0
+        arow = [
+            akey,
+            name,
+            code("billing_accounts.status", astatus),
+            str(1 + rint(28)),
+            code("invoicing_preference", ("email", "paper", "portal")[rint(3)]),
+            ("Direct debit", "Card token tok_" + f"{rint(10**10):010d}", "Bank transfer", "Cash")[rint(4)],
+            cur,
+            amount(credit),
+            amount(ar),
+            f"billing{a + 1}@example.{('com', 'net', 'org')[a % 3]}",
+            "+" + market["cc"] + market["fixed"] + f"{rint(10**fixed_len):0{fixed_len}d}",
+            f"{1 + rint(200)} {STREETS[rint(len(STREETS))]}",
+            CITIES[rint(len(CITIES))],
+            f"{rint(10000, 99999)}",
+            cfg["market"],
+            f"{cfg['market']}{rint(10**9):09d}" if company else "",
+            days[rint(N_DAYS - 365)],
+        ]
+        for extra in extras_acct:
+            arow.append(("CONSUMER", "SME", "ENTERPRISE")[rint(3)] if extra else "")
+        for col in acct_secrets:
+            arow.append(secret("billing_accounts", col))
+        defect = dup = column = None
+        if apick:
+            kind, ordinal = apick
+            if kind == "duplicate_rows":
+                dup = True
+            elif kind == "missing_mandatory":
+                column = MISSING_COLUMNS["billing_accounts"][ordinal % 3]
+                arow[schema.TABLES["billing_accounts"].column_names.index(column)] = ""
+                defect = kind
+            elif kind == "encoding_damage":
+                arow[1] = damage(
+                    f"{ACCENTED_LAST[ordinal % len(ACCENTED_LAST)]} Ltd", ordinal, fmt_name, dialect
+                )
+                column, defect = "account_name", kind
+        emit("billing_accounts", arow, defect, akey, column and hdr["billing_accounts"][column], dup)
+
+        # --- invoice of last month
+        ikey = f"INV{a + 1:09d}"
+        inv_lines = []
+        net = 0
+        for line_no, i in enumerate(subs, start=1):
+            stype = service_type(seed, i)
+            price = plan_price[plans_by_type[stype][(i >> 3) % len(plans_by_type[stype])]]
+            net += price
+            inv_lines.append(
+                [
+                    ikey,
+                    str(line_no),
+                    sub_key(i),
+                    "Monthly charge",
+                    amount(100),
+                    amount(price),
+                    amount(2000),
+                    amount(price),
+                ]
+            )
+        tax = net // 5
+        paid = astatus == "open" and rnd() < 0.7
+        istatus = "paid" if paid else ("overdue" if astatus != "open" else "open")
+        irow = [
+            ikey,
+            akey,
+            days[N_DAYS - 30],
+            days[N_DAYS - 1],
+            amount(net),
+            amount(tax),
+            amount(net + tax),
+            amount(0 if paid else net + tax),
+            cur,
+            code("invoices.status", istatus),
+        ]
+        # Amounts of line 'quantity' use amount(100) = 1.00 so quantities read as decimals.
+        emit("invoices", irow, None, ikey, None, inv_picks.get(a, (None,))[0] == "duplicate_rows")
+        for line in inv_lines:
+            emit("invoice_lines", line)
+
+        # --- subscribers of the account
+        for i in subs:
+            skey = sub_key(i)
+            stype = service_type(seed, i)
+            tplans = plans_by_type[stype]
+            plan = tplans[(i >> 3) % len(tplans)]
+            if astatus == "closed":
+                sstatus = "terminated"
+            elif astatus == "suspended":
+                sstatus = ("suspended", "barred", "terminated")[rint(3)]
+            else:
+                r = rint(100)
+                sstatus = (
+                    "active"
+                    if r < 88
+                    else "suspended"
+                    if r < 92
+                    else "barred"
+                    if r < 94
+                    else "pending"
+                    if r < 96
+                    else "terminated"
+                )
+            sim = has_sim(stype)
+            if stype in ("fixed_broadband", "other"):
+                msisdn = market["cc"] + market["fixed"] + f"{(i * 7919 + 13) % 10**fixed_len:0{fixed_len}d}"
+            else:
+                msisdn = (
+                    market["cc"] + market["mobile"] + f"{(i * 104729 + 17) % 10**mobile_len:0{mobile_len}d}"
+                )
+            msisdn_text = dialect.msisdn_prefix + msisdn
+            imsi = market["mccmnc"] + f"{(i * 2654435761 + 12345) % 10**msin_len:0{msin_len}d}" if sim else ""
+            iccid = (
+                luhn_complete(
+                    "89"
+                    + market["iccid"]
+                    + "10"
+                    + f"{(i * 48271 + 11) % 10**iccid_serial_len:0{iccid_serial_len}d}"
+                )
+                if sim
+                else ""
+            )
+            fn, ln = FIRST[rint(len(FIRST))], LAST[rint(len(LAST))]
+            act_day = rint(N_DAYS - 1)
+            last_day = min(N_DAYS - 1, act_day + rint(N_DAYS - act_day))
+            prepaid = stype == "mobile_prepaid"
+            srow = [
+                skey,
+                akey,
+                fn,
+                ln,
+                f"{fn[0].lower()}.{i + 1}@mail.example" if rnd() < 0.8 else "",
+                "+" + market["cc"] + market["fixed"] + f"{rint(10**fixed_len):0{fixed_len}d}"
+                if rnd() < 0.3
+                else "",
+                F.births[rint(N_BIRTH)],
+                f"{1 + rint(200)} {STREETS[rint(len(STREETS))]}",
+                CITIES[rint(len(CITIES))],
+                f"{rint(10000, 99999)}",
+                cfg["market"],
+                msisdn_text,
+                imsi,
+                iccid,
+                code("service_type", stype),
+                plan,
+                code("subscribers.status", sstatus),
+                days[act_day],
+                amount(rint(0, 5000)) if prepaid else "",
+                dt(last_day, rint(86400)),
+                str(rint(0, 20000)),
+                amount(rint(0, 10**7)),
+                str(rint(0, 5000)),
+                boolean(rnd() < 0.1),
+            ]
+            for extra in extras_sub:
+                srow.append(
+                    ("GOLD", "SILVER", "BRONZE")[rint(3)] if "TIER" in extra.upper() else str(rint(300, 850))
+                )
+            for col in sub_secrets:
+                srow.append(secret("subscribers", col))
+            spick = sub_picks.get(i)
+            defect = column = None
+            dup = False
+            if spick:
+                kind, ordinal = spick
+                cols = schema.TABLES["subscribers"].column_names
+                if kind == "duplicate_rows":
+                    dup = True
+                elif kind == "orphans":
+                    srow[1] = acct_key((n_subs + 1) // 2 + 1000 + ordinal)
+                    column, defect = "account_number", kind
+                elif kind == "missing_mandatory":
+                    column = MISSING_COLUMNS["subscribers"][ordinal % 3]
+                    srow[cols.index(column)] = ""
+                    defect = kind
+                elif kind == "inconsistent_state":
+                    srow[cols.index("status")] = code("subscribers.status", "active")
+                    column, defect = "status", kind
+                elif kind == "unknown_legacy_code":
+                    srow[cols.index("plan_code")] = f"LEGACY_{ordinal % 7}X{ordinal}"
+                    column, defect = "plan_code", kind
+                elif kind in ("invalid_msisdn", "invalid_imsi", "invalid_iccid"):
+                    column = kind.split("_", 1)[1]
+                    pos = cols.index(column)
+                    srow[pos] = invalid_identifier(kind, srow[pos], ordinal, market)
+                    if _identifier_ok(column, srow[pos]):
+                        raise AssertionError(f"injected {kind} value still validates")
+                    defect = kind
+                elif kind == "encoding_damage":
+                    srow[3] = damage(ACCENTED_LAST[ordinal % len(ACCENTED_LAST)], ordinal, fmt_name, dialect)
+                    column, defect = "last_name", kind
+            if i % 997 == 0 and not spick:
+                # Spot-check clean identifiers against the product's own validators.
+                for name, value in (("msisdn", msisdn_text), ("imsi", imsi), ("iccid", iccid)):
+                    if value and not _identifier_ok(name, value):
+                        raise AssertionError(f"generated {name} does not validate")
+            emit("subscribers", srow, defect, skey, column and hdr["subscribers"][column], dup)
+
+            # --- AAA/HSS
+            if sim:
+                hrow = [
+                    imsi,
+                    skey,
+                    msisdn_text,
+                    APNS[3 if stype == "iot" else rint(3)],
+                    ("AKA", "EAP-AKA", "EAP-SIM")[rint(3)],
+                    boolean(stype == "mobile_postpaid"),
+                    "PROVISIONED" if sstatus != "terminated" else "DELETED",
+                ]
+                for col in aaa_secrets:
+                    hrow.append(secret("aaa_hss", col))
+                emit("aaa_hss", hrow)
+
+            # --- OCS buckets: first bucket is monetary (prepaid) or the main allowance.
+            bpick = bucket_picks.get(i)
+            start_day = N_DAYS - 1 - rint(30)
+            buckets = []
+            if prepaid:
+                bal = rint(0, 5000)
+                buckets.append(("monetary", cur, rint(bal, bal + 5000), bal, -1))
+            kinds = ("data",) if not prepaid else ()
+            kinds += tuple(k for k in ("data", "voice", "sms") if rnd() < 0.5 and k not in kinds)
+            for k in kinds:
+                unit = {"data": "MB", "voice": "SEC", "sms": "SMS"}[k]
+                init = {"data": 10240, "voice": 18000, "sms": 500}[k]
+                buckets.append((k, unit, init * 100, rint(0, init) * 100, 30))
+            for b_no, (btype, unit, init, rem, validity) in enumerate(buckets):
+                bkey = f"B{i + 1:09d}{b_no}"
+                brow = [
+                    bkey,
+                    skey,
+                    code("bucket_type", btype),
+                    unit,
+                    amount(init),
+                    amount(rem),
+                    dt(start_day, rint(86400)),
+                    dt(start_day + validity, 86399) if validity > 0 else "",
+                    str(b_no + 1),
+                ]
+                defect = column = None
+                dup = False
+                if b_no == 0 and bpick:
+                    kind, ordinal = bpick
+                    if kind == "duplicate_rows":
+                        dup = True
+                    elif kind == "orphans":
+                        brow[1] = missing_orphan_sub(ordinal, "ocs_buckets")
+                        column, defect = "subscriber_id", kind
+                    elif kind == "missing_mandatory":
+                        column = MISSING_COLUMNS["ocs_buckets"][ordinal % 2]
+                        brow[schema.TABLES["ocs_buckets"].column_names.index(column)] = ""
+                        defect = kind
+                emit("ocs_buckets", brow, defect, bkey, column and hdr["ocs_buckets"][column], dup)
+
+            # --- activation order and its lines
+            okey = f"O{i + 1:09d}"
+            lines = [(plan, "", plan_price[plan])]
+            if sim:
+                lines.append(("", "SIM_ESIM" if rnd() < 0.2 else "SIM_STD", 0))
+            if rnd() < 0.15:
+                dev = ("DEV_PHONE_A", "DEV_PHONE_I") if sim else ("DEV_ROUTER",)
+                dev = dev[rint(len(dev))]
+                lines.append(("", dev, cfg["product_price"][dev]))
+            total = sum(p for _a, _b, p in lines)
+            orow = [
+                okey,
+                skey,
+                akey,
+                dt(act_day, rint(86400)),
+                code("order_type", "new"),
+                code("orders.status", "done" if sstatus != "pending" else "confirmed"),
+                amount(total),
+                cur,
+            ]
+            opick = order_picks.get(i)
+            defect = column = None
+            dup = False
+            if opick:
+                kind, ordinal = opick
+                if kind == "duplicate_rows":
+                    dup = True
+                elif kind == "orphans":
+                    orow[1] = missing_orphan_sub(ordinal, "orders")
+                    column, defect = "subscriber_id", kind
+                elif kind == "missing_mandatory":
+                    column = MISSING_COLUMNS["orders"][ordinal % 2]
+                    orow[schema.TABLES["orders"].column_names.index(column)] = ""
+                    defect = kind
+            emit("orders", orow, defect, okey, column and hdr["orders"][column], dup)
+            for line_no, (pcode, prod, price) in enumerate(lines, start=1):
+                emit(
+                    "order_lines",
+                    [okey, str(line_no), pcode, prod, amount(100), amount(price), amount(price)],
+                )
+
+            # --- monthly usage summaries (most recent months)
+            upick = usage_picks.get(i)
+            months = 1 + rint(3) if sstatus != "pending" else 1
+            for m in range(months):
+                month = 5 - m
+                voice = rint(0, 900) if stype != "fixed_broadband" else 0
+                urow = [
+                    skey,
+                    F.months[month],
+                    str(voice),
+                    amount(rint(0, 2000000)),
+                    str(rint(0, 300)),
+                    boolean(rnd() < 0.05),
+                    amount(rint(0, 3000)),
+                    dt(min(N_DAYS - 1, N_DAYS - 1 - 30 * m), rint(86400)),
+                ]
+                emit("usage", urow, None, f"{skey}/{month + 1}", None, m == 0 and upick is not None)
+    for fh in files.values():
+        fh.close()
+    return {"chunk": chunk, "rows": counts, "items": items, "secrets": secret_values}
+
+
+# --------------------------------------------------------------- globals ---
+def write_global_tables(cfg, rng, writers_for):
+    """Small catalogue/inventory tables written in the main process."""
+    dialect = DIALECTS[cfg["dialect"]]
+    F = Fmt(dialect)
+    code = dialect.code
+    plans = cfg["plans"]
+    w = writers_for("service_plans")
+    for p in plans:
+        voice, data, sms = p["voice"], p["data"], p["sms"]
+        w.writerow(
+            [
+                p["plan_code"],
+                p["plan_name"],
+                code("service_type", p["service_type"]),
+                F.amount(p["price"]),
+                p["currency"],
+                str(p["validity_days"]),
+                "" if voice < 0 else str(voice),
+                F.boolean(voice < 0),
+                "" if data < 0 else str(data),
+                F.boolean(data < 0),
+                "" if sms < 0 else str(sms),
+                F.boolean(sms < 0),
+                F.boolean(True),
+            ]
+        )
+    w = writers_for("product_catalog")
+    for pcode, name, ptype, price, plan in cfg["products"]:
+        w.writerow(
+            [
+                pcode,
+                name,
+                code("product_type", ptype),
+                F.amount(price),
+                cfg["currency"],
+                plan,
+                F.boolean(True),
+            ]
+        )
+    w = writers_for("custom_fields")
+    for row in (
+        ("subscribers", "LOYALTY_TIER", "Loyalty tier", "selection", "GOLD|SILVER|BRONZE", False),
+        ("subscribers", "CREDIT_SCORE", "Credit score", "integer", "", False),
+        ("subscribers", "PORT_IN_DATE", "Ported in on", "date", "", False),
+        ("billing_accounts", "SEGMENT", "Customer segment", "selection", "CONSUMER|SME|ENTERPRISE", True),
+        ("billing_accounts", "KAM_NAME", "Key account manager", "char", "", False),
+        ("orders", "SALES_CHANNEL", "Sales channel", "selection", "SHOP|WEB|TELESALES|DEALER", False),
+        ("service_plans", "FUP_GB", "Fair use limit (GB)", "float", "", False),
+    ):
+        w.writerow([row[0], row[1], row[2], row[3], row[4], F.boolean(row[5])])
+    w = writers_for("pcrf_rules")
+    for n, p in enumerate(plans, start=1):
+        if p["service_type"] == "other":
+            continue
+        unlimited = p["data"] < 0
+        w.writerow(
+            [
+                f"PCC{n:04d}",
+                p["plan_code"],
+                f"{p['plan_name']} fair use",
+                str(9 if p["service_type"] != "iot" else 8),
+                str(51200 if unlimited else 20480),
+                str(512000 if unlimited else 102400),
+                str(512000 if unlimited else max(p["data"], 1)),
+                ("throttle", "block", "redirect")[n % 3],
+                str(n),
+            ]
+        )
+    w = writers_for("network_elements")
+    n_elements = 20 + cfg["subscribers"] // 5000
+    types = schema.NETWORK_ELEMENT_TYPES
+    for n in range(n_elements):
+        etype = types[n % len(types)]
+        w.writerow(
+            [
+                f"NE{n + 1:05d}",
+                etype,
+                f"{etype.lower()}{n + 1:03d}.core.example.net",
+                f"10.{(n >> 8) & 255}.{n & 255}.{1 + rng.randrange(250)}",
+                ("DC-NORTH", "DC-SOUTH", "POP-EAST", "POP-WEST")[n % 4],
+                VENDORS[rng.randrange(len(VENDORS))],
+                f"{rng.randrange(1, 25)}.{rng.randrange(10)}.{rng.randrange(100)}",
+                "in_service" if rng.random() < 0.95 else "out_of_service",
+            ]
+        )
+
+
+# ------------------------------------------------------------------ main ---
+def build_config(args, counts):
+    dialect = DIALECTS[args.dialect]
+    market = MARKETS[args.market]
+    rng = random.Random(f"{args.seed}:catalogue")
+    plans = make_plans(rng, market)
+    products, cur = make_products(market)
+    secret_columns = list(SECRET_COLUMNS[: counts["secret_columns_dropped"]])
+    cfg = {
+        "seed": args.seed,
+        "subscribers": args.subscribers,
+        "dialect": args.dialect,
+        "market": args.market,
+        "format": args.format,
+        "currency": cur,
+        "plans": plans,
+        "products": products,
+        "plans_by_type": {},
+        "plan_price": {p["plan_code"]: p["price"] for p in plans},
+        "product_price": {p[0]: p[3] for p in products},
+        "secret_columns": secret_columns,
+        "secret_values_limit": args.secret_values_limit,
+        "global_tables": (
+            "service_plans",
+            "product_catalog",
+            "custom_fields",
+            "pcrf_rules",
+            "network_elements",
+        ),
+    }
+    for p in plans:
+        cfg["plans_by_type"].setdefault(p["service_type"], []).append(p["plan_code"])
+    cfg["headers"] = {
+        t: {c: dialect.header(t, c) for c in schema.TABLES[t].column_names} for t in schema.TABLES
+    }
+    return cfg
+
+
+def generate(args):
+    """Generate the export; returns (manifest, total rows)."""
+    counts = parse_defects(args.defects, args.defect_rate, args.subscribers)
+    cfg = build_config(args, counts)
+    dialect = DIALECTS[args.dialect]
+    picks = pick_defects(args.seed, args.subscribers, split_counts(counts))
+    n_chunks = (args.subscribers + CHUNK - 1) // CHUNK
+    tmpdir = tempfile.mkdtemp(prefix="bss_export_")
+    try:
+        jobs = []
+        for c in range(n_chunks):
+            lo, hi = c * CHUNK, min(args.subscribers, (c + 1) * CHUNK)
+            sub_range = range(lo, hi)
+            acct_range = range(lo // 2, (hi + 1) // 2)
+            chunk_picks = {}
+            for table, chosen in picks.items():
+                domain = sub_range if TABLE_DOMAIN[table] == "sub" else acct_range
+                chunk_picks[table] = {e: v for e, v in chosen.items() if e in domain}
+            jobs.append((cfg, c, chunk_picks, tmpdir))
+        if args.jobs > 1 and n_chunks > 1:
+            with multiprocessing.get_context("fork").Pool(min(args.jobs, n_chunks)) as pool:
+                results = pool.map(generate_chunk, jobs, chunksize=1)
+        else:
+            results = [generate_chunk(j) for j in jobs]
+        return assemble(args, cfg, dialect, results, tmpdir, counts)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def assemble(args, cfg, dialect, results, tmpdir, counts):
+    out = args.out
+    as_zip = out.lower().endswith(".zip")
+    stage = os.path.join(tmpdir, "export") if as_zip or args.format == "xlsx" else out
+    os.makedirs(stage, exist_ok=True)
+    rng = random.Random(f"{args.seed}:globals")
+    row_counts = {}
+    files = {}
+    global_handles = {}
+
+    def open_final(table):
+        path = os.path.join(stage, dialect.file_name(table, "csv"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fh = open(path, "w", encoding=dialect.encoding, errors="surrogateescape", newline="")  # noqa: SIM115
+        if dialect.bom:
+            fh.write("\ufeff")
+        writer = csv.writer(fh, delimiter=dialect.delim(table), lineterminator=dialect.lineterminator)
+        writer.writerow(header_row(table, cfg))
+        files[table] = dialect.file_name(table, args.format)
+        return path, fh, writer
+
+    class Counting:
+        def __init__(self, table, writer):
+            self.table, self.writer = table, writer
+
+        def writerow(self, row):
+            self.writer.writerow(row)
+            row_counts[self.table] = row_counts.get(self.table, 0) + 1
+
+    def writers_for(table):
+        path, fh, writer = open_final(table)
+        global_handles[table] = fh
+        return Counting(table, writer)
+
+    write_global_tables(cfg, rng, writers_for)
+    for fh in global_handles.values():
+        fh.close()
+    offsets = {}
+    for table in schema.TABLES:
+        if table in cfg["global_tables"]:
+            continue
+        path, fh, _w = open_final(table)
+        fh.flush()
+        raw = fh.buffer
+        total = 0
+        for res in sorted(results, key=lambda r: r["chunk"]):
+            offsets[(res["chunk"], table)] = total
+            with open(os.path.join(tmpdir, f"part{res['chunk']:05d}", table), "rb") as part:
+                shutil.copyfileobj(part, raw, 1 << 20)
+            total += res["rows"][table]
+        fh.close()
+        row_counts[table] = total
+
+    manifest = build_manifest(args, cfg, dialect, results, offsets, files, row_counts, counts)
+    if args.format == "xlsx":
+        convert_to_xlsx(stage, dialect, cfg)
+    if as_zip:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for table in schema.TABLES:
+                name = dialect.file_name(table, args.format)
+                info = zipfile.ZipInfo(name, date_time=(2024, 6, 30, 23, 59, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with (
+                    open(os.path.join(stage, name), "rb") as src,
+                    zf.open(info, "w", force_zip64=True) as dst,
+                ):
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    elif args.format == "xlsx":
+        for table in schema.TABLES:
+            name = dialect.file_name(table, "xlsx")
+            target = os.path.join(out, name)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.move(os.path.join(stage, name), target)
+    manifest_path = args.manifest or (
+        out[:-4] + ".manifest.json" if as_zip else os.path.join(out, "manifest.json")
+    )
+    with open(manifest_path, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=1, sort_keys=True, ensure_ascii=False)
+        fh.write("\n")
+    manifest["_path"] = manifest_path
+    return manifest, sum(row_counts.values())
+
+
+def convert_to_xlsx(stage, dialect, cfg):
+    import openpyxl
+
+    for table in schema.TABLES:
+        src = os.path.join(stage, dialect.file_name(table, "csv"))
+        dst = os.path.join(stage, dialect.file_name(table, "xlsx"))
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet(table)
+        with open(src, encoding=dialect.encoding, newline="") as fh:
+            if dialect.bom:
+                fh.read(1)
+            for row in csv.reader(fh, delimiter=dialect.delim(table)):
+                sheet.append(row)
+        book.save(dst)
+        # openpyxl stamps the current time into docProps/core.xml: rewrite it for identical bytes.
+        _freeze_xlsx(dst)
+        os.unlink(src)
+
+
+def _freeze_xlsx(path):
+    fixed = (2024, 6, 30, 0, 0, 0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                text = data.decode("utf-8")
+                import re
+
+                text = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "2024-06-30T00:00:00Z", text)
+                data = text.encode("utf-8")
+            new = zipfile.ZipInfo(info.filename, date_time=fixed)
+            new.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(new, data)
+    with open(path, "wb") as fh:
+        fh.write(buf.getvalue())
+
+
+def build_manifest(args, cfg, dialect, results, offsets, files, row_counts, counts):
+    defects = {kind: {"total": 0, "objects": {}} for kind in DEFECT_KINDS}
+    for res in sorted(results, key=lambda r: r["chunk"]):
+        for kind, table, local_row, key, column in res["items"]:
+            line = 1 + offsets[(res["chunk"], table)] + local_row
+            obj = schema.object_of(table)
+            entry = defects[kind]["objects"].setdefault(obj, {"count": 0, "items": []})
+            item = {"file": files[table], "table": table, "row": line, "key": key}
+            if column:
+                item["column"] = column
+            entry["items"].append(item)
+            entry["count"] += 1
+            defects[kind]["total"] += 1
+    secret_values = {}
+    for res in sorted(results, key=lambda r: r["chunk"]):
+        for col, vals in res["secrets"].items():
+            secret_values.setdefault(col, []).extend(vals)
+    headers_of = {t: header_row(t, cfg) for t in schema.TABLES}
+    for table, col in cfg["secret_columns"]:
+        header = headers_of[table][len(schema.TABLES[table].columns) + len(dialect.extras.get(table, ())) :][
+            [c for t, c in cfg["secret_columns"] if t == table].index(col)
+        ]
+        vals = secret_values.get(f"{table}.{col}", [])
+        obj = schema.object_of(table)
+        entry = defects["secret_columns_dropped"]["objects"].setdefault(obj, {"count": 0, "items": []})
+        entry["items"].append(
+            {
+                "file": files[table],
+                "table": table,
+                "column": header,
+                "kind": col,
+                "values": vals[: args.secret_values_limit],
+                "values_truncated": row_counts.get(table, 0) > args.secret_values_limit,
+            }
+        )
+        entry["count"] += 1
+        defects["secret_columns_dropped"]["total"] += 1
+    for kind in DEFECT_KINDS:
+        for entry in defects[kind]["objects"].values():
+            entry["items"].sort(key=lambda it: (it["file"], it.get("row", 0), it.get("column", "")))
+    return {
+        "generator": "generate_bss_export",
+        "format_version": 1,
+        "seed": args.seed,
+        "subscribers": args.subscribers,
+        "dialect": args.dialect,
+        "format": args.format,
+        "market": args.market,
+        "requested_defects": counts,
+        "files": {
+            files[t]: {
+                "table": t,
+                "object": schema.object_of(t),
+                "rows": row_counts.get(t, 0),
+                "encoding": dialect.encoding + ("-sig" if dialect.bom else ""),
+                "delimiter": dialect.delim(t),
+                "headers": headers_of[t],
+            }
+            for t in schema.TABLES
+        },
+        "defects": defects,
+        "counting_rules": (
+            "one defect per row; rows of different kinds never overlap within a table; duplicates are exact "
+            "copies right after their original and only the copy is counted; rows are file line numbers "
+            "(header = 1); secret_columns_dropped counts columns"
+        ),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", required=True, help="output folder, or a path ending in .zip")
+    parser.add_argument("--dialect", choices=sorted(DIALECTS), default="canonical")
+    parser.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    parser.add_argument("--market", choices=sorted(MARKETS), default="GB")
+    parser.add_argument("--defects", default="", help="kind=count,... kinds: " + ", ".join(DEFECT_KINDS))
+    parser.add_argument("--defect-rate", type=float, default=0.0, help="rows per subscriber for every kind")
+    parser.add_argument("--manifest", help="manifest path (default next to the export)")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument(
+        "--secret-values-limit", type=int, default=1000, help="secret values listed per column"
+    )
+    parser.add_argument("--bench", action="store_true", help="print rows/s and peak memory")
+    args = parser.parse_args(argv)
+    if args.subscribers < 1:
+        parser.error("--subscribers must be at least 1")
+    if not args.out.lower().endswith(".zip"):
+        os.makedirs(args.out, exist_ok=True)
+    started = time.perf_counter()
+    manifest, rows = generate(args)
+    elapsed = time.perf_counter() - started
+    total_defects = sum(v["total"] for v in manifest["defects"].values())
+    print(f"wrote {rows} rows in {len(manifest['files'])} files to {args.out}; {total_defects} defects")
+    print(f"manifest: {manifest['_path']}")
+    if args.bench:
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        print(
+            f"bench: {args.subscribers} subscribers, {rows} rows in {elapsed:.1f} s = "
+            f"{rows / elapsed:,.0f} rows/s ({args.subscribers / elapsed:,.0f} subscribers/s); "
+            f"peak RSS main {own / 1024:.0f} MiB, "
+            f"largest worker {kids / 1024:.0f} MiB; jobs={args.jobs}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
