@@ -78,11 +78,13 @@ def classify_header(header):
     norm = _headers.normalize_header(header)
     if not norm:
         return None
+    # "OPc" splits as "o_pc" in camel-case rules; the squeezed form still says opc.
+    squeezed = norm.replace("_", "")
     toks = norm.split("_")
     for kind, *spellings in _HEADER_RULES:
         for spelling in spellings:
             words = spelling[0].split("_")
-            if norm == spelling[0]:
+            if norm == spelling[0] or squeezed == spelling[0].replace("_", ""):
                 return kind
             # A multi-word spelling inside a longer header: "sim_ki_value", "customer_card_number".
             if len(words) > 1:

@@ -51,6 +51,8 @@ class Limits:
     max_total_size: int = 100 << 30
     # Text compresses 5-20x; several hundred times is a bomb.
     max_ratio: int = 200
+    # Small members may compress absurdly well (a column of zeros); only big ones are suspicious.
+    ratio_check_above: int = 64 << 20
     max_xlsx_size: int = 2 << 30
 
 
@@ -174,7 +176,9 @@ def _xlsx_sheets(opener, label, limits):
                 packed = sum(i.compress_size for i in inner.infolist()) or 1
         except zipfile.BadZipFile:
             raise ExportError("the XLSX file is damaged (not a valid workbook archive)", file=label)
-        if total > limits.max_xlsx_size or (total > (64 << 20) and total / packed > limits.max_ratio):
+        if total > limits.max_xlsx_size or (
+            total > limits.ratio_check_above and total / packed > limits.max_ratio
+        ):
             raise ExportError("the XLSX workbook inflates to an absurd size; refused", file=label)
         fh.seek(0)
         try:

@@ -1,0 +1,215 @@
+"""The synthetic export generator: determinism, valid identifiers, and a manifest that
+matches what an independent re-count finds in the files."""
+
+import csv
+import hashlib
+import json
+from collections import Counter, defaultdict
+
+import pytest
+from conftest import run_generator
+
+from odoo.addons.bss_import.lib import codes, schema, secrets, values
+from odoo.addons.telecom_subscriber.tools import identifiers
+
+VALIDATORS = {
+    "msisdn": identifiers.normalize_msisdn,
+    "imsi": identifiers.validate_imsi,
+    "iccid": identifiers.validate_iccid,
+}
+
+
+def _digest(folder):
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_same_seed_same_bytes_whatever_the_parallelism(gen, tmp_path, monkeypatch):
+    # Small chunks so that 1200 subscribers span several chunks and workers.
+    monkeypatch.setattr(gen, "CHUNK", 400)
+    args = [
+        "--subscribers",
+        1200,
+        "--seed",
+        5,
+        "--defects",
+        "duplicate_rows=6,orphans=3,secret_columns_dropped=2",
+    ]
+    run_generator(gen, tmp_path / "a", *args, "--jobs", 1)
+    run_generator(gen, tmp_path / "b", *args, "--jobs", 2)
+    run_generator(gen, tmp_path / "c", *args[:3], 6, *args[4:], "--jobs", 1)
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
+
+
+def _read(folder, manifest, table):
+    """Rows of a table as lists of str (canonical column order, as the generator writes it)."""
+    name, info = next((f, i) for f, i in manifest["files"].items() if i["table"] == table)
+    encoding = "utf-8-sig" if info["encoding"] == "utf-8-sig" else info["encoding"]
+    with open(folder / name, encoding=encoding, errors="replace", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=info["delimiter"]))
+    return name, rows[0], rows[1:]
+
+
+def _recount(folder, manifest):
+    """Find every defect kind in the files without looking at the manifest's items."""
+    found = defaultdict(set)  # (kind, table) -> {row numbers}
+    data = {t: _read(folder, manifest, t) for t in schema.TABLES}
+    cols = {t: {c: i for i, c in enumerate(schema.TABLES[t].column_names)} for t in schema.TABLES}
+    keysets = {}
+    for table, (_name, _header, rows) in data.items():
+        spec = schema.TABLES[table]
+        seen = set()
+        for line, row in enumerate(rows, start=2):
+            key = tuple(row[cols[table][k]].strip() for k in spec.key)
+            if key in seen:
+                found[("duplicate_rows", table)].add(line)
+            seen.add(key)
+            if any(not row[cols[table][c]].strip() for c in spec.mandatory):
+                found[("missing_mandatory", table)].add(line)
+            if any(values.looks_damaged(cell) for cell in row):
+                found[("encoding_damage", table)].add(line)
+            for c in spec.columns:
+                value = row[cols[table][c.name]].strip()
+                if c.type in VALIDATORS and value:
+                    try:
+                        VALIDATORS[c.type](value)
+                    except identifiers.IdentifierError:
+                        found[(f"invalid_{c.type}", table)].add(line)
+        keysets[table] = seen
+    for table, (_name, _header, rows) in data.items():
+        for c in schema.TABLES[table].references:
+            parent_keys = {k[0] for k in keysets[c.ref[0]]}
+            kind = "orphans" if c.ref_kind == "entity" else "unknown_legacy_code"
+            for line, row in enumerate(rows, start=2):
+                value = row[cols[table][c.name]].strip()
+                if value and value not in parent_keys:
+                    found[(kind, table)].add(line)
+    account_status = {}
+    for row in data["billing_accounts"][2]:
+        account_status[row[0]] = codes.map_code(
+            "billing_accounts", "status", row[cols["billing_accounts"]["status"]]
+        )
+    sub_cols = cols["subscribers"]
+    for line, row in enumerate(data["subscribers"][2], start=2):
+        status = codes.map_code("subscribers", "status", row[sub_cols["status"]])
+        if status == "active" and account_status.get(row[sub_cols["account_number"]]) == "closed":
+            found[("inconsistent_state", "subscribers")].add(line)
+    secret_cols = Counter()
+    for table, (_name, header, _rows) in data.items():
+        secret_cols[table] = sum(1 for h in header if secrets.classify_header(h))
+    return found, secret_cols
+
+
+@pytest.mark.parametrize("dialect", ["canonical", "legacy-upper", "legacy-pipe"])
+def test_manifest_matches_an_independent_recount(exports, dialect):
+    folder = exports[dialect]
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    found, secret_cols = _recount(folder, manifest)
+    expected = defaultdict(set)
+    for kind, info in manifest["defects"].items():
+        if kind == "secret_columns_dropped":
+            continue
+        for obj, entry in info["objects"].items():
+            assert entry["count"] == len(entry["items"])
+            for item in entry["items"]:
+                assert schema.object_of(item["table"]) == obj
+                expected[(kind, item["table"])].add(item["row"])
+    assert dict(found) == dict(expected)
+    requested = manifest["requested_defects"]
+    for kind, info in manifest["defects"].items():
+        assert info["total"] == requested[kind], kind
+    secret_manifest = {
+        obj: entry["count"] for obj, entry in manifest["defects"]["secret_columns_dropped"]["objects"].items()
+    }
+    assert {t: n for t, n in secret_cols.items() if n} == secret_manifest
+
+
+def test_defect_rows_never_overlap(exports):
+    manifest = json.loads((exports["canonical"] / "manifest.json").read_text(encoding="utf-8"))
+    owners = Counter()
+    for kind, info in manifest["defects"].items():
+        for entry in info["objects"].values():
+            for item in entry["items"]:
+                if "row" in item:
+                    owners[(item["table"], item["row"])] += 1
+                    if kind == "duplicate_rows":
+                        # The original (the row above the copy) carries no other defect either.
+                        owners[(item["table"], item["row"] - 1)] += 1
+    assert owners and max(owners.values()) == 1
+
+
+def test_secret_values_are_listed_and_present_only_in_their_columns(exports):
+    folder = exports["legacy-upper"]
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    items = [i for e in manifest["defects"]["secret_columns_dropped"]["objects"].values() for i in e["items"]]
+    assert sorted(i["kind"] for i in items) == sorted(
+        ["ki", "opc", "card_number", "pin1", "puk1", "portal_password"]
+    )
+    for item in items:
+        _name, header, rows = _read(folder, manifest, item["table"])
+        pos = header.index(item["column"])
+        # Duplicated rows repeat their secrets; every value in the column is listed.
+        assert not item["values_truncated"]
+        assert set(item["values"]) == {r[pos] for r in rows}
+        if item["kind"] in ("ki", "opc"):
+            assert all(len(v) == 32 and int(v, 16) >= 0 for v in item["values"])
+        if item["kind"] == "card_number":
+            assert all(identifiers.luhn_valid(v) and 13 <= len(v) <= 19 for v in item["values"])
+
+
+def test_clean_export_has_valid_identifiers_and_no_findings(gen, tmp_path):
+    run_generator(gen, tmp_path, "--subscribers", 600, "--seed", 3, "--market", "US")
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    found, secret_cols = _recount(tmp_path, manifest)
+    assert not found and not sum(secret_cols.values())
+    _name, _header, rows = _read(tmp_path, manifest, "subscribers")
+    cols = schema.TABLES["subscribers"].column_names
+    imsis = [r[cols.index("imsi")] for r in rows if r[cols.index("imsi")]]
+    assert imsis and all(i.startswith("310150") and len(i) == 15 for i in imsis)
+    iccids = [r[cols.index("iccid")] for r in rows if r[cols.index("iccid")]]
+    assert all(i.startswith("89") and 19 <= len(i) <= 20 and identifiers.luhn_valid(i) for i in iccids)
+    assert all(r[cols.index("msisdn")].startswith("+1") for r in rows)
+    assert len(set(imsis)) == len(imsis)
+
+
+def test_zip_output_with_manifest_next_to_it(gen, tmp_path):
+    from odoo.addons.bss_import.lib import sources
+
+    target = tmp_path / "export.zip"
+    run_generator(gen, target, "--subscribers", 300, "--dialect", "legacy-pipe", "--defects", "orphans=3")
+    manifest = json.loads((tmp_path / "export.manifest.json").read_text(encoding="utf-8"))
+    with sources.open_export(target) as export:
+        assert len(export.members) == 14
+        assert all(m.name.startswith("dbss_export_20240630/") for m in export.members)
+        member = export.member("dbss_subscriber.txt")
+        det = sources.detect_member(member)
+        rows = list(sources.iter_rows(member, det))
+    assert det.table == "subscribers" and det.delimiter == "|" and det.bom_length == 3
+    key = next(f for f in manifest["files"] if f.endswith("dbss_subscriber.txt"))
+    assert len(rows) == manifest["files"][key]["rows"]
+
+
+def test_xlsx_output_reads_back(gen, tmp_path):
+    from odoo.addons.bss_import.lib import sources
+
+    run_generator(gen, tmp_path, "--subscribers", 120, "--format", "xlsx", "--defects", "encoding_damage=2")
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    with sources.open_export(tmp_path) as export:
+        member = export.member("subscribers.xlsx")
+        det = sources.detect_member(member)
+        rows = list(sources.iter_rows(member, det))
+    assert det.table == "subscribers"
+    assert len(rows) == manifest["files"]["subscribers.xlsx"]["rows"]
+    damaged = [n for n, cells in rows if any(values.looks_damaged(c) for c in cells)]
+    items = manifest["defects"]["encoding_damage"]["objects"]["subscribers"]["items"]
+    assert damaged == [i["row"] for i in items]
+
+
+def test_defect_requests_are_validated(gen, tmp_path):
+    with pytest.raises(SystemExit):
+        run_generator(gen, tmp_path, "--defects", "typo_kind=3")
+    with pytest.raises(SystemExit):
+        # 10 subscribers cannot hold 50 invalid IMSIs.
+        run_generator(gen, tmp_path, "--subscribers", 10, "--defects", "invalid_imsi=50")
