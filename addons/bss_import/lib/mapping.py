@@ -498,9 +498,9 @@ def _value_fit(col, profile):
         return s, f"{s:.0%} of {profile.count} sampled values are yes/no flags"
     if t == "code" and col.choices:
         return None, None
-    # Free text: values that are clearly something else argue against it.
-    special = max(profile.share(k) for k in ("e164", "imsi", "iccid", "email", "date", "number"))
-    return (0.5 if special < 0.5 else 0.1), None
+    # Free text (names, codes, zip codes, contact numbers) accepts any value:
+    # the values neither support nor contradict the name evidence.
+    return None, None
 
 
 def _choice_fit(table, col, profile):

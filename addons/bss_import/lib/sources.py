@@ -234,7 +234,7 @@ def _open_zip(path, limits):
             raise ExportError("encrypted members are not supported", file=info.filename)
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > limits.max_member_size or (
-            info.file_size > (64 << 20) and ratio > limits.max_ratio
+            info.file_size > limits.ratio_check_above and ratio > limits.max_ratio
         ):
             zf.close()
             raise ExportError(
