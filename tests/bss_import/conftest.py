@@ -35,6 +35,13 @@ def run_generator(gen, out, *extra):
 
 
 @pytest.fixture(scope="session")
+def run():
+    """The generator's command line as a function: run(out, *options)."""
+    generator = load_generator()
+    return lambda out, *extra: run_generator(generator, out, *extra)
+
+
+@pytest.fixture(scope="session")
 def exports(gen, tmp_path_factory):
     """One small export with every defect kind per dialect: {dialect: folder}."""
     out = {}

@@ -29,3 +29,17 @@ def test_every_table_and_column_is_documented():
         assert f"`{obj}`" in text
     for finding in profile_rules.FINDINGS:
         assert f"`{finding}`" in text
+
+
+def test_profile_rules_expose_keys_references_and_identifier_checks():
+    assert profile_rules.keys("order_lines") == ("order_id", "line_no")
+    assert ("account_number", "billing_accounts", "account_number", "orphans") in profile_rules.references(
+        "subscribers"
+    )
+    assert ("plan_code", "service_plans", "plan_code", "unknown_legacy_code") in profile_rules.references(
+        "subscribers"
+    )
+    assert profile_rules.IDENTIFIER_CHECKS[("aaa_hss", "imsi")] == "imsi"
+    assert "msisdn" in profile_rules.mandatory("subscribers")
+    rule = profile_rules.STATE_RULES[0]
+    assert schema.column(rule["table"], rule["via"]).ref == (rule["parent_table"], "account_number")

@@ -7,7 +7,6 @@ import json
 from collections import Counter, defaultdict
 
 import pytest
-from conftest import run_generator
 
 from odoo.addons.bss_import.lib import codes, schema, secrets, values
 from odoo.addons.telecom_subscriber.tools import identifiers
@@ -25,7 +24,7 @@ def _digest(folder):
     }
 
 
-def test_same_seed_same_bytes_whatever_the_parallelism(gen, tmp_path, monkeypatch):
+def test_same_seed_same_bytes_whatever_the_parallelism(gen, run, tmp_path, monkeypatch):
     # Small chunks so that 1200 subscribers span several chunks and workers.
     monkeypatch.setattr(gen, "CHUNK", 400)
     args = [
@@ -36,9 +35,9 @@ def test_same_seed_same_bytes_whatever_the_parallelism(gen, tmp_path, monkeypatc
         "--defects",
         "duplicate_rows=6,orphans=3,secret_columns_dropped=2",
     ]
-    run_generator(gen, tmp_path / "a", *args, "--jobs", 1)
-    run_generator(gen, tmp_path / "b", *args, "--jobs", 2)
-    run_generator(gen, tmp_path / "c", *args[:3], 6, *args[4:], "--jobs", 1)
+    run(tmp_path / "a", *args, "--jobs", 1)
+    run(tmp_path / "b", *args, "--jobs", 2)
+    run(tmp_path / "c", *args[:3], 6, *args[4:], "--jobs", 1)
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
     assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
 
@@ -159,8 +158,8 @@ def test_secret_values_are_listed_and_present_only_in_their_columns(exports):
             assert all(identifiers.luhn_valid(v) and 13 <= len(v) <= 19 for v in item["values"])
 
 
-def test_clean_export_has_valid_identifiers_and_no_findings(gen, tmp_path):
-    run_generator(gen, tmp_path, "--subscribers", 600, "--seed", 3, "--market", "US")
+def test_clean_export_has_valid_identifiers_and_no_findings(run, tmp_path):
+    run(tmp_path, "--subscribers", 600, "--seed", 3, "--market", "US")
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     found, secret_cols = _recount(tmp_path, manifest)
     assert not found and not sum(secret_cols.values())
@@ -174,11 +173,11 @@ def test_clean_export_has_valid_identifiers_and_no_findings(gen, tmp_path):
     assert len(set(imsis)) == len(imsis)
 
 
-def test_zip_output_with_manifest_next_to_it(gen, tmp_path):
+def test_zip_output_with_manifest_next_to_it(run, tmp_path):
     from odoo.addons.bss_import.lib import sources
 
     target = tmp_path / "export.zip"
-    run_generator(gen, target, "--subscribers", 300, "--dialect", "legacy-pipe", "--defects", "orphans=3")
+    run(target, "--subscribers", 300, "--dialect", "legacy-pipe", "--defects", "orphans=3")
     manifest = json.loads((tmp_path / "export.manifest.json").read_text(encoding="utf-8"))
     with sources.open_export(target) as export:
         assert len(export.members) == 14
@@ -191,10 +190,10 @@ def test_zip_output_with_manifest_next_to_it(gen, tmp_path):
     assert len(rows) == manifest["files"][key]["rows"]
 
 
-def test_xlsx_output_reads_back(gen, tmp_path):
+def test_xlsx_output_reads_back(run, tmp_path):
     from odoo.addons.bss_import.lib import sources
 
-    run_generator(gen, tmp_path, "--subscribers", 120, "--format", "xlsx", "--defects", "encoding_damage=2")
+    run(tmp_path, "--subscribers", 120, "--format", "xlsx", "--defects", "encoding_damage=2")
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     with sources.open_export(tmp_path) as export:
         member = export.member("subscribers.xlsx")
@@ -207,9 +206,9 @@ def test_xlsx_output_reads_back(gen, tmp_path):
     assert damaged == [i["row"] for i in items]
 
 
-def test_defect_requests_are_validated(gen, tmp_path):
+def test_defect_requests_are_validated(run, tmp_path):
     with pytest.raises(SystemExit):
-        run_generator(gen, tmp_path, "--defects", "typo_kind=3")
+        run(tmp_path, "--defects", "typo_kind=3")
     with pytest.raises(SystemExit):
         # 10 subscribers cannot hold 50 invalid IMSIs.
-        run_generator(gen, tmp_path, "--subscribers", 10, "--defects", "invalid_imsi=50")
+        run(tmp_path, "--subscribers", 10, "--defects", "invalid_imsi=50")
