@@ -1,0 +1,80 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+# What defines a wallet line's effect on the balance; never changed once posted.
+PROTECTED_FIELDS = frozenset(
+    {
+        "telecom_wallet_id",
+        "account_id",
+        "balance",
+        "debit",
+        "credit",
+        "amount_currency",
+        "currency_id",
+        "partner_id",
+        "move_id",
+    }
+)
+
+
+class AccountMoveLine(models.Model):
+    _inherit = "account.move.line"
+
+    telecom_wallet_id = fields.Many2one(
+        "telecom.wallet",
+        string="Prepaid Wallet",
+        index="btree_not_null",
+        ondelete="restrict",
+        readonly=True,
+        help="The wallet whose balance this journal item moves (liability line only).",
+    )
+
+    @api.constrains("telecom_wallet_id", "account_id", "currency_id")
+    def _check_telecom_wallet_line(self):
+        for line in self.filtered("telecom_wallet_id"):
+            wallet = line.telecom_wallet_id
+            if line.account_id != line.company_id.sudo().telecom_wallet_account_id:
+                raise ValidationError(
+                    _(
+                        "Journal item %(line)s: a wallet item must be on the wallet liability account "
+                        "%(account)s.",
+                        line=line.display_name,
+                        account=line.company_id.sudo().telecom_wallet_account_id.display_name,
+                    )
+                )
+            if line.currency_id != wallet.currency_id or line.company_id != wallet.company_id:
+                raise ValidationError(
+                    _(
+                        "Journal item %(line)s: the wallet %(wallet)s is in %(currency)s of %(company)s.",
+                        line=line.display_name,
+                        wallet=wallet.display_name,
+                        currency=wallet.currency_id.name,
+                        company=wallet.company_id.name,
+                    )
+                )
+
+    def write(self, vals):
+        # The hash protects debit/credit/account on posted entries; the wallet
+        # link and the foreign-currency amount are not in Odoo's hash, so they
+        # are protected here: a posted wallet entry is corrected by a reversal.
+        if PROTECTED_FIELDS.intersection(vals):
+            posted = self.filtered(lambda line: line.parent_state == "posted")
+            touched = posted.filtered("telecom_wallet_id") | posted.filtered(
+                lambda line: line.move_id.telecom_wallet_operation_ids
+            )
+            if "telecom_wallet_id" in vals:
+                touched |= posted
+            changed = touched.filtered(
+                lambda line: any(
+                    self.env["account.move"]._field_will_change(line, vals, name)
+                    for name in PROTECTED_FIELDS.intersection(vals)
+                )
+            )
+            if changed:
+                raise UserError(
+                    _(
+                        "Posted wallet entries cannot be changed (%s); reverse the operation instead.",
+                        ", ".join(changed.move_id.mapped("name")),
+                    )
+                )
+        return super().write(vals)

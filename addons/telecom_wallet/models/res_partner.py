@@ -1,0 +1,79 @@
+from odoo import api, fields, models
+
+GROUP_USER = "telecom_subscriber.telecom_subscriber_group_user"
+GROUP_VIEWER = "telecom_wallet.telecom_wallet_group_viewer"
+# The wallet shown on the contact: a live one first; shadow (draft) wallets of
+# a running cutover are not authoritative yet, so the snapshot stays.
+SHOWN_STATES = ("active", "frozen", "closed")
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    # telecom_subscriber stores the OCS balance as a snapshot; with wallets the
+    # contact shows the ledger balance, and the snapshot lives on here.
+    x_ocs_balance = fields.Monetary(
+        compute="_compute_x_ocs_balance",
+        inverse="_inverse_x_ocs_balance",
+        store=False,
+        help="Balance of the subscriber's wallet (from the ledger) once a wallet exists in the "
+        "contact's currency; until then the balance last known from the charging system.",
+    )
+    x_ocs_balance_snapshot = fields.Monetary(
+        string="OCS Balance Snapshot",
+        currency_field="currency_id",
+        readonly=True,
+        copy=False,
+        groups=GROUP_USER,
+        help="Prepaid balance as last known from the legacy charging system.",
+    )
+    telecom_wallet_ids = fields.One2many(
+        "telecom.wallet", "partner_id", string="Prepaid Wallets", groups=GROUP_VIEWER
+    )
+    telecom_wallet_count = fields.Integer(compute="_compute_telecom_wallet_count", groups=GROUP_VIEWER)
+
+    def _telecom_shown_wallet(self):
+        """The wallet whose balance the contact shows, if any."""
+        self.ensure_one()
+        company = self.company_id or self.env.company
+        wallets = (
+            self.env["telecom.wallet"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", self.id),
+                    ("company_id", "=", company.id),
+                    ("currency_id", "=", self.currency_id.id),
+                    ("state", "in", SHOWN_STATES),
+                ]
+            )
+        )
+        return wallets.sorted(lambda wallet: SHOWN_STATES.index(wallet.state))[:1]
+
+    @api.depends("x_ocs_balance_snapshot")
+    def _compute_x_ocs_balance(self):
+        # sudo() in _telecom_shown_wallet: a Telecom User sees the balance on the
+        # contact (as with the snapshot) without reading the wallet ledger.
+        for partner in self:
+            wallet = partner._telecom_shown_wallet() if partner.id else None
+            partner.x_ocs_balance = wallet.balance if wallet else partner.sudo().x_ocs_balance_snapshot
+
+    def _inverse_x_ocs_balance(self):
+        for partner in self:
+            partner.x_ocs_balance_snapshot = partner.x_ocs_balance
+
+    def _compute_telecom_wallet_count(self):
+        counts = dict(
+            self.env["telecom.wallet"]
+            .sudo()
+            ._read_group([("partner_id", "in", self.ids)], ["partner_id"], ["__count"])
+        )
+        for partner in self:
+            partner.telecom_wallet_count = counts.get(partner, 0)
+
+    def action_view_telecom_wallets(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("telecom_wallet.telecom_wallet_action")
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action

@@ -1,0 +1,503 @@
+from decimal import Decimal
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL, format_date
+
+GROUP_VIEWER = "telecom_wallet.telecom_wallet_group_viewer"
+GROUP_MANAGER = "telecom_wallet.telecom_wallet_group_manager"
+
+WALLET_STATES = [
+    ("draft", "Draft (shadow)"),
+    ("active", "Active"),
+    ("frozen", "Frozen"),
+    ("closed", "Closed"),
+]
+# Which wallet states accept which operation. Debits, top-ups and transfers
+# need a live wallet; the migration cutover posts opening balances and
+# corrections (adjustments, reversals) on shadow and frozen wallets too.
+ALLOWED_STATES = {
+    "top_up": ("active",),
+    "debit": ("active",),
+    "transfer": ("active",),
+    "opening": ("draft", "active", "frozen"),
+    "adjust": ("draft", "active", "frozen"),
+    "reversal": ("draft", "active", "frozen"),
+    "consume": ("active",),
+}
+BALANCE_OPERATORS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+class TelecomWallet(models.Model):
+    """A prepaid wallet: its balance is the sum of its posted journal items.
+
+    There is no balance column that code increments. Every monetary operation
+    posts one balanced entry in the company's hash-protected wallet journal with
+    one item on the wallet liability account linked to the wallet; the balance
+    is minus the sum of those items' amounts (a liability is a credit).
+    """
+
+    _name = "telecom.wallet"
+    _description = "Prepaid Wallet"
+    _inherit = ["mail.thread"]
+    _order = "partner_id, currency_id, id"
+    _check_company_auto = True
+
+    partner_id = fields.Many2one(
+        "res.partner", string="Subscriber", required=True, index=True, ondelete="restrict", tracking=True
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company, readonly=True
+    )
+    currency_id = fields.Many2one(
+        "res.currency",
+        required=True,
+        default=lambda self: self.env.company.currency_id,
+        readonly=True,
+    )
+    state = fields.Selection(
+        WALLET_STATES, required=True, default="active", index=True, tracking=True, readonly=True
+    )
+    balance = fields.Monetary(
+        compute="_compute_balance",
+        search="_search_balance",
+        currency_field="currency_id",
+        help="Sum of the posted journal items of this wallet on the wallet liability account.",
+    )
+    allow_negative = fields.Boolean(
+        string="Allow Negative Balance",
+        tracking=True,
+        help="Debits may take the balance below zero (e.g. emergency credit).",
+    )
+    line_ids = fields.One2many(
+        "account.move.line", "telecom_wallet_id", string="Journal Items", readonly=True
+    )
+    operation_ids = fields.One2many(
+        "telecom.wallet.operation", "wallet_id", string="Operations", readonly=True
+    )
+    bucket_ids = fields.One2many("telecom.wallet.bucket", "wallet_id", string="Allowances")
+    last_operation_date = fields.Datetime(
+        readonly=True,
+        copy=False,
+        help="Written by every operation: the update makes concurrent operations on "
+        "this wallet serialise (see _telecom_lock).",
+    )
+    x_msisdn = fields.Char(related="partner_id.x_msisdn", string="MSISDN")
+    x_plan_id = fields.Many2one(related="partner_id.x_plan_id", string="Service Plan")
+    x_service_type = fields.Selection(related="partner_id.x_service_type", string="Service Type")
+
+    _sql_constraints = [
+        (
+            "partner_currency_company_uniq",
+            "unique(partner_id, currency_id, company_id)",
+            "A subscriber has one wallet per currency and company.",
+        ),
+    ]
+
+    # --- display & balance -------------------------------------------------------
+    @api.depends("partner_id", "currency_id")
+    def _compute_display_name(self):
+        for wallet in self:
+            wallet.display_name = "%s (%s)" % (
+                wallet.partner_id.display_name or "",
+                wallet.currency_id.name or "",
+            )
+
+    def _telecom_ledger_balances(self):
+        """{wallet id: balance in wallet currency} read from posted items in SQL."""
+        if not self.ids:
+            return {}
+        self.env["account.move.line"].flush_model(["telecom_wallet_id", "amount_currency", "parent_state"])
+        self.env["account.move"].flush_model(["state"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT telecom_wallet_id, -SUM(amount_currency) FROM account_move_line"
+                " WHERE telecom_wallet_id IN %s AND parent_state = 'posted' GROUP BY telecom_wallet_id",
+                tuple(self.ids),
+            )
+        )
+        return dict(self.env.cr.fetchall())
+
+    def _compute_balance(self):
+        balances = self._telecom_ledger_balances() if self.ids else {}
+        for wallet in self:
+            wallet.balance = wallet.currency_id.round(balances.get(wallet.id, 0.0))
+
+    def _search_balance(self, operator, value):
+        if operator not in BALANCE_OPERATORS or not isinstance(value, (int, float)):
+            raise UserError(_("Operation not supported on the wallet balance: %s", operator))
+        self.env["account.move.line"].flush_model(["telecom_wallet_id", "amount_currency", "parent_state"])
+        query = SQL(
+            "SELECT w.id FROM telecom_wallet w LEFT JOIN ("
+            " SELECT telecom_wallet_id, -SUM(amount_currency) AS balance FROM account_move_line"
+            " WHERE telecom_wallet_id IS NOT NULL AND parent_state = 'posted' GROUP BY telecom_wallet_id"
+            ") b ON b.telecom_wallet_id = w.id WHERE COALESCE(b.balance, 0) %s %s",
+            SQL(BALANCE_OPERATORS[operator]),
+            value,
+        )
+        return [("id", "in", query)]
+
+    # --- access, state, amounts ----------------------------------------------------
+    def _telecom_check_manager(self):
+        if not self.env.su and not self.env.user.has_group(GROUP_MANAGER):
+            raise AccessError(_("Only a Wallet Manager can operate prepaid wallets."))
+
+    def _telecom_check_state(self, operation_type):
+        allowed = ALLOWED_STATES[operation_type]
+        for wallet in self:
+            if wallet.state not in allowed:
+                raise UserError(
+                    _(
+                        "The wallet %(wallet)s is %(state)s: %(operation)s is refused.",
+                        wallet=wallet.display_name,
+                        state=dict(WALLET_STATES)[wallet.state].lower(),
+                        operation=dict(
+                            self.env["telecom.wallet.operation"]._fields["operation_type"].selection
+                        )[operation_type].lower(),
+                    )
+                )
+
+    def _telecom_check_amount(self, amount, signed=False):
+        """The amount as a float rounded to the currency; refuse what is not money."""
+        self.ensure_one()
+        currency = self.currency_id
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+            raise ValidationError(_("Amount: %r is not a number.", amount))
+        # Exact decimal arithmetic: compare_amounts would round 0.004 to 0.00
+        # and call the amounts equal.
+        if Decimal(str(amount)) % Decimal(str(currency.rounding)) != 0:
+            raise ValidationError(
+                _(
+                    "Amount: %(amount)s has more decimals than %(currency)s allows.",
+                    amount=amount,
+                    currency=currency.name,
+                )
+            )
+        if currency.is_zero(amount):
+            raise ValidationError(_("Amount: zero; there is nothing to post."))
+        if not signed and currency.compare_amounts(amount, 0.0) < 0:
+            raise ValidationError(_("Amount: %s is negative; give a positive amount.", amount))
+        return currency.round(amount)
+
+    @api.model
+    def _telecom_clean_reference(self, reference):
+        reference = reference.strip() if isinstance(reference, str) else ""
+        if not reference:
+            raise ValidationError(_("Reference: every wallet operation needs a reference (idempotency key)."))
+        return reference
+
+    # --- locking -------------------------------------------------------------------
+    def _telecom_lock(self):
+        """Lock the wallet rows (in id order, so two transfers cannot deadlock).
+
+        Concurrent operations on a wallet wait here. Odoo runs transactions in
+        REPEATABLE READ: after the wait, a transaction still sees its old
+        snapshot, so a lock alone would let it read a stale balance. Every
+        operation therefore also updates the row (_telecom_stamp); PostgreSQL
+        then refuses the waiting transaction with a serialization failure, which
+        Odoo's RPC and HTTP layers retry (odoo.service.model.retrying) on a fresh
+        snapshot that includes the first operation.
+        """
+        for wallet_id in sorted(self.ids):
+            self.env.cr.execute(
+                SQL("SELECT id FROM telecom_wallet WHERE id = %s FOR NO KEY UPDATE", wallet_id)
+            )
+        # Whatever was cached before the lock may be stale.
+        self.invalidate_recordset()
+        self.env["account.move.line"].invalidate_model(
+            ["telecom_wallet_id", "amount_currency", "parent_state"]
+        )
+
+    def _telecom_stamp(self):
+        self.write({"last_operation_date": fields.Datetime.now()})
+        self.flush_recordset(["last_operation_date"])
+
+    def _telecom_check_funds(self, amount):
+        """Refuse taking ``amount`` when the locked balance cannot cover it."""
+        self.ensure_one()
+        if self.allow_negative:
+            return
+        balance = self._telecom_ledger_balances().get(self.id, 0.0)
+        if self.currency_id.compare_amounts(balance, amount) < 0:
+            raise UserError(
+                _(
+                    "Insufficient funds in the wallet %(wallet)s: balance %(balance)s %(currency)s, "
+                    "%(amount)s %(currency)s requested.",
+                    wallet=self.display_name,
+                    balance=self.currency_id.round(balance),
+                    amount=amount,
+                    currency=self.currency_id.name,
+                )
+            )
+
+    # --- entries -------------------------------------------------------------------
+    def _telecom_move_vals(self, changes, contra_account, reference, label, date):
+        """A balanced entry: one liability item per wallet in ``changes``
+        ({wallet: balance change}) and the remainder on ``contra_account``."""
+        company = self.company_id
+        config = company._telecom_wallet_config()
+        currency = self.currency_id
+        lines = []
+        total_company = 0.0
+        total_currency = 0.0
+        for wallet, change in changes.items():
+            amount_currency = -change
+            balance = currency._convert(amount_currency, company.currency_id, company, date)
+            total_company += balance
+            total_currency += amount_currency
+            lines.append(
+                Command.create(
+                    {
+                        "name": label,
+                        "account_id": config.telecom_wallet_account_id.id,
+                        "partner_id": wallet.partner_id.id,
+                        "telecom_wallet_id": wallet.id,
+                        "currency_id": currency.id,
+                        "amount_currency": amount_currency,
+                        "balance": balance,
+                    }
+                )
+            )
+        if contra_account:
+            lines.append(
+                Command.create(
+                    {
+                        "name": label,
+                        "account_id": contra_account.id,
+                        "partner_id": self.partner_id.id,
+                        "currency_id": currency.id,
+                        "amount_currency": -total_currency,
+                        "balance": -total_company,
+                    }
+                )
+            )
+        return {
+            "move_type": "entry",
+            "journal_id": config.telecom_wallet_journal_id.id,
+            "company_id": company.id,
+            "currency_id": currency.id,
+            "date": date,
+            "ref": reference,
+            "partner_id": self.partner_id.id,
+            "line_ids": lines,
+        }
+
+    @api.model
+    def _telecom_post(self, move):
+        """Post ``move`` on its own date or refuse.
+
+        Odoo's _post silently re-dates an entry that falls inside a lock date;
+        a wallet entry must keep its date (the cutover date of an opening
+        balance, the day of a top-up), so the lock is reported instead.
+        """
+        date = move.date
+        company = move.company_id
+        locks = company._get_violated_lock_dates(date, move._affect_tax_report(), move.journal_id)
+        if locks:
+            raise UserError(
+                _(
+                    "The wallet entry dated %(date)s falls in a locked period (%(locks)s); "
+                    "it was not posted.",
+                    date=format_date(self.env, date),
+                    locks=company._format_lock_dates(locks),
+                )
+            )
+        if date > fields.Date.context_today(self):
+            raise UserError(_("The wallet entry is dated %s, in the future.", format_date(self.env, date)))
+        move._post(soft=False)
+        if move.state != "posted" or move.date != date:
+            raise UserError(_("The wallet entry %s could not be posted on its own date.", move.display_name))
+        return move
+
+    def _telecom_find_operation(self, reference):
+        self.ensure_one()
+        return (
+            self.env["telecom.wallet.operation"]
+            .sudo()
+            .search([("wallet_id", "=", self.id), ("reference", "=", reference)], limit=1)
+        )
+
+    def _telecom_operate(self, operation_type, amount, reference, reason=False, date=False, target=None):
+        """Run one monetary operation; see the public methods."""
+        self.ensure_one()
+        self._telecom_check_manager()
+        reference = self._telecom_clean_reference(reference)
+        signed = operation_type in ("adjust", "opening")
+        amount = self._telecom_check_amount(amount, signed=signed)
+        target = target or self.browse()
+        wallets = self | target
+        wallets._telecom_lock()
+        existing = self._telecom_find_operation(reference)
+        if existing:
+            return existing._telecom_repeat(operation_type, amount, target)
+        self._telecom_check_state(operation_type)
+        target._telecom_check_state(operation_type)
+        date = date or fields.Date.context_today(self)
+        config = self.company_id._telecom_wallet_config()
+        label = "%s %s" % (reference, reason) if reason else reference
+        if operation_type == "top_up":
+            changes, contra = {self: amount}, config.telecom_wallet_topup_account_id
+        elif operation_type == "debit":
+            changes, contra = {self: -amount}, config.telecom_wallet_revenue_account_id
+        elif operation_type == "adjust":
+            contra = config.telecom_wallet_adjustment_account_id or config.telecom_wallet_revenue_account_id
+            changes = {self: amount}
+        elif operation_type == "opening":
+            changes, contra = {self: amount}, config.telecom_wallet_opening_account_id
+        else:  # transfer
+            changes, contra = {self: -amount, target: amount}, None
+        for wallet, change in changes.items():
+            if wallet.currency_id.compare_amounts(change, 0.0) < 0:
+                wallet._telecom_check_funds(-change)
+        # sudo(): a Wallet Manager posts the entry this method builds, in the
+        # wallet journal, without being an accountant (checked above).
+        move = (
+            self.env["account.move"]
+            .sudo()
+            .create(self._telecom_move_vals(changes, contra, reference, label, date))
+        )
+        self._telecom_post(move)
+        operation = (
+            self.env["telecom.wallet.operation"]
+            .sudo()
+            .create(
+                {
+                    "wallet_id": self.id,
+                    "reference": reference,
+                    "operation_type": operation_type,
+                    "amount": amount,
+                    "reason": reason,
+                    "move_id": move.id,
+                    "target_wallet_id": target.id,
+                }
+            )
+        )
+        wallets._telecom_stamp()
+        return operation.move_id.with_env(self.env)
+
+    # --- public API ------------------------------------------------------------------
+    def top_up(self, amount, reference):
+        """Credit the wallet with money received (bank/cash clearing → wallet).
+
+        :param amount: positive, in the wallet currency, within its precision
+        :param reference: idempotency key, unique per wallet
+        :return: the posted account.move (the first one when the reference repeats)
+        """
+        return self._telecom_operate("top_up", amount, reference)
+
+    def debit(self, amount, reference):
+        """Consume prepaid credit (wallet → revenue); refused if funds are short."""
+        return self._telecom_operate("debit", amount, reference)
+
+    def adjust(self, amount, reference, reason):
+        """Correct the balance by a signed amount (positive credits the wallet)."""
+        if not (reason or "").strip():
+            raise ValidationError(_("Reason: an adjustment needs a reason."))
+        return self._telecom_operate("adjust", amount, reference, reason=reason.strip())
+
+    def post_opening_balance(self, amount, reference, date):
+        """Post a balance migrated from the legacy charging system at ``date``.
+
+        The amount is signed (a legacy balance may be negative); the entry keeps
+        ``date`` or is refused if that date is locked.
+        """
+        return self._telecom_operate("opening", amount, reference, date=fields.Date.to_date(date))
+
+    def transfer_to(self, other_wallet, amount, reference):
+        """Move credit to another wallet of the same company and currency."""
+        self.ensure_one()
+        other_wallet.ensure_one()
+        if other_wallet == self:
+            raise ValidationError(_("A wallet cannot transfer to itself."))
+        if other_wallet.company_id != self.company_id or other_wallet.currency_id != self.currency_id:
+            raise ValidationError(
+                _(
+                    "Transfers need wallets of the same company and currency (%(source)s → %(target)s).",
+                    source=self.display_name,
+                    target=other_wallet.display_name,
+                )
+            )
+        return self._telecom_operate("transfer", amount, reference, target=other_wallet)
+
+    def consume_allowance(self, usage_type, quantity, reference):
+        """Consume ``quantity`` of ``usage_type`` from this wallet's buckets in order."""
+        self.ensure_one()
+        return self.bucket_ids.filtered(lambda bucket: bucket.usage_type == usage_type).consume(
+            quantity, reference
+        )
+
+    # --- state actions -----------------------------------------------------------------
+    def _telecom_set_state(self, state, allowed_from):
+        self._telecom_check_manager()
+        for wallet in self:
+            if wallet.state not in allowed_from:
+                raise UserError(
+                    _(
+                        "The wallet %(wallet)s is %(state)s and cannot become %(new)s.",
+                        wallet=wallet.display_name,
+                        state=dict(WALLET_STATES)[wallet.state].lower(),
+                        new=dict(WALLET_STATES)[state].lower(),
+                    )
+                )
+        self._telecom_lock()
+        self.with_context(telecom_wallet_state_change=True).write(
+            {"state": state, "last_operation_date": fields.Datetime.now()}
+        )
+        return True
+
+    def action_activate(self):
+        return self._telecom_set_state("active", ("draft", "frozen"))
+
+    def action_freeze(self):
+        return self._telecom_set_state("frozen", ("draft", "active"))
+
+    def action_close(self):
+        self._telecom_lock()
+        for wallet in self:
+            if not wallet.currency_id.is_zero(wallet._telecom_ledger_balances().get(wallet.id, 0.0)):
+                raise UserError(
+                    _(
+                        "The wallet %s still has a balance: bring it to zero before closing.",
+                        wallet.display_name,
+                    )
+                )
+        return self._telecom_set_state("closed", ("active", "frozen", "draft"))
+
+    def action_open_top_up(self):
+        return self.env["telecom.wallet.operation.wizard"]._telecom_action(self, "top_up")
+
+    def action_open_adjust(self):
+        return self.env["telecom.wallet.operation.wizard"]._telecom_action(self, "adjust")
+
+    def action_view_journal_items(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Journal Items of %s", self.display_name),
+            "res_model": "account.move.line",
+            "view_mode": "list,form",
+            "domain": [("telecom_wallet_id", "=", self.id)],
+            "context": {"search_default_posted": 1},
+        }
+
+    def write(self, vals):
+        if "state" in vals and not self.env.context.get("telecom_wallet_state_change"):
+            raise UserError(_("Change a wallet's state with its Activate, Freeze and Close actions."))
+        if {"partner_id", "currency_id", "company_id"}.intersection(vals):
+            for wallet in self.sudo():
+                if wallet.line_ids or wallet.operation_ids:
+                    raise UserError(
+                        _(
+                            "The wallet %s has entries: its subscriber, currency and company are fixed.",
+                            wallet.display_name,
+                        )
+                    )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_with_entries(self):
+        for wallet in self.with_context(active_test=False):
+            if wallet.line_ids or wallet.operation_ids:
+                raise UserError(
+                    _("The wallet %s has entries: close it instead of deleting it.", wallet.display_name)
+                )

@@ -1,0 +1,1 @@
+from . import telecom_wallet_operation_wizard, telecom_wallet_reverse_wizard
