@@ -187,21 +187,43 @@ class TelecomWallet(models.Model):
         return reference
 
     # --- locking -------------------------------------------------------------------
-    def _telecom_lock(self):
-        """Lock the wallet rows (in id order, so two transfers cannot deadlock).
+    def _telecom_lock(self, journal=True):
+        """Lock the wallet rows and, for monetary operations, the wallet journal.
 
+        Wallets are locked in id order, so two transfers cannot deadlock.
         Concurrent operations on a wallet wait here. Odoo runs transactions in
         REPEATABLE READ: after the wait, a transaction still sees its old
         snapshot, so a lock alone would let it read a stale balance. Every
-        operation therefore also updates the row (_telecom_stamp); PostgreSQL
-        then refuses the waiting transaction with a serialization failure, which
-        Odoo's RPC and HTTP layers retry (odoo.service.model.retrying) on a fresh
-        snapshot that includes the first operation.
+        operation therefore also updates the locked rows (_telecom_stamp here
+        for the journal, at the end for the wallets); PostgreSQL then refuses
+        the waiting transaction with a serialization failure, which Odoo's RPC
+        and HTTP layers retry (odoo.service.model.retrying) on a fresh snapshot
+        that includes the first operation.
+
+        The journal is serialised too because it is hash-protected: each posted
+        entry is chained to the previous one of the journal, so two entries
+        cannot be posted at once; without this, the second of two concurrent
+        postings (even on different wallets) fails with Odoo's non-retryable
+        "gap in the sequence" error instead of being retried.
         """
         for wallet_id in sorted(self.ids):
+            # A serialization failure here is the expected outcome of a race
+            # and is retried by the caller: not an error worth logging.
             self.env.cr.execute(
-                SQL("SELECT id FROM telecom_wallet WHERE id = %s FOR NO KEY UPDATE", wallet_id)
+                SQL("SELECT id FROM telecom_wallet WHERE id = %s FOR NO KEY UPDATE", wallet_id),
+                log_exceptions=False,
             )
+        if journal:
+            journals = self.company_id.sudo().telecom_wallet_journal_id
+            for journal_id in sorted(journals.ids):
+                self.env.cr.execute(
+                    SQL(
+                        "UPDATE account_journal SET write_date = NOW() AT TIME ZONE 'UTC' WHERE id = %s",
+                        journal_id,
+                    ),
+                    log_exceptions=False,
+                )
+            journals.invalidate_recordset(["write_date"])
         # Whatever was cached before the lock may be stale.
         self.invalidate_recordset()
         self.env["account.move.line"].invalidate_model(
@@ -326,6 +348,8 @@ class TelecomWallet(models.Model):
         amount = self._telecom_check_amount(amount, signed=signed)
         target = target or self.browse()
         wallets = self | target
+        # Before locking: a company's first operation may create its journal.
+        self.company_id._telecom_wallet_config()
         wallets._telecom_lock()
         existing = self._telecom_find_operation(reference)
         if existing:
@@ -439,7 +463,7 @@ class TelecomWallet(models.Model):
                         new=dict(WALLET_STATES)[state].lower(),
                     )
                 )
-        self._telecom_lock()
+        self._telecom_lock(journal=False)
         self.with_context(telecom_wallet_state_change=True).write(
             {"state": state, "last_operation_date": fields.Datetime.now()}
         )
@@ -452,7 +476,7 @@ class TelecomWallet(models.Model):
         return self._telecom_set_state("frozen", ("draft", "active"))
 
     def action_close(self):
-        self._telecom_lock()
+        self._telecom_lock(journal=False)
         for wallet in self:
             if not wallet.currency_id.is_zero(wallet._telecom_ledger_balances().get(wallet.id, 0.0)):
                 raise UserError(

@@ -113,7 +113,7 @@ class TelecomWalletBucket(models.Model):
             raise ValidationError(_("Quantity: %s must be positive.", quantity))
         usage_type = self[0].usage_type
         # The wallet lock serialises operations of the wallet (see _telecom_lock).
-        wallet._telecom_lock()
+        wallet._telecom_lock(journal=False)
         existing = wallet._telecom_find_operation(reference)
         if existing:
             if (

@@ -43,9 +43,7 @@ class TelecomWalletOperation(models.Model):
         "account.move", string="Journal Entry", index=True, readonly=True, ondelete="restrict"
     )
     date = fields.Date(related="move_id.date")
-    target_wallet_id = fields.Many2one(
-        "telecom.wallet", string="Target Wallet", readonly=True, ondelete="restrict"
-    )
+    target_wallet_id = fields.Many2one("telecom.wallet", readonly=True, ondelete="restrict")
     reversed_operation_id = fields.Many2one(
         "telecom.wallet.operation",
         string="Reverses",

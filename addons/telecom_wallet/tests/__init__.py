@@ -1,1 +1,1 @@
-from . import test_wallet_operations
+from . import test_wallet_concurrency, test_wallet_operations

@@ -1,0 +1,172 @@
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+
+from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError
+from odoo.modules.registry import DummyRLock, Registry
+from odoo.service.model import retrying
+from odoo.tests import BaseCase, get_db_name, tagged
+from odoo.tools import mute_logger
+
+TIMEOUT = 60
+
+
+@contextmanager
+def registry_lock_released():
+    """Let worker threads build environments while the test runs.
+
+    Post-install tests run inside the server's registry lock (held by the main
+    thread), and every api.Environment() takes that lock to look the registry
+    up: worker threads would wait for the main thread, which waits for them.
+    Odoo's own test mode swaps the lock for a DummyRLock the same way
+    (Registry.enter_test_mode); the registry is loaded and not changing here.
+    """
+    saved = Registry._lock
+    Registry._lock = DummyRLock()
+    try:
+        yield
+    finally:
+        Registry._lock = saved
+
+
+@tagged("post_install", "-at_install")
+class TestWalletConcurrency(BaseCase):
+    """Real races: two threads, each with its own database cursor and
+    transaction, operate on one wallet at the same time.
+
+    The fixture must be committed for both transactions to see it, so it lives
+    in a dedicated company (archived afterwards) that no other test reads.
+    Posted, hash-protected entries cannot be deleted: they stay in the
+    throwaway test database.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry = Registry(get_db_name())
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            company = env["res.company"].create({"name": "Race Mobile %s" % uuid.uuid4().hex[:8]})
+            partner = env["res.partner"].create({"name": "Race subscriber", "company_id": company.id})
+            wallet = env["telecom.wallet"].create(
+                {"partner_id": partner.id, "company_id": company.id, "currency_id": company.currency_id.id}
+            )
+            wallet.top_up(100.0, "RACE-TOP-UP")
+            partner_2 = env["res.partner"].create({"name": "Race subscriber 2", "company_id": company.id})
+            wallet_2 = env["telecom.wallet"].create(
+                {"partner_id": partner_2.id, "company_id": company.id, "currency_id": company.currency_id.id}
+            )
+            cls.company_id = company.id
+            cls.wallet_id = wallet.id
+            cls.wallet_2_id = wallet_2.id
+        cls.addClassCleanup(cls._archive_fixture)
+
+    @classmethod
+    def _archive_fixture(cls):
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["res.company"].browse(cls.company_id).write({"active": False})
+
+    def _race(self, *calls):
+        """Run each call(env) in its own thread and transaction, all starting
+        together; return what each returned or the message of its UserError."""
+        barrier = threading.Barrier(len(calls))
+
+        def run(call):
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                wallets = env["telecom.wallet"].browse([self.wallet_id, self.wallet_2_id])
+                # Both transactions take their snapshot before either writes:
+                # each has seen the same balances when it operates.
+                wallets.mapped("balance")
+                barrier.wait(timeout=TIMEOUT)
+                try:
+                    # retrying(): what Odoo's RPC/HTTP layer does around a call.
+                    return retrying(partial(call, wallets[0], wallets[1]), env)
+                except UserError as error:
+                    return str(error)
+
+        with (
+            registry_lock_released(),
+            mute_logger("odoo.service.model"),
+            ThreadPoolExecutor(max_workers=len(calls)) as executor,
+        ):
+            futures = [executor.submit(run, call) for call in calls]
+            return [future.result(timeout=TIMEOUT) for future in futures]
+
+    def _ledger(self, wallet_id=None):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            wallet = env["telecom.wallet"].browse(wallet_id or self.wallet_id)
+            lines = env["account.move.line"].search(
+                [("telecom_wallet_id", "=", wallet.id), ("parent_state", "=", "posted")]
+            )
+            return (
+                wallet.balance,
+                -sum(lines.mapped("amount_currency")),
+                wallet.operation_ids.mapped("reference"),
+            )
+
+    def test_concurrent_debits_cannot_overdraw(self):
+        balance_before = self._ledger()[0]
+        amount = balance_before * 0.6  # each fits alone, both together do not
+
+        def debit(reference, wallet, _other):
+            return wallet.debit(round(amount, 2), reference).id
+
+        results = self._race(partial(debit, "RACE-A"), partial(debit, "RACE-B"))
+        succeeded = [result for result in results if isinstance(result, int)]
+        refused = [result for result in results if isinstance(result, str)]
+        self.assertEqual(len(succeeded), 1, results)
+        self.assertEqual(len(refused), 1, results)
+        self.assertIn("Insufficient funds", refused[0])
+        balance, ledger, references = self._ledger()
+        self.assertAlmostEqual(balance, balance_before - round(amount, 2), places=2)
+        self.assertAlmostEqual(balance, ledger, places=2)
+        self.assertGreaterEqual(balance, 0.0)
+        self.assertEqual(len({"RACE-A", "RACE-B"} & set(references)), 1)
+
+    def test_concurrent_retries_of_one_reference_post_once(self):
+        def top_up(wallet, _other):
+            return wallet.top_up(5.0, "RACE-SAME").id
+
+        balance_before = self._ledger()[0]
+        first, second = self._race(top_up, top_up)
+        self.assertIsInstance(first, int)
+        self.assertEqual(first, second, "both callers get the one entry")
+        balance, ledger, references = self._ledger()
+        self.assertAlmostEqual(balance, balance_before + 5.0, places=2)
+        self.assertAlmostEqual(balance, ledger, places=2)
+        self.assertEqual(references.count("RACE-SAME"), 1)
+
+    def test_concurrent_postings_on_different_wallets_both_succeed(self):
+        """The hash-chained journal takes one posting at a time: the second
+        waits and is retried, it does not fail."""
+        before_1, before_2 = self._ledger()[0], self._ledger(self.wallet_2_id)[0]
+
+        def top_up_first(wallet, _other):
+            return wallet.top_up(7.0, "RACE-PAR-1").id
+
+        def top_up_second(_wallet, other):
+            return other.top_up(3.0, "RACE-PAR-2").id
+
+        results = self._race(top_up_first, top_up_second)
+        self.assertTrue(all(isinstance(result, int) for result in results), results)
+        self.assertAlmostEqual(self._ledger()[0], before_1 + 7.0, places=2)
+        self.assertAlmostEqual(self._ledger(self.wallet_2_id)[0], before_2 + 3.0, places=2)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            moves = env["account.move"].browse(results)
+            self.assertTrue(all(moves.mapped("inalterable_hash")))
+            journal = moves.journal_id
+            self.assertEqual(len(journal), 1)
+            # The journal's hash chain is intact: recomputing each hash from
+            # its predecessor gives the stored value (Odoo's integrity check).
+            chain = env["account.move"].search(
+                [("journal_id", "=", journal.id), ("inalterable_hash", "!=", False)],
+                order="sequence_prefix, sequence_number",
+            )
+            self.assertEqual(chain._calculate_hashes(False), {move: move.inalterable_hash for move in chain})
