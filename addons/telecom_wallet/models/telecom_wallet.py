@@ -214,6 +214,8 @@ class TelecomWallet(models.Model):
                 log_exceptions=False,
             )
         if journal:
+            # sudo(): company configuration fields are for accountants to edit,
+            # but every operator's transaction must lock the journal.
             journals = self.company_id.sudo().telecom_wallet_journal_id
             for journal_id in sorted(journals.ids):
                 self.env.cr.execute(
@@ -333,6 +335,8 @@ class TelecomWallet(models.Model):
 
     def _telecom_find_operation(self, reference):
         self.ensure_one()
+        # sudo(): a retry must find the first operation whatever the caller's
+        # record rules, or it would be refused by the unique constraint.
         return (
             self.env["telecom.wallet.operation"]
             .sudo()
@@ -373,14 +377,14 @@ class TelecomWallet(models.Model):
         for wallet, change in changes.items():
             if wallet.currency_id.compare_amounts(change, 0.0) < 0:
                 wallet._telecom_check_funds(-change)
-        # sudo(): a Wallet Manager posts the entry this method builds, in the
-        # wallet journal, without being an accountant (checked above).
-        move = (
-            self.env["account.move"]
-            .sudo()
-            .create(self._telecom_move_vals(changes, contra, reference, label, date))
+        # As the caller, not sudo(): a Wallet Manager has billing rights, and
+        # Odoo hashes the posted entry as the real user anyway.
+        move = self.env["account.move"].create(
+            self._telecom_move_vals(changes, contra, reference, label, date)
         )
         self._telecom_post(move)
+        # sudo(): no group may create operations, so that a client cannot forge
+        # one; they are written here only, after the checks above.
         operation = (
             self.env["telecom.wallet.operation"]
             .sudo()

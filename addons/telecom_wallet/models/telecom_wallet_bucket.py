@@ -121,7 +121,7 @@ class TelecomWalletBucket(models.Model):
                 or existing.usage_type != usage_type
                 or float_compare(existing.quantity, quantity, QUANTITY_DIGITS) != 0
             ):
-                existing._telecom_repeat("consume", 0.0)
+                existing._telecom_raise_reference_conflict()
             return existing.with_env(self.env)
         wallet._telecom_check_state("consume")
         self.flush_recordset()

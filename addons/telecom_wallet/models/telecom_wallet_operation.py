@@ -89,17 +89,20 @@ class TelecomWalletOperation(models.Model):
             and (reversed_operation is None or self.reversed_operation_id == reversed_operation)
         )
         if not same:
-            raise UserError(
-                _(
-                    "Reference %(reference)s was already used on the wallet %(wallet)s for "
-                    "another operation (%(type)s of %(amount)s).",
-                    reference=self.reference,
-                    wallet=self.wallet_id.display_name,
-                    type=dict(OPERATION_TYPES)[self.operation_type],
-                    amount=self.amount,
-                )
-            )
+            self._telecom_raise_reference_conflict()
         return self.move_id.with_env(self.env)
+
+    def _telecom_raise_reference_conflict(self):
+        raise UserError(
+            _(
+                "Reference %(reference)s was already used on the wallet %(wallet)s for "
+                "another operation (%(type)s of %(amount)s).",
+                reference=self.reference,
+                wallet=self.wallet_id.display_name,
+                type=dict(OPERATION_TYPES)[self.operation_type],
+                amount=self.quantity if self.operation_type == "consume" else self.amount,
+            )
+        )
 
     def reverse(self, reference=None, reason=None):
         """Reverse this operation's entry with a new posted entry dated today.
@@ -118,7 +121,7 @@ class TelecomWalletOperation(models.Model):
         if not self.move_id:
             raise UserError(_("The operation %s has no journal entry to reverse.", self.reference))
         reference = Wallet._telecom_clean_reference(reference or "REV/%s" % self.reference)
-        move = self.sudo().move_id
+        move = self.move_id
         wallet_lines = move.line_ids.filtered("telecom_wallet_id")
         wallets = wallet_lines.telecom_wallet_id.with_env(self.env)
         wallets._telecom_lock()
@@ -145,7 +148,6 @@ class TelecomWalletOperation(models.Model):
                 line.telecom_wallet_id.with_env(self.env)._telecom_check_funds(taken)
         today = fields.Date.context_today(self)
         label = "%s %s" % (reference, reason) if reason else reference
-        # sudo(): see TelecomWallet._telecom_operate.
         reversal = move._reverse_moves([{"date": today, "ref": label, "journal_id": move.journal_id.id}])
         Wallet._telecom_post(reversal)
         if move.currency_id == move.company_currency_id:
@@ -161,6 +163,7 @@ class TelecomWalletOperation(models.Model):
                 )[:1]
                 if not line.reconciled and counterpart:
                     (line | counterpart).reconcile()
+        # sudo(): see TelecomWallet._telecom_operate (operations cannot be forged).
         operation = self.sudo().create(
             {
                 "wallet_id": wallet.id,

@@ -1,1 +1,9 @@
-from . import test_wallet_concurrency, test_wallet_operations
+from . import (
+    test_bucket,
+    test_partner_balance,
+    test_wallet_access,
+    test_wallet_concurrency,
+    test_wallet_operations,
+    test_wallet_properties,
+    test_wallet_setup,
+)
