@@ -32,31 +32,31 @@ class ResPartner(models.Model):
     )
     telecom_wallet_count = fields.Integer(compute="_compute_telecom_wallet_count", groups=GROUP_VIEWER)
 
-    def _telecom_shown_wallet(self):
-        """The wallet whose balance the contact shows, if any."""
-        self.ensure_one()
-        company = self.company_id or self.env.company
-        wallets = (
-            self.env["telecom.wallet"]
-            .sudo()
-            .search(
-                [
-                    ("partner_id", "=", self.id),
-                    ("company_id", "=", company.id),
-                    ("currency_id", "=", self.currency_id.id),
-                    ("state", "in", SHOWN_STATES),
-                ]
-            )
-        )
-        return wallets.sorted(lambda wallet: SHOWN_STATES.index(wallet.state))[:1]
-
     @api.depends("x_ocs_balance_snapshot")
     def _compute_x_ocs_balance(self):
-        # sudo() in _telecom_shown_wallet: a Telecom User sees the balance on the
-        # contact (as with the snapshot) without reading the wallet ledger.
+        """The shown wallet's ledger balance, else the legacy snapshot.
+
+        Batched (one wallet search, one balance query) because subscriber
+        lists show the field. sudo(): a Telecom User sees the balance on the
+        contact, as with the snapshot, without reading the wallet ledger.
+        """
+        Wallet = self.env["telecom.wallet"].sudo()
+        wallets = (
+            Wallet.search([("partner_id", "in", self.ids), ("state", "in", SHOWN_STATES)])
+            if self.ids
+            else Wallet
+        )
+        balances = wallets._telecom_ledger_balances()
+        shown = {}
+        for wallet in wallets.sorted(lambda wallet: SHOWN_STATES.index(wallet.state)):
+            shown.setdefault((wallet.partner_id.id, wallet.company_id.id, wallet.currency_id.id), wallet)
         for partner in self:
-            wallet = partner._telecom_shown_wallet() if partner.id else None
-            partner.x_ocs_balance = wallet.balance if wallet else partner.sudo().x_ocs_balance_snapshot
+            company = partner.company_id or self.env.company
+            wallet = shown.get((partner.id, company.id, partner.currency_id.id))
+            if wallet:
+                partner.x_ocs_balance = wallet.currency_id.round(balances.get(wallet.id, 0.0))
+            else:
+                partner.x_ocs_balance = partner.sudo().x_ocs_balance_snapshot
 
     def _inverse_x_ocs_balance(self):
         for partner in self:

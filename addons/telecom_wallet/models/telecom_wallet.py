@@ -44,7 +44,13 @@ class TelecomWallet(models.Model):
     _check_company_auto = True
 
     partner_id = fields.Many2one(
-        "res.partner", string="Subscriber", required=True, index=True, ondelete="restrict", tracking=True
+        "res.partner",
+        string="Subscriber",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        tracking=True,
+        check_company=True,
     )
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company, readonly=True
@@ -440,8 +446,8 @@ class TelecomWallet(models.Model):
         if other_wallet.company_id != self.company_id or other_wallet.currency_id != self.currency_id:
             raise ValidationError(
                 _(
-                    "Transfers need wallets of the same company and currency (%(source)s → %(target)s).",
-                    source=self.display_name,
+                    "Transfers need wallets of the same company and currency (%(origin)s → %(target)s).",
+                    origin=self.display_name,
                     target=other_wallet.display_name,
                 )
             )
