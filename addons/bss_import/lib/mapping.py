@@ -253,7 +253,7 @@ TARGETS = {
     # Model of the wallet addon; the field names are those of the bucket
     # concept (legacy id, owner, kind, unit, amounts, validity, priority).
     "ocs_buckets": {
-        "model": "telecom.bucket",
+        "model": "telecom.wallet.bucket",
         "fields": {
             "bucket_id": _f("x_legacy_bucket_id", "char", "Legacy Bucket ID", mandatory=True),
             "subscriber_id": _f(
