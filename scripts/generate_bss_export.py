@@ -912,6 +912,23 @@ def generate_chunk(job):
     def missing_orphan_sub(ordinal, table):
         return sub_key(n_subs + 1000 + ordinal * 7 + (1 if table == "orders" else 3))
 
+    def inject_child_defect(table, row, pick):
+        """Apply the defect picked for a row that references a subscriber
+        (orders, OCS buckets), in place. Returns (defect, column, duplicate)."""
+        if not pick:
+            return None, None, False
+        kind, ordinal = pick
+        if kind == "duplicate_rows":
+            return None, None, True
+        if kind == "orphans":
+            row[1] = missing_orphan_sub(ordinal, table)
+            return kind, "subscriber_id", False
+        if kind == "missing_mandatory":
+            column = MISSING_COLUMNS[table][ordinal % 2]
+            row[schema.TABLES[table].column_names.index(column)] = ""
+            return kind, column, False
+        return None, None, False
+
     mobile_len = market["nsn"] - len(market["mobile"])
     fixed_len = market["nsn"] - len(market["fixed"])
     msin_len = 15 - len(market["mccmnc"])
@@ -1171,19 +1188,7 @@ def generate_chunk(job):
                     dt(start_day + validity, 86399) if validity > 0 else "",
                     str(b_no + 1),
                 ]
-                defect = column = None
-                dup = False
-                if b_no == 0 and bpick:
-                    kind, ordinal = bpick
-                    if kind == "duplicate_rows":
-                        dup = True
-                    elif kind == "orphans":
-                        brow[1] = missing_orphan_sub(ordinal, "ocs_buckets")
-                        column, defect = "subscriber_id", kind
-                    elif kind == "missing_mandatory":
-                        column = MISSING_COLUMNS["ocs_buckets"][ordinal % 2]
-                        brow[schema.TABLES["ocs_buckets"].column_names.index(column)] = ""
-                        defect = kind
+                defect, column, dup = inject_child_defect("ocs_buckets", brow, bpick if b_no == 0 else None)
                 emit("ocs_buckets", brow, defect, bkey, column and hdr["ocs_buckets"][column], dup)
 
             # --- activation order and its lines
@@ -1207,19 +1212,7 @@ def generate_chunk(job):
                 cur,
             ]
             opick = order_picks.get(i)
-            defect = column = None
-            dup = False
-            if opick:
-                kind, ordinal = opick
-                if kind == "duplicate_rows":
-                    dup = True
-                elif kind == "orphans":
-                    orow[1] = missing_orphan_sub(ordinal, "orders")
-                    column, defect = "subscriber_id", kind
-                elif kind == "missing_mandatory":
-                    column = MISSING_COLUMNS["orders"][ordinal % 2]
-                    orow[schema.TABLES["orders"].column_names.index(column)] = ""
-                    defect = kind
+            defect, column, dup = inject_child_defect("orders", orow, opick)
             emit("orders", orow, defect, okey, column and hdr["orders"][column], dup)
             for line_no, (pcode, prod, price) in enumerate(lines, start=1):
                 emit(
