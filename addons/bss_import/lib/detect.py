@@ -154,7 +154,8 @@ def _split(lines_text, delimiter, max_rows=200, line_numbers=None):
             if len(rows) >= max_rows:
                 break
     except csv.Error:
-        pass
+        # The sample was cut in the middle of a quoted cell: keep the rows read so far.
+        return rows
     return rows
 
 

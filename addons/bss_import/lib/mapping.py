@@ -108,7 +108,8 @@ TARGETS = {
             "last_name": _f("name", "char", "Name", mandatory=True),
             "email": _f("email", "char", "Email"),
             "contact_phone": _f("phone", "char", "Phone"),
-            "birth_date": _f("x_birth_date", "date", "Date of Birth"),
+            # No module field holds a birth date (personal data the suite does not
+            # need): proposed as a new custom field, the operator decides.
             "msisdn": _f("x_msisdn", "char", "MSISDN", mandatory=True),
             "imsi": _f("x_imsi", "char", "IMSI"),
             "iccid": _f("x_iccid", "char", "ICCID"),

@@ -86,7 +86,8 @@ class _GuardedReader(io.RawIOBase):
         try:
             self._raw.close()
         finally:
-            super().close()
+            result = super().close()
+        return result
 
 
 @dataclass
@@ -169,7 +170,10 @@ def _xlsx_sheets(opener, label, limits):
         import openpyxl
     except ImportError:
         raise ExportError("reading XLSX needs the openpyxl package", file=label)
-    with opener() as fh:
+    with opener() as raw, tempfile.SpooledTemporaryFile(max_size=64 << 20) as fh:
+        # A member of a ZIP export is a forward-only stream; a workbook needs seeking.
+        shutil.copyfileobj(raw, fh)
+        fh.seek(0)
         try:
             with zipfile.ZipFile(fh) as inner:
                 total = sum(i.file_size for i in inner.infolist())

@@ -1,0 +1,16 @@
+{
+    "name": "Digital BSS Import",
+    "summary": "Stage, profile and map a Digital BSS export before migrating it into Odoo",
+    "version": "18.0.1.0.0",
+    "category": "Telecom",
+    "author": "Telecom BSS Migration Suite",
+    "license": "LGPL-3",
+    "depends": ["telecom_subscriber", "telecom_wallet", "sale_management"],
+    "external_dependencies": {"python": ["openpyxl", "xlsxwriter"]},
+    "data": [
+        "security/bss_import_security.xml",
+        "security/ir.model.access.csv",
+        "data/bss_import_data.xml",
+    ],
+    "uninstall_hook": "uninstall_hook",
+}

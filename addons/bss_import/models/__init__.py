@@ -1,0 +1,8 @@
+from . import (
+    bss_import_file,
+    bss_import_finding,
+    bss_import_mapping_line,
+    bss_import_mapping_template,
+    bss_import_progress,
+    bss_import_run,
+)

@@ -1,0 +1,264 @@
+import json
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..lib import detect, mapping, schema, sources
+from ..lib import secrets as secret_rules
+from ..lib import values as value_rules
+from ..lib.errors import ExportError
+from ..services import staging
+
+TABLE_SELECTION = [(t, t.replace("_", " ").title()) for t in schema.TABLES]
+OBJECT_SELECTION = [(o, o.replace("_", " ").title()) for o in schema.OBJECTS]
+DELIMITERS = [(",", "Comma (,)"), (";", "Semicolon (;)"), ("|", "Pipe (|)"), ("\t", "Tab")]
+
+
+class BssImportFile(models.Model):
+    """One data file (or XLSX sheet) of an export: what detection learned, and its staging table."""
+
+    _name = "bss.import.file"
+    _description = "Import run file"
+    _order = "run_id, sequence, id"
+
+    run_id = fields.Many2one("bss.import.run", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
+    sequence = fields.Integer(compute="_compute_sequence", store=True)
+    name = fields.Char("File", required=True, readonly=True, help="Path inside the export (#sheet for XLSX).")
+    member_name = fields.Char(readonly=True)
+    sheet = fields.Char(readonly=True)
+    kind = fields.Selection([("text", "CSV/text"), ("xlsx", "XLSX")], readonly=True)
+    size = fields.Integer("Size (bytes)", readonly=True)
+    include = fields.Boolean(default=True, help="Excluded files are neither staged nor profiled.")
+    state = fields.Selection(
+        [("detected", "Detected"), ("error", "Unreadable"), ("staged", "Staged")],
+        default="detected",
+        required=True,
+        readonly=True,
+    )
+    error_message = fields.Text(readonly=True)
+    table = fields.Selection(TABLE_SELECTION, string="Holds", help="The export table this file holds.")
+    object = fields.Selection(OBJECT_SELECTION, compute="_compute_object", store=True)
+    table_candidates = fields.Char("Other candidates", readonly=True)
+    encoding = fields.Char(help="Python codec name, e.g. utf-8, cp1252. Change it and re-detect to override.")
+    bom_length = fields.Integer(readonly=True)
+    delimiter = fields.Selection(DELIMITERS)
+    header_row = fields.Integer(readonly=True, help="0-based position of the header among non-blank rows.")
+    headers_json = fields.Text(readonly=True)
+    columns_json = fields.Text(readonly=True)
+    dropped_json = fields.Text(readonly=True)
+    dropped_columns = fields.Char("Secret columns dropped", compute="_compute_display", readonly=True)
+    column_count = fields.Integer(compute="_compute_display")
+    date_format = fields.Char(readonly=True)
+    decimal_separator = fields.Char(readonly=True)
+    warnings = fields.Text(readonly=True)
+    rows = fields.Integer("Rows staged", readonly=True)
+    staging_table = fields.Char(readonly=True)
+    mapping_line_ids = fields.One2many("bss.import.mapping.line", "file_id", string="Mapping")
+
+    @api.depends("name")
+    def _compute_sequence(self):
+        for rec in self:
+            rec.sequence = schema.OBJECTS.index(rec.object) if rec.object else 99
+
+    @api.depends("table")
+    def _compute_object(self):
+        for rec in self:
+            rec.object = schema.object_of(rec.table) if rec.table else False
+
+    @api.depends("dropped_json", "headers_json")
+    def _compute_display(self):
+        for rec in self:
+            rec.dropped_columns = ", ".join(rec._dropped_headers()) or False
+            rec.column_count = len(json.loads(rec.headers_json or "[]"))
+
+    def _headers(self):
+        return json.loads(self.headers_json or "[]")
+
+    def _dropped(self):
+        return json.loads(self.dropped_json or "[]")
+
+    def _dropped_headers(self):
+        return [d["header"] for d in self._dropped()]
+
+    def _fail(self, exc):
+        self.write({"state": "error", "error_message": str(exc)})
+
+    def _member(self, export):
+        for member in export.members:
+            if member.name == self.member_name and (member.sheet or False) == (self.sheet or False):
+                return member
+        raise ExportError("the file is no longer in the export", file=self.name)
+
+    # ------------------------------------------------------------ detection
+    def _detect(self, member, table=None, encoding=None, delimiter=None):
+        """Sniff the member; store detection, secret columns and mapping suggestions."""
+        self.ensure_one()
+        self.mapping_line_ids.unlink()
+        try:
+            det = sources.detect_member(member, table=table, encoding=encoding, delimiter=delimiter)
+        except ExportError as exc:
+            self.write({"state": "error", "error_message": str(exc), "table": table or False})
+            return False
+        secret_cols = secret_rules.detect_secret_columns(det.headers, det.sample_rows)
+        dates = [c.date_format.name for c in det.columns if c.date_format]
+        self.write(
+            {
+                "state": "detected",
+                "error_message": False,
+                "table": det.table,
+                "table_candidates": ", ".join(f"{t} ({s:.2f})" for t, s, _e in det.table_candidates[1:4]),
+                "encoding": det.encoding or False,
+                "bom_length": det.bom_length,
+                "delimiter": det.delimiter or False,
+                "header_row": det.header_row,
+                "headers_json": json.dumps(det.headers),
+                "columns_json": json.dumps(
+                    [
+                        {
+                            "index": c.index,
+                            "kind": c.kind,
+                            "date_format": c.date_format.name if c.date_format else None,
+                            "decimal": c.decimal_format.decimal if c.decimal_format else None,
+                        }
+                        for c in det.columns
+                    ]
+                ),
+                # Headers and reasons only: a secret's values never leave the sample.
+                "dropped_json": json.dumps(
+                    [{"index": s.index, "header": s.header, "kind": s.kind} for s in secret_cols]
+                ),
+                "date_format": max(set(dates), key=dates.count) if dates else False,
+                "decimal_separator": next(
+                    (c.decimal_format.decimal for c in det.columns if c.decimal_format), False
+                ),
+                "warnings": "\n".join(det.warnings) or False,
+            }
+        )
+        self._suggest_mapping(det, {s.index for s in secret_cols})
+        return True
+
+    def _suggest_mapping(self, det, secret_indexes):
+        suggestion = mapping.suggest_mapping(
+            det.table, det.headers, det.sample_rows, mapping.default_validators()
+        )
+        lines = []
+        for col in suggestion.columns:
+            action = "drop" if col.index in secret_indexes else col.action
+            vals = {
+                "file_id": self.id,
+                "column_index": col.index,
+                "header": col.header,
+                "action": action,
+                "canonical": col.canonical or False,
+                "target_field": col.target or False,
+                "target_type": col.target_type or False,
+                "confidence": col.confidence,
+                "evidence": "\n".join(col.evidence) or False,
+                "value_map_json": json.dumps(col.value_map) if col.value_map else False,
+                "combine_json": json.dumps(col.combine) if col.combine else False,
+                "date_format": col.date_format.name if col.date_format else False,
+                "decimal_separator": col.decimal_format.decimal if col.decimal_format else False,
+            }
+            vals.update(
+                {
+                    "suggested_action": vals["action"],
+                    "suggested_canonical": vals["canonical"],
+                    "suggested_field": vals["target_field"],
+                    "suggested_confidence": vals["confidence"],
+                }
+            )
+            lines.append(vals)
+        self.env["bss.import.mapping.line"].create(lines)
+
+    def action_redetect(self):
+        """Detect the file again with the operator's choices (object, encoding, delimiter)."""
+        for rec in self:
+            run = rec.run_id
+            run._check_operator()
+            current = run.error_state if run.state == "error" else run.state
+            if current not in ("draft", "detected", "staged", "profiled"):
+                raise UserError(_("Files of a run with a confirmed mapping cannot be re-detected."))
+            if rec.encoding:
+                try:
+                    "".encode(rec.encoding)
+                except LookupError:
+                    raise UserError(
+                        _("File %(file)s: unknown encoding %(enc)r.", file=rec.name, enc=rec.encoding)
+                    )
+            with run._open_export() as export:
+                member = rec._member(export)
+                rec._detect(
+                    member,
+                    table=rec.table or None,
+                    encoding=rec.encoding or None,
+                    delimiter=rec.delimiter or None,
+                )
+            run._reset_after("stage")
+            broken = run.file_ids.filtered(lambda f: f.include and f.state == "error")
+            if not broken:
+                run.write({"state": "detected", "error_message": False, "error_state": False})
+            else:
+                run.write(
+                    {
+                        "state": "error",
+                        "error_state": "detected",
+                        "error_message": "; ".join(broken.mapped("error_message")),
+                    }
+                )
+        return True
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "include" in vals:
+            for run in self.run_id:
+                if run.state == "error" and run.error_state == "detected":
+                    broken = run.file_ids.filtered(lambda f: f.include and f.state == "error")
+                    if not broken:
+                        run.write({"state": "detected", "error_message": False, "error_state": False})
+        return res
+
+    # -------------------------------------------------------------- staging
+    def _detection(self):
+        """The stored detection as the reader needs it."""
+        return detect.FileDetection(
+            file=self.name,
+            encoding=self.encoding or "utf-8",
+            bom_length=self.bom_length,
+            delimiter=self.delimiter or ",",
+            header_row=self.header_row,
+            headers=self._headers(),
+            table=self.table,
+            object=self.object,
+            table_candidates=[],
+            columns=[],
+            sample_rows=[],
+        )
+
+    def _stage(self, member, bytes_before=0, bytes_total=0):
+        """COPY the member's rows, without its secret columns, into the run's staging table."""
+        self.ensure_one()
+        det = self._detection()
+        dropped = {d["index"] for d in self._dropped()}
+        keep = [i for i in range(len(det.headers)) if i not in dropped]
+        table = staging.table_name(self.run_id.id, self.id)
+        progress = self.env["bss.import.progress"]
+        run_id = self.run_id.id
+        progress._report(run_id, "stage", bytes_before, bytes_total, f"{self.name}: starting")
+
+        def on_rows(n):
+            progress._report(run_id, "stage", bytes_before, bytes_total, f"{self.name}: {n} rows")
+
+        rows = staging.create_and_copy(
+            self.env.cr, table, keep, sources.iter_rows(member, det, ragged="error"), on_rows=on_rows
+        )
+        self.write({"rows": rows, "staging_table": table, "state": "staged"})
+
+    def _column_formats(self):
+        """``{index: (DateFormat|None, DecimalFormat|None)}`` detected per column."""
+        out = {}
+        for col in json.loads(self.columns_json or "[]"):
+            date = value_rules.DATE_FORMATS.get(col["date_format"]) if col.get("date_format") else None
+            dec = value_rules.DecimalFormat(col["decimal"]) if col.get("decimal") else None
+            out[col["index"]] = (date, dec)
+        return out

@@ -1,0 +1,638 @@
+import base64
+import binascii
+import logging
+import os
+import shutil
+from contextlib import contextmanager
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL, config
+
+from ..lib import schema, sources
+from ..lib.errors import ExportError
+from ..services import profiler, staging
+
+_logger = logging.getLogger(__name__)
+
+STATES = [
+    ("draft", "Upload"),
+    ("detected", "Files detected"),
+    ("staged", "Staged"),
+    ("profiled", "Profiled"),
+    ("confirmed", "Mapping confirmed"),
+    ("error", "Refused"),
+]
+# Which step may run from which state; "error" goes back to the state the failed step started from.
+_STEP_FROM = {
+    "detect": ("draft", "detected", "staged", "profiled"),
+    "stage": ("detected", "staged", "profiled"),
+    "profile": ("staged", "profiled"),
+}
+UPLOAD_FOLDER = "bss_import"
+
+
+class BssImportRun(models.Model):
+    """One migration run of a Digital BSS export.
+
+    Steps: upload → detect (file → object, encoding, delimiter, formats) →
+    stage (COPY into per-run staging tables, secrets dropped) → profile
+    (set-based SQL findings) → mapping review → confirm. Each step runs in one
+    transaction: when the export is refused (malformed input) the step's work
+    is rolled back, the run shows the error naming file, row and column, and
+    the step can be retried after a correction.
+    """
+
+    _name = "bss.import.run"
+    _description = "Digital BSS import run"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+
+    name = fields.Char(required=True, readonly=True, copy=False, default=lambda self: _("New"))
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, default=lambda self: self.env.company, index=True
+    )
+    user_id = fields.Many2one(
+        "res.users", string="Owner", required=True, default=lambda self: self.env.user, tracking=True
+    )
+    state = fields.Selection(STATES, required=True, default="draft", readonly=True, tracking=True, copy=False)
+    error_message = fields.Text(readonly=True, copy=False)
+    error_state = fields.Char(
+        readonly=True, copy=False, help="State the run returns to when a step is retried."
+    )
+    server_path = fields.Char(
+        groups="base.group_system",
+        copy=False,
+        help="A ZIP, a folder or a data file on the Odoo server, read in place instead of an upload. "
+        "For exports too large to upload; administrators only.",
+    )
+    uploaded_files = fields.Text(compute="_compute_uploaded_files")
+    skipped_files = fields.Text(
+        readonly=True, copy=False, help="Files of the export that are not data files."
+    )
+    file_ids = fields.One2many("bss.import.file", "run_id", string="Files")
+    finding_ids = fields.One2many("bss.import.finding", "run_id", string="Findings")
+    mapping_line_ids = fields.One2many("bss.import.mapping.line", "run_id", string="Mapping")
+    template_id = fields.Many2one(
+        "bss.import.mapping.template",
+        string="Mapping template",
+        domain="[('company_id', '=', company_id)]",
+        copy=False,
+    )
+    mapping_confirmed_by = fields.Many2one("res.users", readonly=True, copy=False)
+    mapping_confirmed_date = fields.Datetime(readonly=True, copy=False)
+    source_rows = fields.Integer(compute="_compute_counts", string="Source rows")
+    finding_count = fields.Integer(compute="_compute_counts", string="Affected rows")
+    file_count = fields.Integer(compute="_compute_counts")
+    progress_step = fields.Char(compute="_compute_progress")
+    progress_done = fields.Integer(compute="_compute_progress")
+    progress_total = fields.Integer(compute="_compute_progress")
+    progress_message = fields.Char(compute="_compute_progress")
+
+    # ------------------------------------------------------------------ ORM
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("server_path"):
+                self._check_server_path_allowed()
+            if vals.get("name", _("New")) == _("New"):
+                vals["name"] = self.env["ir.sequence"].next_by_code("bss.import.run") or _("New")
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("server_path"):
+            self._check_server_path_allowed()
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_manager(self):
+        if not self.env.user.has_group("bss_import.bss_import_group_manager"):
+            raise AccessError(_("Only a Migration Manager can delete import runs."))
+
+    def unlink(self):
+        folders = [run._upload_dir() for run in self]
+        for run in self:
+            staging.drop_run_tables(self.env.cr, run.id)
+        self.env.cr.execute(SQL("DELETE FROM bss_import_progress WHERE run_id IN %s", tuple(self.ids)))
+        res = super().unlink()
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        return res
+
+    def _check_server_path_allowed(self):
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(_("Only administrators may read an export from a path on the server."))
+
+    # -------------------------------------------------------------- computes
+    @api.depends("file_ids.rows", "finding_ids.count", "file_ids.include")
+    def _compute_counts(self):
+        for run in self:
+            files = run.file_ids.filtered("include")
+            run.file_count = len(run.file_ids)
+            run.source_rows = sum(files.mapped("rows"))
+            run.finding_count = sum(run.finding_ids.filtered(lambda f: f.unit == "row").mapped("count"))
+
+    def _compute_progress(self):
+        rows = {}
+        if self.ids:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT run_id, step, done, total, message FROM bss_import_progress WHERE run_id IN %s",
+                    tuple(self.ids),
+                )
+            )
+            rows = {r[0]: r[1:] for r in self.env.cr.fetchall()}
+        for run in self:
+            step, done, total, message = rows.get(run.id, (False, 0, 0, False))
+            run.progress_step, run.progress_done = step, done
+            run.progress_total, run.progress_message = total, message
+
+    def _compute_uploaded_files(self):
+        for run in self:
+            folder = run._upload_dir()
+            lines = []
+            for name, size in run._uploads(folder):
+                lines.append(f"{name} ({size} bytes)")
+            run.uploaded_files = "\n".join(lines) or False
+
+    # --------------------------------------------------------------- upload
+    def _upload_dir(self):
+        self.ensure_one()
+        return os.path.join(config.filestore(self.env.cr.dbname), UPLOAD_FOLDER, f"run_{self.id}")
+
+    @staticmethod
+    def _uploads(folder):
+        found = []
+        if not os.path.isdir(folder):
+            return found
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for fname in sorted(files):
+                if fname.endswith(".part"):
+                    continue
+                full = os.path.join(root, fname)
+                found.append((os.path.relpath(full, folder).replace(os.sep, "/"), os.path.getsize(full)))
+        return found
+
+    @staticmethod
+    def _safe_upload_name(file_name):
+        name = (file_name or "").replace("\\", "/").strip()
+        parts = [p for p in name.split("/") if p not in ("", ".")]
+        if not parts or ".." in parts or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+            raise UserError(_("Invalid upload file name %(name)r: use a relative name.", name=file_name))
+        if any(len(p) > 200 for p in parts) or len(parts) > 8:
+            raise UserError(_("Upload file name %(name)r is too long.", name=file_name))
+        return "/".join(parts)
+
+    def upload_chunk(self, file_name, offset, data_b64):
+        """Append a chunk of an uploaded export file; return the file's new size in bytes.
+
+        Large exports arrive in chunks (web client and CLI), so no single
+        request comes near the web server's request size limit. ``offset``
+        must equal the bytes already received: a retried chunk is refused
+        with the expected offset instead of being written twice.
+        """
+        self.ensure_one()
+        self._check_operator()
+        if self.state not in ("draft", "detected", "error") or self.error_state not in (
+            False,
+            "draft",
+            "detected",
+        ):
+            raise UserError(_("Files can only be added before staging (run %(run)s).", run=self.name))
+        name = self._safe_upload_name(file_name)
+        try:
+            data = base64.b64decode(data_b64 or b"", validate=True)
+        except (binascii.Error, ValueError):
+            raise UserError(_("Upload of %(name)s: the chunk is not valid base64.", name=name))
+        folder = self._upload_dir()
+        path = os.path.join(folder, *name.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        if int(offset) != size:
+            raise UserError(
+                _(
+                    "Upload of %(name)s: chunk at byte %(offset)s, but %(size)s bytes were received; "
+                    "resume at byte %(size)s.",
+                    name=name,
+                    offset=offset,
+                    size=size,
+                )
+            )
+        with open(path, "ab") as fh:
+            fh.write(data)
+        return size + len(data)
+
+    def action_clear_uploads(self):
+        """Forget the uploaded files (before staging), e.g. after uploading the wrong export."""
+        self._check_operator()
+        for run in self:
+            if run.state not in ("draft", "detected", "error"):
+                raise UserError(_("The files of a staged run cannot be replaced; start a new run."))
+            shutil.rmtree(run._upload_dir(), ignore_errors=True)
+            run.file_ids.unlink()
+            run.write({"state": "draft", "error_message": False, "error_state": False})
+        return True
+
+    @contextmanager
+    def _open_export(self):
+        """Open the run's export (server path or uploads) as a :class:`sources.Export`."""
+        self.ensure_one()
+        server_path = self.sudo().server_path  # sudo: read the admin-only field; set only by admins
+        if server_path:
+            source = server_path
+        else:
+            folder = self._upload_dir()
+            uploads = self._uploads(folder)
+            if not uploads:
+                raise ExportError("nothing was uploaded")
+            if len(uploads) == 1 and uploads[0][0].lower().endswith(".zip"):
+                source = os.path.join(folder, uploads[0][0])
+            else:
+                source = folder
+        try:
+            export = sources.open_export(source)
+        except ExportError as exc:
+            # The server folder is not the operator's business: name the upload instead.
+            if exc.file and not server_path:
+                rel = os.path.relpath(exc.file, self._upload_dir()) if os.path.isabs(exc.file) else exc.file
+                exc = ExportError(
+                    exc.reason, file=rel if rel != "." else "upload", row=exc.row, column=exc.column
+                )
+            raise exc from None
+        try:
+            yield export
+        finally:
+            export.close()
+
+    # ------------------------------------------------------------ the steps
+    def _check_operator(self):
+        if not self.env.user.has_group("bss_import.bss_import_group_user"):
+            raise AccessError(_("Only Migration Operators can run imports."))
+        self.check_access("write")
+
+    def _begin(self, step):
+        self.ensure_one()
+        self._check_operator()
+        current = self.error_state if self.state == "error" else self.state
+        if current not in _STEP_FROM[step]:
+            raise UserError(
+                _(
+                    "Run %(run)s is in state %(state)s: %(step)s is not possible now.",
+                    run=self.name,
+                    state=dict(STATES).get(current, current),
+                    step=step,
+                )
+            )
+        return current
+
+    def _refuse(self, from_state, message):
+        self.write({"state": "error", "error_state": from_state, "error_message": message})
+        self.message_post(body=_("Step refused: %(msg)s", msg=message))
+        _logger.info("import run %s refused: %s", self.name, message)
+
+    def _run_step(self, step, func):
+        from_state = self._begin(step)
+        refused = None
+        try:
+            with self.env.cr.savepoint():
+                try:
+                    func()
+                except _PartialDetection as partial:
+                    # Keep the detected files: the operator corrects the broken ones.
+                    refused = ("detected", str(partial))
+        except ExportError as exc:
+            self.env.invalidate_all()
+            refused = (from_state, str(exc))
+        finally:
+            self.env["bss.import.progress"]._report(self.id, step, 1, 1, "finished")
+        if refused:
+            self._refuse(*refused)
+            return False
+        return True
+
+    def action_detect(self):
+        """Detect every file of the export: its object, encoding, delimiter, header and formats.
+
+        Returns True when every file was recognised; otherwise the run is
+        refused, the files that could be read are listed, and each unreadable
+        one carries its error so the operator can correct it (object,
+        encoding, delimiter) or exclude it before retrying.
+        """
+        return self._run_step("detect", self._do_detect)
+
+    def _do_detect(self):
+        self._reset_after("detect")
+        File = self.env["bss.import.file"]
+        with self._open_export() as export:
+            skipped = []
+            for name, reason in export.skipped:
+                if reason == "empty file":
+                    File.create({"run_id": self.id, "name": name, "member_name": name, "kind": "text"})._fail(
+                        ExportError("the file is empty (0 bytes)", file=name)
+                    )
+                else:
+                    skipped.append(f"{name}: {reason}")
+            self.skipped_files = "\n".join(skipped) or False
+            total = len(export.members)
+            sheets = {}
+            for member in export.members:
+                sheets[member.name] = sheets.get(member.name, 0) + 1
+            for n, member in enumerate(export.members, start=1):
+                self.env["bss.import.progress"]._report(self.id, "detect", n - 1, total, member.label)
+                record = File.create(
+                    {
+                        "run_id": self.id,
+                        # A one-sheet workbook is named like its file; several sheets add "#sheet".
+                        "name": member.label if sheets[member.name] > 1 else member.name,
+                        "member_name": member.name,
+                        "sheet": member.sheet,
+                        "kind": member.kind,
+                        "size": member.size,
+                    }
+                )
+                record._detect(member)
+        failed = self.file_ids.filtered(lambda f: f.state == "error")
+        if failed:
+            raise _PartialDetection("; ".join(failed.mapped("error_message")))
+        self.state = "detected"
+
+    def action_stage(self):
+        """COPY every included file into this run's staging tables; secrets are dropped first."""
+        return self._run_step("stage", self._do_stage)
+
+    def _do_stage(self):
+        files = self.file_ids.filtered("include")
+        if not files:
+            raise ExportError("no file is included in the run")
+        broken = files.filtered(lambda f: f.state == "error" or not f.table)
+        if broken:
+            raise ExportError(
+                "; ".join(f.error_message or f"file {f.name!r}: choose its object" for f in broken)
+            )
+        self._reset_after("stage")
+        staging.ensure_schema(self.env.cr)
+        total = sum(files.mapped("size"))
+        done = 0
+        with self._open_export() as export:
+            for file in files:
+                member = file._member(export)
+                file._stage(member, bytes_before=done, bytes_total=total)
+                done += file.size
+        self.state = "staged"
+
+    def action_profile(self):
+        """Run the data-quality findings over the staged rows (set-based SQL)."""
+        return self._run_step("profile", self._do_profile)
+
+    def _do_profile(self):
+        self.finding_ids.unlink()
+        profiler.profile_run(self)
+        self.state = "profiled"
+
+    def action_stage_and_profile(self):
+        """Stage then profile (the wizard's "Stage and profile" button)."""
+        return self.action_stage() and self.action_profile()
+
+    def _reset_after(self, step):
+        """Discard what later steps produced from an earlier state of the run."""
+        if step == "detect":
+            self.file_ids.unlink()
+        if step in ("detect", "stage"):
+            staging.drop_run_tables(self.env.cr, self.id)
+            self.file_ids.write({"rows": 0, "staging_table": False})
+            self.file_ids.filtered(lambda f: f.state == "staged").write({"state": "detected"})
+        self.finding_ids.unlink()
+        self.write({"error_message": False, "error_state": False, "mapping_confirmed_by": False})
+
+    # -------------------------------------------------------------- mapping
+    def action_confirm_mapping(self):
+        """Confirm the reviewed mapping: the gate before anything leaves staging."""
+        self.ensure_one()
+        self._check_operator()
+        if self.state != "profiled":
+            raise UserError(_("Profile the run before confirming its mapping (run %(run)s).", run=self.name))
+        problems = self.mapping_line_ids.filtered(lambda ln: ln.file_id.include)._mapping_problems()
+        if problems:
+            raise ValidationError(
+                _("The mapping cannot be confirmed yet:\n%(problems)s", problems="\n".join(problems))
+            )
+        self.write(
+            {
+                "state": "confirmed",
+                "mapping_confirmed_by": self.env.user.id,
+                "mapping_confirmed_date": fields.Datetime.now(),
+            }
+        )
+        self.message_post(body=_("Mapping confirmed by %(user)s.", user=self.env.user.name))
+        return True
+
+    def action_reopen_mapping(self):
+        """Reopen a confirmed mapping for edits (Migration Manager)."""
+        self.ensure_one()
+        if not self.env.user.has_group("bss_import.bss_import_group_manager"):
+            raise AccessError(_("Only a Migration Manager can reopen a confirmed mapping."))
+        if self.state != "confirmed":
+            raise UserError(_("Only a confirmed mapping can be reopened."))
+        self.write({"state": "profiled", "mapping_confirmed_by": False, "mapping_confirmed_date": False})
+        self.message_post(body=_("Mapping reopened by %(user)s.", user=self.env.user.name))
+        return True
+
+    def _check_mapping_confirmed(self):
+        """Raise unless the mapping is confirmed: later steps (migration) call this first."""
+        for run in self:
+            if run.state != "confirmed":
+                raise UserError(
+                    _("Run %(run)s: nothing leaves staging until the mapping is confirmed.", run=run.name)
+                )
+
+    def action_apply_template(self, template_id=None):
+        """Apply a saved mapping template to this run's mapping lines; returns how many lines changed."""
+        self.ensure_one()
+        self._check_operator()
+        if self.state not in ("staged", "profiled", "detected") and not (
+            self.state == "error" and self.error_state in ("detected", "staged", "profiled")
+        ):
+            raise UserError(_("A template applies to a run whose mapping is not confirmed yet."))
+        template = (
+            self.env["bss.import.mapping.template"].browse(template_id) if template_id else self.template_id
+        )
+        if not template:
+            raise UserError(_("Choose a mapping template first."))
+        self.template_id = template
+        return template._apply_to(self.mapping_line_ids)
+
+    def action_save_template(self, name):
+        """Save the confirmed mapping as a named template reusable on later runs; returns its id."""
+        self.ensure_one()
+        self._check_operator()
+        if self.state != "confirmed":
+            raise UserError(_("Only a confirmed mapping can be saved as a template."))
+        template = self.env["bss.import.mapping.template"]._create_from_lines(
+            name, self.mapping_line_ids, self.company_id
+        )
+        self.template_id = template
+        return template.id
+
+    def action_purge_staging(self):
+        """Drop the staged rows (personal data) of the run; findings and mapping stay."""
+        if not self.env.user.has_group("bss_import.bss_import_group_manager"):
+            raise AccessError(_("Only a Migration Manager can purge staged rows."))
+        for run in self:
+            staging.drop_run_tables(self.env.cr, run.id)
+            run.file_ids.write({"staging_table": False})
+            run.message_post(body=_("Staged rows purged."))
+        return True
+
+    # ------------------------------------------------------------ reporting
+    def get_progress(self):
+        """Progress of the running or last step, for the web client and the CLI."""
+        self.ensure_one()
+        self._check_operator()
+        return {
+            "state": self.state,
+            "step": self.progress_step or False,
+            "done": self.progress_done,
+            "total": self.progress_total,
+            "message": self.progress_message or False,
+        }
+
+    def _object_rows(self):
+        rows = {}
+        for file in self.file_ids.filtered(lambda f: f.include and f.object):
+            rows[file.object] = rows.get(file.object, 0) + file.rows
+        return {obj: rows[obj] for obj in schema.OBJECTS if obj in rows}
+
+    def _finding_totals(self):
+        totals = dict.fromkeys(profiler.FINDING_KINDS, 0)
+        for finding in self.finding_ids:
+            totals[finding.kind] += finding.count
+        return totals
+
+    def _mapping_key(self, line):
+        main = schema.TABLES[line.table].parent is None and line.table == line.object
+        return line.header if main else f"{line.table}.{line.header}"
+
+    def get_profile_summary(self):
+        """The profile as one JSON-ready dict (the CLI's ``profile --json`` output)."""
+        self.ensure_one()
+        self._check_operator()
+        files = {
+            f.name: {"object": f.object or None, "encoding": f.encoding or None, "rows": f.rows}
+            for f in self.file_ids
+            if f.include
+        }
+        mapping = {}
+        for line in self.mapping_line_ids.filtered(lambda ln: ln.file_id.include).sorted(
+            lambda ln: (schema.OBJECTS.index(ln.object), ln.file_id.id, ln.column_index)
+        ):
+            mapping.setdefault(line.object, {})[self._mapping_key(line)] = {
+                "field": line.target_field if line.action in ("map", "new_field") else None,
+                "confidence": round(line.confidence, 4),
+            }
+        return {
+            "run_id": self.id,
+            "files": files,
+            "objects": {obj: {"source_rows": n} for obj, n in self._object_rows().items()},
+            "findings": self._finding_totals(),
+            "mapping": mapping,
+        }
+
+    def get_profile_report(self):
+        """The profile with its details (detection, findings, mapping evidence) for readable output."""
+        self.ensure_one()
+        self._check_operator()
+        return {
+            "name": self.name,
+            "state": self.state,
+            "error_message": self.error_message or False,
+            "files": [
+                {
+                    "name": f.name,
+                    "object": f.object or False,
+                    "table": f.table or False,
+                    "encoding": f.encoding or False,
+                    "delimiter": f.delimiter or False,
+                    "header_row": f.header_row + 1,
+                    "date_format": f.date_format or False,
+                    "decimal_format": f.decimal_separator or False,
+                    "rows": f.rows,
+                    "dropped_columns": f._dropped_headers(),
+                }
+                for f in self.file_ids
+                if f.include
+            ],
+            "objects": {obj: {"source_rows": n} for obj, n in self._object_rows().items()},
+            "findings": [
+                {
+                    "object": f.object,
+                    "table": f.table,
+                    "kind": f.kind,
+                    "count": f.count,
+                    "description": f.description,
+                }
+                for f in self.finding_ids
+            ],
+            "mapping": [
+                {
+                    "object": line.object,
+                    "table": line.table,
+                    "file": line.file_id.name,
+                    "column": line.header,
+                    "action": line.action,
+                    "field": line.target_field or False,
+                    "type": line.target_type or False,
+                    "confidence": round(line.confidence, 4),
+                    "evidence": line.evidence or False,
+                }
+                for line in self.mapping_line_ids.filtered(lambda ln: ln.file_id.include)
+            ],
+        }
+
+    def _report_rows(self):
+        """Rows of the downloadable findings report (see :mod:`..lib.report`)."""
+        self.ensure_one()
+        self._check_operator()
+        out = []
+        for finding in self.finding_ids:
+            out.append(
+                (
+                    finding.object,
+                    finding.table,
+                    finding.kind,
+                    finding.count,
+                    "",
+                    "",
+                    "",
+                    "",
+                    finding.description,
+                )
+            )
+            self.env.cr.execute(
+                SQL(
+                    """SELECT f.name, r.line, r.key, r.column_name, r.detail
+                         FROM bss_import_finding_row r LEFT JOIN bss_import_file f ON f.id = r.file_id
+                        WHERE r.finding_id = %s ORDER BY r.file_id, r.line, r.id""",
+                    finding.id,
+                )
+            )
+            for name, line, key, column, detail in self.env.cr.fetchall():
+                out.append(
+                    (finding.object, finding.table, finding.kind, "", name, line or "", key, column, detail)
+                )
+        return out
+
+    def action_view_findings(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Findings of %(run)s", run=self.name),
+            "res_model": "bss.import.finding",
+            "view_mode": "list,form",
+            "domain": [("run_id", "=", self.id)],
+            "context": {"search_default_group_object": 1},
+        }
+
+
+class _PartialDetection(ExportError):
+    """Detection found unreadable files: refuse the step but keep the files it could detect."""

@@ -1,0 +1,68 @@
+"""Per-run staging tables: raw text rows loaded with PostgreSQL COPY.
+
+Each staged file gets ``bss_stage.r<run>_f<file>``: ``_line`` (line of the
+source file), ``_damaged`` (encoding damage seen in the row) and one text
+column ``c<index>`` per kept source column. The schema is separate from
+Odoo's tables and has no model: only the import run's methods (which check the
+migration groups) read it.
+"""
+
+from psycopg2 import sql as pgsql
+
+from odoo.tools import SQL
+
+from ..lib.staging import CopyStream, column_name
+
+SCHEMA = "bss_stage"
+
+
+def table_name(run_id, file_id):
+    return f"r{int(run_id)}_f{int(file_id)}"
+
+
+def ensure_schema(cr):
+    cr.execute(SQL("CREATE SCHEMA IF NOT EXISTS %s", SQL.identifier(SCHEMA)))
+    # Staged rows are personal data: no access for other database roles.
+    cr.execute(SQL("REVOKE ALL ON SCHEMA %s FROM PUBLIC", SQL.identifier(SCHEMA)))
+
+
+def ident(table):
+    """SQL identifier of a staging table."""
+    return SQL.identifier(SCHEMA, table)
+
+
+def drop_run_tables(cr, run_id):
+    """Drop every staging table of a run."""
+    cr.execute(
+        SQL(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE %s",
+            SCHEMA,
+            f"r{int(run_id)}\\_f%",
+        )
+    )
+    for (table,) in cr.fetchall():
+        cr.execute(SQL("DROP TABLE IF EXISTS %s", ident(table)))
+
+
+def create_and_copy(cr, table, keep, rows, on_rows=None):
+    """Create ``table`` with the kept columns and COPY ``rows`` into it; return the row count."""
+    columns = SQL(", ").join(SQL("%s text", SQL.identifier(column_name(i))) for i in keep)
+    cr.execute(SQL("DROP TABLE IF EXISTS %s", ident(table)))
+    cr.execute(
+        SQL(
+            "CREATE TABLE %s (_line integer NOT NULL, _damaged boolean NOT NULL%s%s)",
+            ident(table),
+            SQL(", ") if keep else SQL(""),
+            columns,
+        )
+    )
+    names = [pgsql.Identifier("_line"), pgsql.Identifier("_damaged")]
+    names += [pgsql.Identifier(column_name(i)) for i in keep]
+    copy = pgsql.SQL("COPY {}.{} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        pgsql.Identifier(SCHEMA), pgsql.Identifier(table), pgsql.SQL(", ").join(names)
+    )
+    stream = CopyStream(rows, keep, on_rows=on_rows)
+    # Odoo's cursor wraps psycopg2's; COPY needs the raw cursor.
+    cr._obj.copy_expert(copy, stream, size=1 << 20)
+    cr.execute(SQL("ANALYZE %s", ident(table)))
+    return stream.rows
