@@ -1,0 +1,642 @@
+#!/usr/bin/env python3
+"""Operator command line for Digital BSS migrations into Odoo (addon ``bss_import``).
+
+It talks to Odoo over XML-RPC only, so it runs from any machine with Python 3.10+
+and no other package::
+
+    export ODOO_PASSWORD=...
+    scripts/bss_migrate.py --url https://odoo.example.com --db staging profile export.zip
+    scripts/bss_migrate.py --db staging profile export/ --json > profile.json
+
+Exit codes: 0 success; 1 the server refused the export or a step (the message
+names the run); 2 usage, connection or authentication errors. Progress goes to
+stderr, results to stdout.
+"""
+
+import argparse
+import base64
+import contextlib
+import getpass
+import http.client
+import json
+import os
+import re
+import socket
+import sys
+import time
+import xml.parsers.expat
+import xmlrpc.client
+
+DEFAULT_URL = "http://127.0.0.1:8069"
+RUN_MODEL = "bss.import.run"
+MIB = 1024 * 1024
+# Odoo refuses requests above 128 MiB and base64 adds a third: keep chunks well below.
+MAX_CHUNK_MIB = 64
+# One chunk should never take long; a stalled transfer is retried (the server
+# tells the offset it expects, so a chunk that did arrive is not sent twice).
+UPLOAD_TIMEOUT = 300
+UPLOAD_ATTEMPTS = 4
+# How the server words the offset it expects ("... resume at byte 8388608.", "expected offset 8388608").
+EXPECTED_OFFSET_RE = re.compile(r"\b(?:resume|expect)\w*\D{0,20}?(\d+)", re.IGNORECASE)
+
+# The export steps, in order: (method, what the progress line says).
+STEPS = (
+    ("action_detect", "detecting files"),
+    ("action_stage", "staging rows"),
+    ("action_profile", "profiling"),
+)
+
+
+class CliError(Exception):
+    """An error reported as one line on stderr, with the process exit code."""
+
+    exit_code = 1
+
+    def __init__(self, message, exit_code=None):
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UsageError(CliError):
+    exit_code = 2
+
+
+class ConnectionFailed(CliError):
+    """The server could not be reached or did not accept the credentials."""
+
+    exit_code = 2
+
+
+class RunFailed(CliError):
+    """The server refused the export or a step of the run."""
+
+    exit_code = 1
+
+
+# Errors of the transport itself (socket, HTTP, a reply that is not XML-RPC).
+TRANSPORT_ERRORS = (
+    OSError,
+    http.client.HTTPException,
+    xmlrpc.client.ProtocolError,
+    xml.parsers.expat.ExpatError,
+)
+
+
+def fault_message(fault):
+    """One line out of an XML-RPC fault: Odoo sends user errors as text and
+    anything else as a full server traceback, whose last line is the exception."""
+    text = str(fault.faultString or fault.faultCode).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return "server error"
+    if lines[0].startswith("Traceback"):
+        return lines[-1]
+    return " ".join(lines)
+
+
+def transport_message(url, exc):
+    if isinstance(exc, xmlrpc.client.ProtocolError):
+        return f"{url}: HTTP {exc.errcode} {exc.errmsg}"
+    if isinstance(exc, socket.gaierror):
+        return f"{url}: cannot resolve host ({exc.strerror or exc})"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return f"{url}: no answer from the server in time"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{url}: connection refused (is Odoo running there?)"
+    if isinstance(exc, xml.parsers.expat.ExpatError):
+        return f"{url}: the answer is not XML-RPC (is this an Odoo server?)"
+    detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return f"{url}: {detail}"
+
+
+class _TimeoutTransport(xmlrpc.client.Transport):
+    """xmlrpc.client's transport with a socket timeout that can change per call."""
+
+    def __init__(self, timeout, **kwargs):
+        super().__init__(**kwargs)
+        self.timeout = timeout
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self.timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(self.timeout)
+        return conn
+
+
+class _SafeTimeoutTransport(xmlrpc.client.SafeTransport):
+    def __init__(self, timeout, **kwargs):
+        super().__init__(**kwargs)
+        self.timeout = timeout
+
+    make_connection = _TimeoutTransport.make_connection
+
+
+class OdooClient:
+    """The few XML-RPC calls the CLI needs: log in, then ``execute_kw`` on a model."""
+
+    def __init__(self, url, db, user, password, timeout):
+        self.url = url.rstrip("/")
+        self.db = db
+        self.user = user
+        self.password = password
+        self.timeout = timeout
+        self.uid = None
+        self._common = self._proxy("common")
+        self._object = self._proxy("object")
+
+    def _proxy(self, service):
+        transport_class = _SafeTimeoutTransport if self.url.startswith("https:") else _TimeoutTransport
+        return xmlrpc.client.ServerProxy(
+            f"{self.url}/xmlrpc/2/{service}", transport=transport_class(self.timeout), allow_none=True
+        )
+
+    def login(self):
+        try:
+            uid = self._common.authenticate(self.db, self.user, self.password, {})
+        except xmlrpc.client.Fault as exc:
+            # An unknown database (or one outside the server's db filter) is a fault here.
+            raise ConnectionFailed(f"cannot log in to database {self.db!r}: {fault_message(exc)}")
+        except TRANSPORT_ERRORS as exc:
+            raise ConnectionFailed(transport_message(self.url, exc))
+        if not uid:
+            raise ConnectionFailed(f"login failed for user {self.user!r} on database {self.db!r}")
+        self.uid = uid
+        return uid
+
+    def call(self, model, method, args, kwargs=None, timeout=None):
+        """``execute_kw``; faults propagate as :class:`xmlrpc.client.Fault`,
+        transport errors as :class:`ConnectionFailed`."""
+        transport = self._object("transport")
+        transport.timeout = timeout or self.timeout
+        try:
+            return self._object.execute_kw(
+                self.db, self.uid, self.password, model, method, args, kwargs or {}
+            )
+        except xmlrpc.client.Fault:
+            raise
+        except TRANSPORT_ERRORS as exc:
+            raise ConnectionFailed(transport_message(self.url, exc)) from exc
+        finally:
+            transport.timeout = self.timeout
+
+
+class Progress:
+    def __init__(self, quiet=False):
+        self.quiet = quiet
+
+    def __call__(self, message):
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+
+def human_size(size):
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024 or unit == "MiB":
+            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+def export_files(path):
+    """The files to upload for EXPORT: [(upload name, local path)].
+
+    A single file is sent under its base name; a folder is walked recursively,
+    each regular file named by its path relative to the folder with ``/``;
+    hidden files and folders (a leading dot) are left out.
+    """
+    if os.path.isfile(path):
+        return [(os.path.basename(path), path)]
+    if not os.path.isdir(path):
+        raise UsageError(f"EXPORT {path!r}: no such file or folder")
+    files = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for filename in sorted(filenames):
+            full = os.path.join(dirpath, filename)
+            if filename.startswith(".") or not os.path.isfile(full):
+                continue
+            files.append((os.path.relpath(full, path).replace(os.sep, "/"), full))
+    if not files:
+        raise UsageError(f"EXPORT {path!r}: the folder holds no file to upload")
+    return files
+
+
+class Run:
+    """One import run on the server (``bss.import.run``)."""
+
+    def __init__(self, client, run_id, progress):
+        self.client = client
+        self.id = run_id
+        self.progress = progress
+        self.name = f"run {run_id}"
+        self.state = None
+        self.error_message = None
+
+    @classmethod
+    def create(cls, client, progress, values):
+        try:
+            run_id = client.call(RUN_MODEL, "create", [values])
+        except xmlrpc.client.Fault as exc:
+            raise RunFailed(f"cannot create an import run: {fault_message(exc)}")
+        if isinstance(run_id, list):  # create may answer [id] for a list of values
+            run_id = run_id[0]
+        run = cls(client, run_id, progress)
+        run.refresh()
+        progress(f"run {run.name} created (id {run.id})")
+        return run
+
+    def call(self, method, *args, timeout=None):
+        return self.client.call(RUN_MODEL, method, [[self.id], *args], timeout=timeout)
+
+    def refresh(self):
+        rows = self.client.call(RUN_MODEL, "read", [[self.id], ["name", "state", "error_message"]])
+        if not rows:
+            raise RunFailed(f"run {self.id} is gone from the server")
+        self.name = rows[0].get("name") or self.name
+        self.state = rows[0].get("state")
+        self.error_message = rows[0].get("error_message") or None
+
+    def fail(self, fallback):
+        """Raise the run's error, as the server words it when it recorded one."""
+        with contextlib.suppress(CliError, xmlrpc.client.Fault):
+            self.refresh()
+        raise RunFailed(f"{self.name}: {self.error_message or fallback}")
+
+    def upload(self, name, path, chunk_size):
+        """Send one file in chunks of ``chunk_size`` bytes, at least one call even when empty."""
+        size = os.path.getsize(path)
+        self.progress(f"uploading {name} ({human_size(size)})")
+        offset = 0
+        with open(path, "rb") as fh:
+            while True:
+                fh.seek(offset)
+                data = fh.read(chunk_size)
+                offset = self._send_chunk(name, offset, data, size)
+                if offset >= size:
+                    break
+                if size > chunk_size:
+                    self.progress(f"  {name}: {human_size(offset)} of {human_size(size)}")
+        return offset
+
+    def _send_chunk(self, name, offset, data, size):
+        """Send one chunk; returns the offset of the next one. A call that timed out
+        may have arrived: its retry is refused with the offset the server expects,
+        and the upload resumes from there."""
+        payload = base64.b64encode(data).decode("ascii")
+        timeout = min(self.client.timeout, UPLOAD_TIMEOUT)
+        last_error = None
+        for attempt in range(UPLOAD_ATTEMPTS):
+            try:
+                new_size = self.call("upload_chunk", name, offset, payload, timeout=timeout)
+            except ConnectionFailed as exc:
+                last_error = exc
+                if attempt + 1 < UPLOAD_ATTEMPTS:
+                    self.progress(f"  {name}: offset {offset}: {exc}; retrying")
+                    time.sleep(min(2**attempt, 10))
+                continue
+            except xmlrpc.client.Fault as exc:
+                message = fault_message(exc)
+                # The last number so worded: a file name may contain the words too.
+                resume = [int(n) for n in EXPECTED_OFFSET_RE.findall(message)]
+                if attempt and resume and 0 <= resume[-1] <= size:
+                    self.progress(f"  {name}: the server holds {resume[-1]} bytes; resuming there")
+                    return resume[-1]
+                raise RunFailed(f"{self.name}: upload of {name} refused: {message}")
+            expected = offset + len(data)
+            if not isinstance(new_size, int) or isinstance(new_size, bool) or new_size != expected:
+                raise RunFailed(
+                    f"{self.name}: upload of {name}: the server holds {new_size!r} bytes, expected {expected}"
+                )
+            return new_size
+        raise last_error
+
+    def step(self, method, label):
+        self.progress(f"{label}...")
+        try:
+            ok = self.call(method)
+        except xmlrpc.client.Fault as exc:
+            self.fail(fault_message(exc))
+        except ConnectionFailed as exc:
+            raise ConnectionFailed(f"{self.name}: {label}: {exc}")
+        self.refresh()
+        if ok is False or self.state == "error":
+            self.fail(f"{method} failed")
+
+
+# --- output -------------------------------------------------------------------------------------------------
+
+
+def _text(value):
+    """A server value as a display string: XML-RPC's False placeholder is empty."""
+    if value is False or value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(v) for v in value)
+    # One line per cell: a multi-line text (evidence, a description) keeps its lines apart with "; ".
+    return "; ".join(" ".join(line.split()) for line in str(value).splitlines() if line.strip())
+
+
+def _str_or_none(value):
+    return None if value is False or value is None else str(value)
+
+
+def _int(value):
+    return 0 if value is False or value is None else int(value)
+
+
+def _float(value):
+    return 0.0 if value is False or value is None else float(value)
+
+
+def summary_json(summary):
+    """``get_profile_summary`` with XML-RPC's False turned back into null, in the documented shape."""
+    files = summary.get("files") or {}
+    objects = summary.get("objects") or {}
+    findings = summary.get("findings") or {}
+    mapping = summary.get("mapping") or {}
+    return {
+        "run_id": _int(summary.get("run_id")),
+        "files": {
+            name: {
+                "object": _str_or_none(info.get("object")),
+                "encoding": _str_or_none(info.get("encoding")),
+                "rows": _int(info.get("rows")),
+            }
+            for name, info in files.items()
+        },
+        "objects": {obj: {"source_rows": _int(info.get("source_rows"))} for obj, info in objects.items()},
+        "findings": {kind: _int(count) for kind, count in findings.items()},
+        "mapping": {
+            obj: {
+                column: {
+                    "field": _str_or_none(target.get("field")),
+                    "confidence": _float(target.get("confidence")),
+                }
+                for column, target in (columns or {}).items()
+            }
+            for obj, columns in mapping.items()
+        },
+    }
+
+
+def format_table(headers, rows, numeric=()):
+    """Aligned text table; columns whose index is in ``numeric`` are right-aligned."""
+    cells = [[_text(c) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(row):
+        parts = (
+            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i]) for i, cell in enumerate(row)
+        )
+        return "  ".join(parts).rstrip()
+
+    # The last column is free text as long as it needs: underline its title only.
+    rule = ["-" * w for w in widths[:-1]] + ["-" * len(headers[-1])]
+    return "\n".join([line(headers), line(rule), *(line(r) for r in cells)])
+
+
+def _delimiter(value):
+    return {"\t": "TAB", " ": "SPACE", "": ""}.get(value, value) if isinstance(value, str) else _text(value)
+
+
+def report_text(report):
+    """The readable profile report (``get_profile_report``)."""
+    out = [f"Run {_text(report.get('name'))}: {_text(report.get('state'))}", ""]
+    files = report.get("files") or []
+    out.append(f"Detected files ({len(files)})")
+    out.append(
+        format_table(
+            ["FILE", "OBJECT", "TABLE", "ENCODING", "DELIM", "HEADER", "DATES", "DECIMAL", "ROWS", "DROPPED"],
+            [
+                [
+                    f.get("name"),
+                    f.get("object"),
+                    f.get("table"),
+                    f.get("encoding"),
+                    _delimiter(f.get("delimiter")),
+                    f.get("header_row"),
+                    f.get("date_format"),
+                    f.get("decimal_format"),
+                    _int(f.get("rows")),
+                    f.get("dropped_columns") or "",
+                ]
+                for f in files
+            ],
+            numeric={5, 8},
+        )
+    )
+    objects = report.get("objects") or {}
+    out += ["", "Rows per object"]
+    out.append(
+        format_table(
+            ["OBJECT", "SOURCE ROWS"],
+            [[obj, _int(info.get("source_rows"))] for obj, info in objects.items()],
+            numeric={1},
+        )
+    )
+    findings = report.get("findings") or []
+    out += ["", f"Findings ({len(findings)})"]
+    if findings:
+        out.append(
+            format_table(
+                ["OBJECT", "TABLE", "KIND", "COUNT", "DESCRIPTION"],
+                [
+                    [f.get(k) for k in ("object", "table", "kind")]
+                    + [_int(f.get("count")), f.get("description")]
+                    for f in findings
+                ],
+                numeric={3},
+            )
+        )
+    else:
+        out.append("none")
+    mapping = report.get("mapping") or []
+    out += ["", f"Proposed mapping ({len(mapping)} columns)"]
+    out.append(
+        format_table(
+            ["OBJECT", "TABLE", "FILE", "COLUMN", "ACTION", "FIELD", "TYPE", "CONFIDENCE", "EVIDENCE"],
+            [
+                [
+                    m.get("object"),
+                    m.get("table"),
+                    m.get("file"),
+                    m.get("column"),
+                    m.get("action"),
+                    m.get("field") or "-",
+                    m.get("type"),
+                    f"{_float(m.get('confidence')):.2f}",
+                    m.get("evidence"),
+                ]
+                for m in mapping
+            ],
+            numeric={7},
+        )
+    )
+    return "\n".join(out) + "\n"
+
+
+# --- sub-commands -------------------------------------------------------------------------------------------
+
+
+def cmd_profile(args, client, progress):
+    chunk_size = max(1, int(args.chunk_size * MIB))
+    if args.server_path:
+        run = Run.create(client, progress, {"server_path": args.export})
+    else:
+        files = export_files(args.export)
+        run = Run.create(client, progress, {})
+        for name, path in files:
+            run.upload(name, path, chunk_size)
+    for method, label in STEPS:
+        run.step(method, label)
+    try:
+        if args.json:
+            summary = summary_json(run.call("get_profile_summary"))
+            json.dump(summary, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            sys.stdout.write(report_text(run.call("get_profile_report")))
+    except xmlrpc.client.Fault as exc:
+        run.fail(fault_message(exc))
+    progress(f"run {run.name}: {run.state}")
+    return 0
+
+
+# --- argument parsing ---------------------------------------------------------------------------------------
+
+
+def _chunk_size(value):
+    try:
+        size = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}")
+    if not 0 < size <= MAX_CHUNK_MIB:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_CHUNK_MIB} MiB")
+    return size
+
+
+def _positive(value):
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}")
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return number
+
+
+def _add_global_options(parser, defaults):
+    """The connection options, accepted before and after the sub-command. On the
+    sub-command parsers their default is SUPPRESS, so they only override when given."""
+
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
+    group = parser.add_argument_group("connection")
+    group.add_argument("--url", default=default(DEFAULT_URL), help=f"Odoo server URL (default {DEFAULT_URL})")
+    group.add_argument(
+        "--db", default=default(os.environ.get("ODOO_DB")), help="database name (default: $ODOO_DB)"
+    )
+    group.add_argument("--user", default=default("admin"), help="login (default admin)")
+    group.add_argument(
+        "--password-env",
+        default=default("ODOO_PASSWORD"),
+        metavar="NAME",
+        help="environment variable holding the password (default ODOO_PASSWORD); "
+        "without it the password is asked on the terminal",
+    )
+    group.add_argument(
+        "--timeout",
+        type=_positive,
+        default=default(3600.0),
+        metavar="SECONDS",
+        help="longest wait for one server call (default 3600; uploads of one chunk wait at most "
+        f"{UPLOAD_TIMEOUT})",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=default(False), help="no progress messages on stderr"
+    )
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="bss_migrate.py",
+        description="Migrate a Digital BSS export into Odoo (addon bss_import) over XML-RPC.",
+        epilog="Exit codes: 0 success, 1 the server refused the export, 2 usage, connection or login error.",
+    )
+    _add_global_options(parser, defaults=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    profile = commands.add_parser(
+        "profile",
+        help="upload an export, detect, stage and profile it; print the findings and proposed mapping",
+        description="Create an import run, upload EXPORT, detect its files, stage and profile the rows, "
+        "then print the detection, the rows per object, the findings and the proposed mapping.",
+    )
+    profile.add_argument(
+        "export",
+        metavar="EXPORT",
+        help="a ZIP file, a single CSV/TXT/XLSX file, or a folder "
+        "(uploaded recursively, hidden files skipped)",
+    )
+    profile.add_argument("--json", action="store_true", help="print one JSON object (the profile summary)")
+    profile.add_argument(
+        "--server-path",
+        action="store_true",
+        help="EXPORT is a path on the Odoo server's filesystem: nothing is uploaded (administrators only)",
+    )
+    profile.add_argument(
+        "--chunk-size",
+        type=_chunk_size,
+        default=8.0,
+        metavar="MiB",
+        help="upload chunk size in MiB (default 8)",
+    )
+    _add_global_options(profile, defaults=False)
+    profile.set_defaults(handler=cmd_profile)
+    return parser
+
+
+def read_password(parser, env_name):
+    password = os.environ.get(env_name)
+    if password:
+        return password
+    if sys.stdin is not None and sys.stdin.isatty():
+        try:
+            return getpass.getpass("Odoo password: ")
+        except EOFError:
+            pass
+    parser.error(f"no password: set the environment variable {env_name} or run from a terminal")
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.db:
+        parser.error("--db is required (or set ODOO_DB)")
+    progress = Progress(args.quiet)
+    password = read_password(parser, args.password_env)
+    client = OdooClient(args.url, args.db, args.user, password, timeout=args.timeout)
+    try:
+        client.login()
+        return args.handler(args, client, progress)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except xmlrpc.client.Fault as exc:
+        print(f"error: {fault_message(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

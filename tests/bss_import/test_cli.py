@@ -1,0 +1,563 @@
+"""The operator CLI (scripts/bss_migrate.py) against a fake Odoo XML-RPC server.
+
+The fake imitates the contract of ``bss.import.run`` in memory (create, read,
+upload_chunk with its offset rule, the three steps, the profile summary and
+report), so the CLI's own behaviour is tested here in seconds: options, exit
+codes, chunked and folder uploads, output formats. tests/bss_import/test_cli_e2e.py
+runs the same CLI against a real Odoo.
+"""
+
+import base64
+import json
+import os
+import pty
+import select
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xmlrpc.client
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from xmlrpc.server import MultiPathXMLRPCServer, SimpleXMLRPCDispatcher, SimpleXMLRPCRequestHandler
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "bss_migrate.py"
+DB, USER, PASSWORD, UID = "testdb", "admin", "s3cret", 2
+CHUNK = 64 * 1024  # --chunk-size 0.0625 MiB
+
+SUMMARY_FINDINGS = {"duplicate_rows": 2, "orphans": 1}
+REPORT_FINDINGS = [
+    {
+        "object": "subscribers",
+        "table": "subscribers",
+        "kind": "duplicate_rows",
+        "count": 2,
+        "description": "2 rows repeat the key subscriber_id",
+    },
+    {
+        "object": "orders",
+        "table": "order_lines",
+        "kind": "orphans",
+        "count": 1,
+        "description": "1 row references a missing order",
+    },
+]
+
+
+class FakeOdoo:
+    """In-memory imitation of Odoo's XML-RPC services for ``bss.import.run``."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.runs = {}
+        self.calls = []  # (method, args) of every execute_kw, in order of arrival
+        self.step_result = {}  # method -> ("false", message) or ("fault", message)
+        self.stall = {}  # (file, offset) -> seconds to sleep once after storing that chunk
+
+    # /xmlrpc/2/common
+    def authenticate(self, db, login, password, env):
+        if db != DB:
+            raise xmlrpc.client.Fault(
+                1,
+                'Traceback (most recent call last):\n  File "odoo/service/common.py", line 26\n'
+                f'psycopg2.OperationalError: FATAL:  database "{db}" does not exist\n',
+            )
+        return UID if (login, password) == (USER, PASSWORD) else False
+
+    # /xmlrpc/2/object
+    def execute_kw(self, db, uid, password, model, method, args, kwargs):
+        if (db, uid, password) != (DB, UID, PASSWORD):
+            raise xmlrpc.client.Fault(3, "Access Denied")
+        assert model == "bss.import.run", model
+        with self.lock:
+            self.calls.append((method, args))
+        return getattr(self, "rpc_" + method)(*args, **kwargs)
+
+    def rpc_create(self, vals):
+        with self.lock:
+            run_id = len(self.runs) + 1
+            self.runs[run_id] = {
+                "name": "BSSI/%05d" % run_id,
+                "state": "draft",
+                "error_message": False,
+                "server_path": vals.get("server_path", False),
+                "files": {},
+            }
+        return run_id
+
+    def rpc_read(self, ids, fields):
+        return [{"id": i, **{f: self.runs[i][f] for f in fields}} for i in ids]
+
+    def rpc_upload_chunk(self, ids, name, offset, data):
+        run = self.runs[ids[0]]
+        with self.lock:
+            content = run["files"].setdefault(name, bytearray())
+            if offset != len(content):
+                # The wording of the real server (bss.import.run.upload_chunk).
+                raise xmlrpc.client.Fault(
+                    2,
+                    f"Upload of {name}: chunk at byte {offset}, but {len(content)} bytes were received; "
+                    f"resume at byte {len(content)}.",
+                )
+            content += base64.b64decode(data)
+            size = len(content)
+        delay = self.stall.pop((name, offset), 0)
+        time.sleep(delay)
+        return size
+
+    def _step(self, ids, method, state):
+        run = self.runs[ids[0]]
+        outcome, message = self.step_result.get(method, (None, None))
+        if outcome == "fault":
+            raise xmlrpc.client.Fault(2, message)
+        if outcome == "false":
+            run.update(state="error", error_message=message)
+            return False
+        run["state"] = state
+        return True
+
+    def rpc_action_detect(self, ids):
+        return self._step(ids, "action_detect", "detected")
+
+    def rpc_action_stage(self, ids):
+        return self._step(ids, "action_stage", "staged")
+
+    def rpc_action_profile(self, ids):
+        return self._step(ids, "action_profile", "profiled")
+
+    def rpc_get_profile_summary(self, ids):
+        run = self.runs[ids[0]]
+        files = {}
+        for name, content in run["files"].items():
+            stem = name.rsplit("/", 1)[-1].split(".")[0]
+            known = name.endswith(".csv")
+            files[name] = {
+                "object": stem if known else False,
+                "encoding": "utf-8" if known else False,
+                "rows": max(content.count(b"\n") - 1, 0),
+            }
+        return {
+            "run_id": ids[0],
+            "files": files,
+            "objects": {"subscribers": {"source_rows": 3}},
+            "findings": dict(SUMMARY_FINDINGS),
+            "mapping": {
+                "subscribers": {
+                    "subscriber_id": {"field": "x_subscriber_id", "confidence": 0.95},
+                    "ki": {"field": False, "confidence": 0},
+                }
+            },
+        }
+
+    def rpc_get_profile_report(self, ids):
+        run = self.runs[ids[0]]
+        return {
+            "name": run["name"],
+            "state": run["state"],
+            "files": [
+                {
+                    "name": "subscribers.csv",
+                    "object": "subscribers",
+                    "table": "subscribers",
+                    "encoding": "utf-8",
+                    "delimiter": "\t",
+                    "header_row": 1,
+                    "date_format": "%Y-%m-%d",
+                    "decimal_format": False,
+                    "rows": 3,
+                    "dropped_columns": ["ki", "opc"],
+                }
+            ],
+            "objects": {"subscribers": {"source_rows": 3}},
+            "findings": REPORT_FINDINGS,
+            "mapping": [
+                {
+                    "object": "subscribers",
+                    "table": "subscribers",
+                    "file": "subscribers.csv",
+                    "column": "subscriber_id",
+                    "action": "map",
+                    "field": "x_subscriber_id",
+                    "type": "char",
+                    "confidence": 0.95,
+                    "evidence": "header name",
+                },
+                {
+                    "object": "subscribers",
+                    "table": "subscribers",
+                    "file": "subscribers.csv",
+                    "column": "legacy_flag",
+                    "action": "ignore",
+                    "field": False,
+                    "type": False,
+                    "confidence": 0.0,
+                    "evidence": False,
+                },
+            ],
+        }
+
+    def uploads(self, name=None):
+        """(file, offset, size) of every upload_chunk call."""
+        return [
+            (args[1], args[2], len(base64.b64decode(args[3])))
+            for method, args in self.calls
+            if method == "upload_chunk" and (name is None or args[1] == name)
+        ]
+
+
+class _Handler(SimpleXMLRPCRequestHandler):
+    rpc_paths = ("/xmlrpc/2/common", "/xmlrpc/2/object")
+
+    def log_message(self, *args):
+        pass
+
+
+class _Server(ThreadingMixIn, MultiPathXMLRPCServer):
+    daemon_threads = True
+
+
+@pytest.fixture
+def fake():
+    odoo = FakeOdoo()
+    server = _Server(("127.0.0.1", 0), requestHandler=_Handler, logRequests=False)
+    for service, functions in (("common", [odoo.authenticate]), ("object", [odoo.execute_kw])):
+        dispatcher = SimpleXMLRPCDispatcher()
+        for function in functions:
+            dispatcher.register_function(function)
+        server.add_dispatcher(f"/xmlrpc/2/{service}", dispatcher)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    odoo.url = "http://127.0.0.1:%d" % server.server_address[1]
+    yield odoo
+    server.shutdown()
+    server.server_close()
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("ODOO_DB", "ODOO_PASSWORD")}
+    env["ODOO_PASSWORD"] = PASSWORD
+    env.update(extra)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def cli(*args, env=None, timeout=60):
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)],
+        env=_env() if env is None else env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def profile(fake, export, *options, env=None):
+    return cli("--url", fake.url, "--db", DB, "profile", export, *options, env=env)
+
+
+def _one_error_line(result):
+    """The CLI's failures are one clear line on stderr, never a traceback."""
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: "), result.stderr
+    return last
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    path = tmp_path / "subscribers.csv"
+    path.write_text("subscriber_id,msisdn\nS1,+4917000001\nS2,+4917000002\nS3,+4917000003\n")
+    return path
+
+
+# --- usage, connection and login errors: exit 2 -------------------------------------------------------------
+
+
+def test_missing_db_is_a_usage_error(fake, csv_file):
+    result = cli("--url", fake.url, "profile", csv_file)
+    assert result.returncode == 2, result.stderr
+    assert "--db" in result.stderr
+    assert fake.calls == []
+
+
+def test_db_from_environment(fake, csv_file):
+    result = cli("--url", fake.url, "profile", csv_file, "--json", env=_env(ODOO_DB=DB))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["run_id"] == 1
+
+
+def test_missing_password_without_terminal_is_a_usage_error(fake, csv_file):
+    result = profile(fake, csv_file, env=_env(ODOO_PASSWORD=None))
+    assert result.returncode == 2, result.stderr
+    assert "ODOO_PASSWORD" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert fake.calls == []
+
+
+def test_password_env_names_the_variable(fake, csv_file):
+    env = _env(ODOO_PASSWORD=None, MY_ODOO_SECRET=PASSWORD)
+    result = cli(
+        "--url", fake.url, "--db", DB, "--password-env", "MY_ODOO_SECRET", "profile", csv_file, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    result = profile(fake, csv_file, "--password-env", "UNSET_VARIABLE_NAME", env=env)
+    assert result.returncode == 2
+    assert "UNSET_VARIABLE_NAME" in result.stderr
+
+
+def test_password_is_prompted_on_a_terminal(fake, csv_file):
+    master, slave = pty.openpty()
+    # A new session has no controlling terminal, so getpass reads the pty given as stdin
+    # (and never the terminal pytest itself runs in).
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--url", fake.url, "--db", DB, "profile", str(csv_file), "--json"],
+        env=_env(ODOO_PASSWORD=None),
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"password" not in seen.lower() and time.monotonic() < deadline:
+            if select.select([proc.stderr], [], [], 1)[0]:
+                chunk = os.read(proc.stderr.fileno(), 1024)
+                if not chunk:
+                    break
+                seen += chunk
+        assert b"password" in seen.lower(), seen
+        os.write(master, PASSWORD.encode() + b"\n")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert proc.returncode == 0, seen + err
+    assert json.loads(out)["run_id"] == 1
+    assert PASSWORD.encode() not in out + seen + err
+
+
+def test_connection_refused(csv_file):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port once the socket is closed.
+    result = cli("--url", f"http://127.0.0.1:{port}", "--db", DB, "profile", csv_file)
+    assert result.returncode == 2
+    assert _one_error_line(result) == result.stderr.strip()
+    assert "refused" in result.stderr
+
+
+def test_unknown_host(csv_file):
+    result = cli("--url", "http://odoo.invalid:8069", "--db", DB, "profile", csv_file, timeout=120)
+    assert result.returncode == 2
+    assert "odoo.invalid" in _one_error_line(result)
+
+
+def test_http_error(fake, csv_file):
+    result = cli("--url", fake.url + "/not-odoo", "--db", DB, "profile", csv_file)
+    assert result.returncode == 2
+    assert "HTTP 404" in _one_error_line(result)
+
+
+def test_unknown_database(fake, csv_file):
+    result = cli("--url", fake.url, "--db", "nope", "profile", csv_file)
+    assert result.returncode == 2
+    line = _one_error_line(result)
+    assert 'database "nope" does not exist' in line
+    assert fake.calls == []
+
+
+def test_bad_credentials(fake, csv_file):
+    result = profile(fake, csv_file, env=_env(ODOO_PASSWORD="wrong"))
+    assert result.returncode == 2
+    assert "login failed" in _one_error_line(result)
+    assert fake.calls == []
+
+
+def test_missing_export_is_a_usage_error(fake, tmp_path):
+    result = profile(fake, tmp_path / "nothing.zip")
+    assert result.returncode == 2
+    assert "nothing.zip" in _one_error_line(result)
+    assert fake.calls == []
+
+
+# --- refused exports: exit 1 --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["action_detect", "action_stage", "action_profile"])
+def test_step_returning_false_reports_the_runs_error(fake, csv_file, method):
+    message = "subscribers.csv, row 3, column msisdn: unterminated quote"
+    fake.step_result[method] = ("false", message)
+    result = profile(fake, csv_file, "--json")
+    assert result.returncode == 1, result.stderr
+    assert _one_error_line(result) == f"error: BSSI/00001: {message}"
+    assert result.stdout == ""
+    called = [m for m, _args in fake.calls if m.startswith("action_")]
+    assert called[-1] == method  # no step runs after the refused one
+
+
+def test_step_fault_reports_the_servers_message(fake, csv_file):
+    fake.step_result["action_stage"] = ("fault", "The export holds no file the importer knows.")
+    result = profile(fake, csv_file)
+    assert result.returncode == 1
+    assert _one_error_line(result) == "error: BSSI/00001: The export holds no file the importer knows."
+
+
+# --- uploads ------------------------------------------------------------------------------------------------
+
+
+def test_file_larger_than_a_chunk_arrives_complete_and_in_order(fake, tmp_path):
+    data = os.urandom(2 * CHUNK + 12345)
+    path = tmp_path / "export.zip"
+    path.write_bytes(data)
+    result = profile(fake, path, "--chunk-size", "0.0625")
+    assert result.returncode == 0, result.stderr
+    assert fake.uploads() == [
+        ("export.zip", 0, CHUNK),
+        ("export.zip", CHUNK, CHUNK),
+        ("export.zip", 2 * CHUNK, 12345),
+    ]
+    assert bytes(fake.runs[1]["files"]["export.zip"]) == data
+
+
+def test_default_chunk_is_8_mib(fake, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"x" * (8 * 1024 * 1024 + 1))
+    result = profile(fake, path)
+    assert result.returncode == 0, result.stderr
+    assert [offset for _name, offset, _size in fake.uploads()] == [0, 8 * 1024 * 1024]
+
+
+def test_upload_resumes_at_the_offset_the_server_expects_after_a_timeout(fake, tmp_path):
+    data = os.urandom(3 * CHUNK)
+    path = tmp_path / "export.zip"
+    path.write_bytes(data)
+    # The second chunk is stored, but its answer comes too late: the retry is refused
+    # with the expected offset and the upload goes on from there, sending nothing twice.
+    fake.stall[("export.zip", CHUNK)] = 3
+    result = profile(fake, path, "--chunk-size", "0.0625", "--timeout", "1")
+    assert result.returncode == 0, result.stderr
+    assert "retrying" in result.stderr
+    assert fake.uploads() == [
+        ("export.zip", 0, CHUNK),
+        ("export.zip", CHUNK, CHUNK),
+        ("export.zip", CHUNK, CHUNK),
+        ("export.zip", 2 * CHUNK, CHUNK),
+    ]
+    assert bytes(fake.runs[1]["files"]["export.zip"]) == data
+
+
+def test_folder_upload_sends_relative_names_and_skips_hidden_files(fake, tmp_path):
+    export = tmp_path / "export"
+    (export / "sub" / "dir").mkdir(parents=True)
+    (export / ".git").mkdir()
+    (export / "subscribers.csv").write_text("a\n1\n")
+    (export / "sub" / "dir" / "orders.csv").write_text("b\n2\n")
+    (export / "empty.csv").write_bytes(b"")
+    (export / ".hidden.csv").write_text("secret\n")
+    (export / "sub" / ".DS_Store").write_bytes(b"\0")
+    (export / ".git" / "config").write_text("[core]\n")
+    result = profile(fake, export)
+    assert result.returncode == 0, result.stderr
+    assert sorted(fake.runs[1]["files"]) == ["empty.csv", "sub/dir/orders.csv", "subscribers.csv"]
+    assert fake.runs[1]["files"]["sub/dir/orders.csv"] == b"b\n2\n"
+    # An empty file is still announced, so that the server can report it.
+    assert fake.uploads("empty.csv") == [("empty.csv", 0, 0)]
+
+
+def test_empty_folder_is_a_usage_error(fake, tmp_path):
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / ".hidden").write_text("x")
+    result = profile(fake, tmp_path / "export")
+    assert result.returncode == 2
+    _one_error_line(result)
+    assert fake.calls == []
+
+
+def test_server_path_uploads_nothing(fake):
+    # Connection options are accepted after the sub-command too.
+    result = cli("profile", "/srv/exports/bss.zip", "--server-path", "--json", "--url", fake.url, "--db", DB)
+    assert result.returncode == 0, result.stderr
+    assert fake.runs[1]["server_path"] == "/srv/exports/bss.zip"
+    assert fake.uploads() == []
+    assert [m for m, _a in fake.calls if m.startswith("action_")] == [
+        "action_detect",
+        "action_stage",
+        "action_profile",
+    ]
+
+
+# --- output -------------------------------------------------------------------------------------------------
+
+
+def test_json_is_one_object_on_stdout_with_nulls(fake, csv_file, tmp_path):
+    notes = tmp_path / "export" / "notes.pdf"
+    notes.parent.mkdir()
+    notes.write_bytes(b"%PDF")
+    (notes.parent / "subscribers.csv").write_bytes(csv_file.read_bytes())
+    result = profile(fake, notes.parent, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "run_id": 1,
+        "files": {
+            "notes.pdf": {"object": None, "encoding": None, "rows": 0},
+            "subscribers.csv": {"object": "subscribers", "encoding": "utf-8", "rows": 3},
+        },
+        "objects": {"subscribers": {"source_rows": 3}},
+        "findings": {"duplicate_rows": 2, "orphans": 1},
+        "mapping": {
+            "subscribers": {
+                "subscriber_id": {"field": "x_subscriber_id", "confidence": 0.95},
+                "ki": {"field": None, "confidence": 0.0},
+            }
+        },
+    }
+    assert isinstance(json.loads(result.stdout)["mapping"]["subscribers"]["ki"]["confidence"], float)
+    # Progress goes to stderr only.
+    assert "uploading" in result.stderr
+    assert "BSSI/00001" in result.stderr
+
+
+def test_quiet_prints_nothing_on_stderr(fake, csv_file):
+    result = profile(fake, csv_file, "--json", "--quiet")
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+def test_readable_report_lists_detection_findings_and_mapping(fake, csv_file):
+    result = profile(fake, csv_file)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Run BSSI/00001: profiled\n")
+    for finding in REPORT_FINDINGS:
+        line = next(li for li in out.splitlines() if finding["description"] in li)
+        assert line.split()[:4] == [
+            finding["object"],
+            finding["table"],
+            finding["kind"],
+            str(finding["count"]),
+        ]
+    detection = next(li for li in out.splitlines() if li.startswith("subscribers.csv "))
+    assert detection.split() == ["subscribers.csv", "subscribers", "subscribers", "utf-8", "TAB", "1"] + [
+        "%Y-%m-%d",
+        "3",
+        "ki,",
+        "opc",
+    ]
+    mapped = next(li for li in out.splitlines() if " subscriber_id " in li and "x_subscriber_id" in li)
+    assert mapped.split()[-3:] == ["0.95", "header", "name"]
+    assert "False" not in out
+    # Table columns are aligned: every row of the findings table starts its KIND at the same place.
+    lines = out.splitlines()
+    header = lines[lines.index("Findings (2)") + 1]
+    rows = [li for li in lines if any(f["description"] in li for f in REPORT_FINDINGS)]
+    assert {row.index(f["kind"]) for row, f in zip(rows, REPORT_FINDINGS, strict=True)} == {
+        header.index("KIND")
+    }

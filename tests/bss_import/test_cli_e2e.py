@@ -1,0 +1,273 @@
+"""The operator CLI end to end: a real Odoo 18 with bss_import, a generated export.
+
+The module fixture installs bss_import into a throwaway database, serves it on a
+free port of 127.0.0.1 and drops the database afterwards. Odoo runs from its
+source tree (``ODOO_PATH``) with the Python running pytest (the project's
+virtualenv); PostgreSQL comes from the PG* variables or the local cluster, as in
+scripts/setup.sh. Every assertion message carries the end of the server log.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "bss_migrate.py"
+GENERATOR = ROOT / "scripts" / "generate_bss_export.py"
+ODOO_PATH = Path(os.environ.get("ODOO_PATH", Path.home() / "src" / "odoo-18.0"))
+DEFECTS = (
+    "duplicate_rows=5,orphans=4,missing_mandatory=3,inconsistent_state=2,unknown_legacy_code=3,"
+    "invalid_msisdn=2,invalid_imsi=2,invalid_iccid=2,encoding_damage=3,secret_columns_dropped=2"
+)
+INSTALL_TIMEOUT = 1200
+START_TIMEOUT = 180
+CLI_TIMEOUT = 600
+
+
+def _pg_args():
+    """odoo-bin's database options from the PG* variables (as scripts/setup.sh does)."""
+    args = []
+    for var, option in (
+        ("PGHOST", "--db_host"),
+        ("PGPORT", "--db_port"),
+        ("PGUSER", "--db_user"),
+        ("PGPASSWORD", "--db_password"),
+    ):
+        if os.environ.get(var):
+            args += [option, os.environ[var]]
+    return args
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _psql(db, sql):
+    return subprocess.run(
+        ["psql", "-d", db, "-tAc", sql], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+class OdooServer:
+    def __init__(self, db, url, log_path):
+        self.db = db
+        self.url = url
+        self.log_path = log_path
+
+    def log_tail(self, lines=80):
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no server log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def explain(self, result):
+        """Assertion message: what the CLI said, then the end of the server log."""
+        return (
+            f"exit {result.returncode}\n--- stderr ---\n{result.stderr[-4000:]}\n"
+            f"--- stdout ---\n{result.stdout[-2000:]}\n--- server log ---\n{self.log_tail()}"
+        )
+
+
+def _prerequisites():
+    if not (ODOO_PATH / "odoo-bin").is_file():
+        pytest.skip(f"no Odoo source tree at {ODOO_PATH} (set ODOO_PATH)")
+    if not (ROOT / "addons" / "bss_import" / "__manifest__.py").is_file():
+        pytest.skip("addons/bss_import is not an installable addon yet")
+    for tool in ("psql", "dropdb"):
+        if not shutil.which(tool):
+            pytest.skip(f"PostgreSQL client {tool!r} not found")
+    if _psql("postgres", "select 1").returncode:
+        pytest.skip("cannot connect to PostgreSQL (start it, or set the PG* variables)")
+
+
+@pytest.fixture(scope="module")
+def odoo(tmp_path_factory):
+    _prerequisites()
+    tmp = tmp_path_factory.mktemp("odoo")
+    db = f"bss_cli_e2e_{int(time.time())}_{os.getpid()}"
+    data_dir = tmp / "data"
+    log_path = tmp / "odoo.log"
+    base = [
+        sys.executable,
+        str(ODOO_PATH / "odoo-bin"),
+        "--addons-path",
+        f"{ODOO_PATH / 'odoo' / 'addons'},{ROOT / 'addons'}",
+        "--data-dir",
+        str(data_dir),
+        *_pg_args(),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ODOO_PATH)}
+    port = _free_port()
+    server = OdooServer(db, f"http://127.0.0.1:{port}", log_path)
+    proc = None
+    try:
+        with open(log_path, "ab") as log:
+            install = subprocess.run(
+                [*base, "-d", db, "-i", "bss_import", "--without-demo=all", "--stop-after-init", "--no-http"]
+                + ["--max-cron-threads", "0", "--log-level", "warn"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                timeout=INSTALL_TIMEOUT,
+                check=False,
+            )
+        state = _psql(db, "SELECT state FROM ir_module_module WHERE name = 'bss_import'").stdout.strip()
+        assert install.returncode == 0 and state == "installed", (
+            f"installing bss_import failed (exit {install.returncode}, module state {state!r}):\n"
+            + server.log_tail(150)
+        )
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [*base, "-d", db, "--db-filter", f"^{db}$", "--http-interface", "127.0.0.1"]
+                + ["--http-port", str(port), "--max-cron-threads", "0", "--log-level", "info"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert proc.poll() is None, f"Odoo exited with {proc.returncode}:\n{server.log_tail()}"
+            try:
+                with urllib.request.urlopen(f"{server.url}/web/login", timeout=10) as resp:
+                    if resp.status == 200:
+                        break
+            except (OSError, urllib.error.URLError):
+                pass
+            assert time.monotonic() < deadline, f"no answer in {START_TIMEOUT}s:\n{server.log_tail()}"
+            time.sleep(1)
+        yield server
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
+        for _attempt in range(5):
+            dropped = subprocess.run(
+                ["dropdb", "--if-exists", db], capture_output=True, text=True, timeout=120, check=False
+            )
+            if dropped.returncode == 0:
+                break
+            time.sleep(2)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    """A small generated export (ZIP) and its manifest."""
+    folder = tmp_path_factory.mktemp("export")
+    path = folder / "export.zip"
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--subscribers", "300", "--seed", "7", "--out", str(path)]
+        + ["--defects", DEFECTS, "--manifest", str(folder / "manifest.json"), "--jobs", "1"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return path, manifest
+
+
+def cli(odoo, *args, password="admin"):
+    env = {k: v for k, v in os.environ.items() if k not in ("ODOO_DB", "ODOO_PASSWORD")}
+    env["ODOO_PASSWORD"] = password
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--url", odoo.url, "--db", odoo.db, *map(str, args)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+    )
+
+
+def _check_summary(summary, manifest, explain):
+    files = manifest["files"]
+    assert sorted(summary["files"]) == sorted(files), explain
+    for name, info in files.items():
+        got = summary["files"][name]
+        assert (got["object"], got["rows"]) == (info["object"], info["rows"]), f"{name}: {got}\n{explain}"
+    rows_per_object = {}
+    for info in files.values():
+        rows_per_object[info["object"]] = rows_per_object.get(info["object"], 0) + info["rows"]
+    assert {obj: v["source_rows"] for obj, v in summary["objects"].items()} == rows_per_object, explain
+    injected = {kind: d["total"] for kind, d in manifest["defects"].items() if d["total"]}
+    assert len(injected) == 10  # every kind of defect was injected
+    assert {kind: summary["findings"].get(kind) for kind in injected} == injected, explain
+
+
+def test_profile_json_matches_the_manifest(odoo, export):
+    path, manifest = export
+    result = cli(odoo, "profile", path, "--json")
+    explain = odoo.explain(result)
+    assert result.returncode == 0, explain
+    summary = json.loads(result.stdout)  # exactly one JSON object, nothing else on stdout
+    assert set(summary) == {"run_id", "files", "objects", "findings", "mapping"}, explain
+    assert isinstance(summary["run_id"], int)
+    _check_summary(summary, manifest, explain)
+    for obj, columns in summary["mapping"].items():
+        for column, target in columns.items():
+            assert target["field"] is None or isinstance(target["field"], str), (obj, column, target)
+            assert isinstance(target["confidence"], float) and 0 <= target["confidence"] <= 1, target
+    assert "uploading export.zip" in result.stderr
+
+
+def test_profile_readable_report(odoo, export):
+    path, manifest = export
+    result = cli(odoo, "profile", path)
+    explain = odoo.explain(result)
+    assert result.returncode == 0, explain
+    out = result.stdout
+    assert out.startswith("Run BSSI/") and ": profiled" in out.splitlines()[0], explain
+    for name in manifest["files"]:
+        assert any(line.startswith(name + " ") for line in out.splitlines()), f"{name}\n{explain}"
+    findings = out.split("\nFindings (", 1)[1].split("\nProposed mapping", 1)[0]
+    for kind, defect in manifest["defects"].items():
+        if defect["total"]:
+            assert f" {kind} " in findings, f"{kind}\n{explain}"
+    assert "Proposed mapping" in out
+
+
+def test_server_path_reads_the_export_in_place(odoo, export):
+    path, manifest = export
+    result = cli(odoo, "profile", path, "--server-path", "--json")
+    explain = odoo.explain(result)
+    assert result.returncode == 0, explain
+    assert "uploading" not in result.stderr
+    _check_summary(json.loads(result.stdout), manifest, explain)
+
+
+def test_truncated_zip_is_refused_naming_the_file(odoo, export, tmp_path):
+    path, _manifest = export
+    data = path.read_bytes()
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(data[: len(data) // 2])
+    result = cli(odoo, "profile", truncated, "--json")
+    explain = odoo.explain(result)
+    assert result.returncode == 1, explain
+    assert result.stdout == "", explain
+    assert "Traceback" not in result.stderr, explain
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: BSSI/") and "truncated.zip" in last, explain
+
+
+def test_wrong_password_is_refused(odoo, export):
+    path, _manifest = export
+    result = cli(odoo, "profile", path, password="not-the-password")
+    explain = odoo.explain(result)
+    assert result.returncode == 2, explain
+    assert result.stderr.strip() == f"error: login failed for user 'admin' on database '{odoo.db}'", explain
