@@ -52,11 +52,6 @@ class CliError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message, exit_code=None):
-        super().__init__(message)
-        if exit_code is not None:
-            self.exit_code = exit_code
-
 
 class UsageError(CliError):
     exit_code = 2
@@ -110,8 +105,8 @@ def transport_message(url, exc):
     return f"{url}: {detail}"
 
 
-class _TimeoutTransport(xmlrpc.client.Transport):
-    """xmlrpc.client's transport with a socket timeout that can change per call."""
+class _TimeoutMixin:
+    """xmlrpc.client's transports with a socket timeout that can change per call."""
 
     def __init__(self, timeout, **kwargs):
         super().__init__(**kwargs)
@@ -120,17 +115,17 @@ class _TimeoutTransport(xmlrpc.client.Transport):
     def make_connection(self, host):
         conn = super().make_connection(host)
         conn.timeout = self.timeout
-        if conn.sock is not None:
+        if conn.sock is not None:  # a kept-alive connection
             conn.sock.settimeout(self.timeout)
         return conn
 
 
-class _SafeTimeoutTransport(xmlrpc.client.SafeTransport):
-    def __init__(self, timeout, **kwargs):
-        super().__init__(**kwargs)
-        self.timeout = timeout
+class _TimeoutTransport(_TimeoutMixin, xmlrpc.client.Transport):
+    pass
 
-    make_connection = _TimeoutTransport.make_connection
+
+class _SafeTimeoutTransport(_TimeoutMixin, xmlrpc.client.SafeTransport):
+    pass
 
 
 class OdooClient:
@@ -211,7 +206,11 @@ def export_files(path):
     if not os.path.isdir(path):
         raise UsageError(f"EXPORT {path!r}: no such file or folder")
     files = []
-    for dirpath, dirnames, filenames in os.walk(path):
+
+    def unreadable(exc):
+        raise UsageError(f"EXPORT: cannot read {exc.filename}: {exc.strerror or exc}")
+
+    for dirpath, dirnames, filenames in os.walk(path, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for filename in sorted(filenames):
             full = os.path.join(dirpath, filename)
@@ -266,18 +265,22 @@ class Run:
 
     def upload(self, name, path, chunk_size):
         """Send one file in chunks of ``chunk_size`` bytes, at least one call even when empty."""
-        size = os.path.getsize(path)
-        self.progress(f"uploading {name} ({human_size(size)})")
         offset = 0
-        with open(path, "rb") as fh:
-            while True:
-                fh.seek(offset)
-                data = fh.read(chunk_size)
-                offset = self._send_chunk(name, offset, data, size)
-                if offset >= size:
-                    break
-                if size > chunk_size:
-                    self.progress(f"  {name}: {human_size(offset)} of {human_size(size)}")
+        try:
+            with open(path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                self.progress(f"uploading {name} ({human_size(size)})")
+                while True:
+                    fh.seek(offset)
+                    data = fh.read(chunk_size)
+                    offset = self._send_chunk(name, offset, data, size)
+                    if offset >= size:
+                        break
+                    if size > chunk_size:
+                        self.progress(f"  {name}: {human_size(offset)} of {human_size(size)}")
+        except OSError as exc:
+            # Server calls turn their socket errors into ConnectionFailed: this one is local.
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}")
         return offset
 
     def _send_chunk(self, name, offset, data, size):
@@ -622,11 +625,15 @@ def main(argv=None):
     if not args.db:
         parser.error("--db is required (or set ODOO_DB)")
     progress = Progress(args.quiet)
-    password = read_password(parser, args.password_env)
-    client = OdooClient(args.url, args.db, args.user, password, timeout=args.timeout)
     try:
+        password = read_password(parser, args.password_env)
+        client = OdooClient(args.url, args.db, args.user, password, timeout=args.timeout)
         client.login()
         return args.handler(args, client, progress)
+    except BrokenPipeError:
+        # The reader of stdout went away (`| head`): stop quietly, without a second error on flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

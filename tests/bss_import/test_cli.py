@@ -8,6 +8,7 @@ runs the same CLI against a real Odoo.
 """
 
 import base64
+import importlib.util
 import json
 import os
 import pty
@@ -561,3 +562,15 @@ def test_readable_report_lists_detection_findings_and_mapping(fake, csv_file):
     assert {row.index(f["kind"]) for row, f in zip(rows, REPORT_FINDINGS, strict=True)} == {
         header.index("KIND")
     }
+
+
+@pytest.mark.parametrize(("url", "connection"), [("http", "HTTPConnection"), ("https", "HTTPSConnection")])
+def test_calls_carry_the_timeout_over_http_and_https(url, connection):
+    spec = importlib.util.spec_from_file_location("bss_migrate", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    client = module.OdooClient(f"{url}://odoo.example.com", DB, USER, PASSWORD, timeout=7)
+    # Nothing is sent: make_connection only builds the (unopened) connection object.
+    conn = client._object("transport").make_connection("odoo.example.com")
+    assert type(conn).__name__ == connection
+    assert conn.timeout == 7
