@@ -59,6 +59,9 @@ class CopyStream(io.RawIOBase):
         self._on_rows = on_rows
         self._report_every = report_every
         self.rows = 0
+        #: The exception the rows raised, if any: the COPY driver reports it as
+        #: its own error, so the caller re-raises this one.
+        self.error = None
 
     def readable(self):
         return True
@@ -93,10 +96,18 @@ class CopyStream(io.RawIOBase):
             chunks = [self._pending]
             self._pending = b""
             while not self._done:
-                chunks.append(self._fill(1 << 20))
+                try:
+                    chunks.append(self._fill(1 << 20))
+                except Exception as exc:
+                    self.error = exc
+                    raise
             return b"".join(chunks)
         while len(self._pending) < size and not self._done:
-            self._pending += self._fill(max(size, 1 << 16))
+            try:
+                self._pending += self._fill(max(size, 1 << 16))
+            except Exception as exc:
+                self.error = exc
+                raise
         data, self._pending = self._pending[:size], self._pending[size:]
         return data
 

@@ -128,7 +128,8 @@ class BssImportFile(models.Model):
                 "dropped_json": json.dumps(
                     [{"index": s.index, "header": s.header, "kind": s.kind} for s in secret_cols]
                 ),
-                "date_format": max(set(dates), key=dates.count) if dates else False,
+                # Most used first: "dmy_slash" or "dmy_slash, iso" when columns differ.
+                "date_format": ", ".join(sorted(set(dates), key=lambda d: (-dates.count(d), d))) or False,
                 "decimal_separator": next(
                     (c.decimal_format.decimal for c in det.columns if c.decimal_format), False
                 ),

@@ -174,8 +174,7 @@ class BssImportRun(models.Model):
                 found.append((os.path.relpath(full, folder).replace(os.sep, "/"), os.path.getsize(full)))
         return found
 
-    @staticmethod
-    def _safe_upload_name(file_name):
+    def _safe_upload_name(self, file_name):
         name = (file_name or "").replace("\\", "/").strip()
         parts = [p for p in name.split("/") if p not in ("", ".")]
         if not parts or ".." in parts or name.startswith("/") or (len(name) > 1 and name[1] == ":"):

@@ -7,6 +7,7 @@ Odoo's tables and has no model: only the import run's methods (which check the
 migration groups) read it.
 """
 
+import psycopg2
 from psycopg2 import sql as pgsql
 
 from odoo.tools import SQL
@@ -62,7 +63,13 @@ def create_and_copy(cr, table, keep, rows, on_rows=None):
         pgsql.Identifier(SCHEMA), pgsql.Identifier(table), pgsql.SQL(", ").join(names)
     )
     stream = CopyStream(rows, keep, on_rows=on_rows)
-    # Odoo's cursor wraps psycopg2's; COPY needs the raw cursor.
-    cr._obj.copy_expert(copy, stream, size=1 << 20)
+    try:
+        # Odoo's cursor wraps psycopg2's; COPY needs the raw cursor.
+        cr._obj.copy_expert(copy, stream, size=1 << 20)
+    except psycopg2.Error:
+        if stream.error is not None:
+            # The rows were refused (ragged row, damaged archive...): that is the error to report.
+            raise stream.error from None
+        raise
     cr.execute(SQL("ANALYZE %s", ident(table)))
     return stream.rows
