@@ -1,0 +1,109 @@
+"""Measure detect → stage → profile of an import run on a generated export.
+
+Run through scripts/bench_import.sh (which prepares the virtualenv, PostgreSQL
+and the database). Prints, per step, the seconds and source rows per second,
+and the process's peak resident memory before and after the run: staging
+streams rows with COPY, so the peak must not grow with the export's size.
+Nothing is kept: the run is rolled back at the end.
+"""
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--addons-path", required=True)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--subscribers", type=int, default=100000)
+    parser.add_argument(
+        "--dialect", default="canonical", choices=("canonical", "legacy-upper", "legacy-pipe")
+    )
+    parser.add_argument("--defect-rate", default="0.01")
+    parser.add_argument("--zip", action="store_true", help="stage from a ZIP instead of a folder")
+    args = parser.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="bss_bench_"))
+    try:
+        out = tmp / ("export.zip" if args.zip else "export")
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "generate_bss_export.py"),
+                "--out",
+                str(out),
+                "--subscribers",
+                str(args.subscribers),
+                "--dialect",
+                args.dialect,
+                "--defect-rate",
+                args.defect_rate,
+                "--seed",
+                "1",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        size = sum(p.stat().st_size for p in out.rglob("*")) if out.is_dir() else out.stat().st_size
+        print(
+            f"export: {args.subscribers} subscribers, {args.dialect}, {size / 2**20:.0f} MiB "
+            f"({'zip' if args.zip else 'folder'}), generated in {time.perf_counter() - started:.1f} s"
+        )
+        run_steps(args, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_steps(args, export):
+    sys.path.insert(0, os.environ.get("ODOO_PATH", str(Path.home() / "src" / "odoo-18.0")))
+    import odoo
+    from odoo.api import Environment
+
+    odoo.tools.config.parse_config(
+        ["--addons-path", args.addons_path, "--data-dir", args.data_dir, "-d", args.db, "--log-level", "warn"]
+    )
+    registry = odoo.modules.registry.Registry(args.db)
+    with registry.cursor() as cr:
+        env = Environment(cr, odoo.SUPERUSER_ID, {})
+        run = env["bss.import.run"].create({"server_path": str(export)})
+        base = peak_mib()
+        print(f"peak RSS before the run: {base:.0f} MiB (Odoo loaded)")
+        timings = []
+        for step in ("action_detect", "action_stage", "action_profile"):
+            started = time.perf_counter()
+            ok = getattr(run, step)()
+            seconds = time.perf_counter() - started
+            if not ok:
+                raise SystemExit(f"{step} refused the export: {run.error_message}")
+            timings.append((step, seconds))
+        rows = run.source_rows
+        for step, seconds in timings:
+            print(f"{step[7:]:>8}: {seconds:7.1f} s  {rows / seconds:10,.0f} rows/s")
+        total = sum(s for _n, s in timings)
+        summary = run.get_profile_summary()
+        print(
+            f"   total: {total:7.1f} s  {rows / total:10,.0f} rows/s over {rows:,} source rows "
+            f"in {len(summary['files'])} files"
+        )
+        print("findings:", ", ".join(f"{k}={v}" for k, v in summary["findings"].items() if v))
+        print(f"peak RSS after the run: {peak_mib():.0f} MiB (+{peak_mib() - base:.0f} MiB)")
+        cr.rollback()
+
+
+if __name__ == "__main__":
+    main()

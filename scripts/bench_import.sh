@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Benchmark of an import run's front half (detect, stage with COPY, profile) on a
+# generated export: prints rows/s per step and the peak memory of the process.
+#
+#   scripts/bench_import.sh [--subscribers N] [--dialect D] [--zip] [--keep-db]
+#
+# Uses (and creates on first use) the database bss_bench (BENCH_DB), with the suite installed.
+set -euo pipefail
+# shellcheck source=scripts/setup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+setup_all
+db="${BENCH_DB:-bss_bench}"
+if ! psql -lqt | cut -d'|' -f1 | grep -qw "$db"; then
+    echo "creating database $db with bss_import (once)..." >&2
+    "${ODOO_BIN[@]}" -d "$db" -i bss_import --without-demo=all --stop-after-init --log-level=warn >&2
+fi
+exec "$VENV_PY" "$ROOT/scripts/bench_import.py" --db "$db" --addons-path "$ADDONS_PATH" \
+    --data-dir "$ROOT/.local/data" "$@"
