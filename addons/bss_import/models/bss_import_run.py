@@ -513,11 +513,14 @@ class BssImportRun(models.Model):
         return line.header if main else f"{line.table}.{line.header}"
 
     def get_profile_summary(self):
-        """The profile as one JSON-ready dict (the CLI's ``profile --json`` output)."""
+        """The profile as one JSON-ready dict (the CLI's ``profile --json`` output).
+
+        XML-RPC has no null: ``False`` stands for "none" (the CLI prints null).
+        """
         self.ensure_one()
         self._check_operator()
         files = {
-            f.name: {"object": f.object or None, "encoding": f.encoding or None, "rows": f.rows}
+            f.name: {"object": f.object or False, "encoding": f.encoding or False, "rows": f.rows}
             for f in self.file_ids
             if f.include
         }
@@ -526,7 +529,7 @@ class BssImportRun(models.Model):
             lambda ln: (schema.OBJECTS.index(ln.object), ln.file_id.id, ln.column_index)
         ):
             mapping.setdefault(line.object, {})[self._mapping_key(line)] = {
-                "field": line.target_field if line.action in ("map", "new_field") else None,
+                "field": line.target_field if line.action in ("map", "new_field") else False,
                 "confidence": round(line.confidence, 4),
             }
         return {

@@ -1,3 +1,5 @@
+import xmlrpc.client
+
 from odoo.tests import tagged
 
 from .common import ACCOUNT_HEADER, SUBSCRIBER_HEADER, BssImportCase, csv_bytes, subscriber
@@ -25,6 +27,8 @@ class TestProfile(BssImportCase):
                     found = {(r.file_id.name, r.line) for r in findings.row_ids}
                     expected = {(i["file"], i["row"]) for i in detail["items"]}
                 self.assertEqual(found, expected, f"rows of {kind} in {obj}")
+        # Both answers travel over XML-RPC, which has no None.
+        xmlrpc.client.dumps((summary, run.get_profile_report()), methodresponse=False, allow_none=False)
         # Nothing else is reported: a clean row is never flagged.
         self.assertEqual(summary["findings"]["probable_duplicate_persons"], 0)
         for fname, spec in manifest["files"].items():
