@@ -11,6 +11,15 @@
         "security/bss_import_security.xml",
         "security/ir.model.access.csv",
         "data/bss_import_data.xml",
+        "views/bss_import_run_views.xml",
+        "views/bss_import_finding_views.xml",
+        "views/bss_import_mapping_template_views.xml",
+        "views/bss_import_menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "bss_import/static/src/import_wizard/*",
+        ],
+    },
     "uninstall_hook": "uninstall_hook",
 }

@@ -5,4 +5,5 @@ from . import (
     bss_import_mapping_template,
     bss_import_progress,
     bss_import_run,
+    bss_import_run_ui,
 )

@@ -1,0 +1,158 @@
+from odoo import _, models
+
+from ..lib import mapping, schema
+
+
+class BssImportRunUi(models.Model):
+    """What the web client of an import run needs beyond the steps themselves.
+
+    The step-by-step wizard (client action ``bss_import.import_wizard``) reads
+    the whole run in one call so that each screen shows a consistent state
+    after a step, and the form view opens the wizard and the report downloads.
+    """
+
+    _inherit = "bss.import.run"
+
+    # ------------------------------------------------------------ actions
+    def action_open_wizard(self):
+        """Open the step-by-step import wizard on this run."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.client",
+            "tag": "bss_import.import_wizard",
+            "name": _("Import %(run)s", run=self.name),
+            "params": {"active_id": self.id},
+            "context": {"active_id": self.id},
+        }
+
+    def _report_url_action(self, fmt):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/bss_import/report/{self.id}/{fmt}",
+            "target": "download",
+        }
+
+    def action_download_report_csv(self):
+        """Download the findings report as CSV."""
+        return self._report_url_action("csv")
+
+    def action_download_report_xlsx(self):
+        """Download the findings report as XLSX."""
+        return self._report_url_action("xlsx")
+
+    # ------------------------------------------------------------ wizard
+    def get_uploads(self):
+        """The files received so far for this run: ``[{"name", "size"}]``.
+
+        The wizard compares them with the files the operator picks: a file
+        received in part resumes where it stopped instead of starting again.
+        """
+        self.ensure_one()
+        self._check_operator()
+        return [{"name": name, "size": size} for name, size in self._uploads(self._upload_dir())]
+
+    def get_wizard_options(self):
+        """Static choices of the wizard: selections, and per table its columns and standard targets."""
+        self._check_operator()
+        files = self.env["bss.import.file"].fields_get(["table", "object", "delimiter"], ["selection"])
+        lines = self.env["bss.import.mapping.line"].fields_get(["action", "target_type"], ["selection"])
+        tables = {}
+        for name, table in schema.TABLES.items():
+            targets = (mapping.TARGETS.get(name) or {}).get("fields") or {}
+            tables[name] = {
+                "object": table.object,
+                "model": (mapping.TARGETS.get(name) or {}).get("model") or False,
+                "columns": [
+                    {"name": c.name, "meaning": c.meaning, "mandatory": c.mandatory} for c in table.columns
+                ],
+                "targets": {
+                    canonical: {"field": spec["name"], "type": spec["type"], "string": spec["string"]}
+                    for canonical, spec in targets.items()
+                    if spec
+                },
+            }
+        return {
+            "tables": files["table"]["selection"],
+            "objects": files["object"]["selection"],
+            "delimiters": files["delimiter"]["selection"],
+            "actions": lines["action"]["selection"],
+            "field_types": lines["target_type"]["selection"],
+            "table_info": tables,
+        }
+
+    def get_wizard_data(self):
+        """The whole run as the wizard shows it, read with the caller's access rights."""
+        self.ensure_one()
+        self._check_operator()
+        run = self.read(
+            [
+                "name",
+                "state",
+                "error_message",
+                "error_state",
+                "skipped_files",
+                "template_id",
+                "mapping_confirmed_by",
+                "mapping_confirmed_date",
+                "source_rows",
+                "finding_count",
+            ]
+        )[0]
+        files = self.file_ids.read(
+            [
+                "name",
+                "include",
+                "state",
+                "error_message",
+                "table",
+                "object",
+                "table_candidates",
+                "encoding",
+                "delimiter",
+                "header_row",
+                "date_format",
+                "decimal_separator",
+                "dropped_columns",
+                "warnings",
+                "rows",
+                "size",
+            ]
+        )
+        findings = self.finding_ids.read(["object", "table", "kind", "unit", "count", "description"])
+        lines = self.mapping_line_ids.read(
+            [
+                "file_id",
+                "table",
+                "object",
+                "model_name",
+                "column_index",
+                "header",
+                "action",
+                "canonical",
+                "target_field",
+                "target_type",
+                "confidence",
+                "evidence",
+                "value_map_json",
+                "suggested_action",
+                "suggested_canonical",
+                "suggested_field",
+                "suggested_confidence",
+                "is_edited",
+            ]
+        )
+        templates = self.env["bss.import.mapping.template"].search_read(
+            [("company_id", "=", self.company_id.id)], ["name", "line_count"]
+        )
+        return {
+            "run": run,
+            "uploads": self.get_uploads(),
+            "files": files,
+            "objects": [{"object": obj, "rows": n} for obj, n in self._object_rows().items()],
+            "findings": findings,
+            "finding_totals": self._finding_totals(),
+            "lines": lines,
+            "templates": templates,
+            "progress": self.get_progress(),
+        }
