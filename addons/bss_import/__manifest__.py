@@ -20,6 +20,9 @@
         "web.assets_backend": [
             "bss_import/static/src/import_wizard/*",
         ],
+        "web.assets_tests": [
+            "bss_import/static/src/tours/*",
+        ],
     },
     "uninstall_hook": "uninstall_hook",
 }

@@ -6,4 +6,5 @@ from . import (
     test_profile,
     test_report,
     test_secrets,
+    test_ui_tour,
 )
