@@ -210,3 +210,26 @@ def test_identifier_error_can_hide_value():
     error = IdentifierError("x_payment_method", "4111111111111111", "looks like a card", show_value=False)
     assert "4111" not in str(error)
     assert error.value is None
+
+
+@given(
+    st.sampled_from(["234", "310", "208", "262", "505", "404", "311", "302", "999", "001"]),
+    st.text(alphabet="0123456789", min_size=12, max_size=12),
+)
+def test_imsi_network_cache_agrees_with_the_network_database(mcc, rest):
+    """The network lookup is cached by the first 6 digits: same verdict as stdnum for every IMSI."""
+    from stdnum import imsi as stdnum_imsi
+    from stdnum.exceptions import ValidationError
+
+    number = mcc + rest
+    try:
+        stdnum_imsi.validate(number)
+        expected = True
+    except ValidationError:
+        expected = False
+    try:
+        identifiers.validate_imsi(number)
+        got = True
+    except identifiers.IdentifierError:
+        got = False
+    assert got == expected
