@@ -260,3 +260,14 @@ def test_date_and_bool_parsers():
         values.parse_bool("maybe")
     assert values.parse_int("1.000", values.DecimalFormat(",")) == 1000
     assert values.to_minor_units(Decimal("10.005")) == 1000
+
+
+def test_closed_sets_compare_without_case_and_map_to_the_exact_code():
+    header = ["element_id", "element_type", "hostname", "status"]
+    rows = [
+        [f"NE{n}", t, f"host{n}", "active"] for n, t in enumerate(["msc", "Hss", "PGW", "enb", "olt"] * 4)
+    ]
+    suggestion = mapping.suggest_mapping("network_elements", header, rows, mapping.default_validators())
+    col = suggestion.by_header()["element_type"]
+    assert col.canonical == "element_type"
+    assert col.value_map == {"msc": "MSC", "Hss": "HSS", "PGW": "PGW", "enb": "ENB", "olt": "OLT"}

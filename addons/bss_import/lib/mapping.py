@@ -509,10 +509,12 @@ def _choice_fit(table, col, profile):
     if not profile.distinct:
         return 0.0, {}
     mapping = {}
+    # Choices compare without regard to case and map to the exact canonical code ("msc" -> "MSC").
+    by_upper = {c.upper(): c for c in col.choices}
     for raw in profile.distinct:
         value = codes.map_code(table, col.name, raw)
-        if value is None and values.normalize_code(raw).lower() in col.choices:
-            value = values.normalize_code(raw).lower()
+        if value is None:
+            value = by_upper.get(values.normalize_code(raw))
         mapping[raw] = value
     known = sum(1 for v in mapping.values() if v)
     return known / len(mapping), mapping

@@ -167,6 +167,8 @@ class BssImportFile(models.Model):
                     "suggested_canonical": vals["canonical"],
                     "suggested_field": vals["target_field"],
                     "suggested_confidence": vals["confidence"],
+                    "suggested_type": vals["target_type"],
+                    "suggested_value_map_json": vals["value_map_json"],
                 }
             )
             lines.append(vals)

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from ..services.profiler import FINDING_KINDS
+from ..services.profiler import FINDING_KINDS, LABELS
 from .bss_import_file import OBJECT_SELECTION, TABLE_SELECTION
 
 
@@ -16,7 +16,7 @@ class BssImportFinding(models.Model):
     sequence = fields.Integer()
     object = fields.Selection(OBJECT_SELECTION, required=True)
     table = fields.Selection(TABLE_SELECTION, required=True)
-    kind = fields.Selection([(k, k) for k in FINDING_KINDS], required=True)
+    kind = fields.Selection([(k, LABELS[k]) for k in FINDING_KINDS], required=True)
     unit = fields.Selection([("row", "rows"), ("column", "columns")], default="row", required=True)
     count = fields.Integer(required=True, help="Affected source rows (columns for dropped secret columns).")
     description = fields.Char()

@@ -65,6 +65,8 @@ class BssImportMappingLine(models.Model):
     suggested_canonical = fields.Char(readonly=True)
     suggested_field = fields.Char(readonly=True)
     suggested_confidence = fields.Float(digits=(3, 2), readonly=True)
+    suggested_type = fields.Selection(FIELD_TYPES, readonly=True)
+    suggested_value_map_json = fields.Text(readonly=True)
     is_edited = fields.Boolean("Changed by operator", compute="_compute_is_edited")
 
     @api.depends("table")
@@ -75,15 +77,28 @@ class BssImportMappingLine(models.Model):
             line.model_name = (TARGETS.get(line.table) or {}).get("model") or False
 
     @api.depends(
-        "action", "canonical", "target_field", "suggested_action", "suggested_field", "suggested_canonical"
+        "action",
+        "canonical",
+        "target_field",
+        "target_type",
+        "value_map_json",
+        "suggested_action",
+        "suggested_field",
+        "suggested_canonical",
+        "suggested_type",
+        "suggested_value_map_json",
     )
     def _compute_is_edited(self):
         for line in self:
-            line.is_edited = (line.action, line.canonical or False, line.target_field or False) != (
+            decided = (line.action, line.canonical, line.target_field, line.target_type, line._value_map())
+            proposed = (
                 line.suggested_action,
-                line.suggested_canonical or False,
-                line.suggested_field or False,
+                line.suggested_canonical,
+                line.suggested_field,
+                line.suggested_type,
+                json.loads(line.suggested_value_map_json) if line.suggested_value_map_json else {},
             )
+            line.is_edited = tuple(v or False for v in decided) != tuple(v or False for v in proposed)
 
     @api.constrains("value_map_json")
     def _check_value_map(self):

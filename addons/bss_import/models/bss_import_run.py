@@ -285,9 +285,10 @@ class BssImportRun(models.Model):
             )
         return current
 
+    # Notes go through _message_log: an internal trace that needs no sender e-mail address.
     def _refuse(self, from_state, message):
         self.write({"state": "error", "error_state": from_state, "error_message": message})
-        self.message_post(body=_("Step refused: %(msg)s", msg=message))
+        self._message_log(body=_("Step refused: %(msg)s", msg=message))
         _logger.info("import run %s refused: %s", self.name, message)
 
     def _run_step(self, step, func):
@@ -423,7 +424,7 @@ class BssImportRun(models.Model):
                 "mapping_confirmed_date": fields.Datetime.now(),
             }
         )
-        self.message_post(body=_("Mapping confirmed by %(user)s.", user=self.env.user.name))
+        self._message_log(body=_("Mapping confirmed by %(user)s.", user=self.env.user.name))
         return True
 
     def action_reopen_mapping(self):
@@ -434,7 +435,7 @@ class BssImportRun(models.Model):
         if self.state != "confirmed":
             raise UserError(_("Only a confirmed mapping can be reopened."))
         self.write({"state": "profiled", "mapping_confirmed_by": False, "mapping_confirmed_date": False})
-        self.message_post(body=_("Mapping reopened by %(user)s.", user=self.env.user.name))
+        self._message_log(body=_("Mapping reopened by %(user)s.", user=self.env.user.name))
         return True
 
     def _check_mapping_confirmed(self):
@@ -480,7 +481,7 @@ class BssImportRun(models.Model):
         for run in self:
             staging.drop_run_tables(self.env.cr, run.id)
             run.file_ids.write({"staging_table": False})
-            run.message_post(body=_("Staged rows purged."))
+            run._message_log(body=_("Staged rows purged."))
         return True
 
     # ------------------------------------------------------------ reporting

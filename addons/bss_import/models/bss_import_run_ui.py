@@ -139,6 +139,8 @@ class BssImportRunUi(models.Model):
                 "suggested_canonical",
                 "suggested_field",
                 "suggested_confidence",
+                "suggested_type",
+                "suggested_value_map_json",
                 "is_edited",
             ]
         )

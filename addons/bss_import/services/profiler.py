@@ -27,6 +27,20 @@ DESCRIPTIONS[PERSON_DUPLICATES] = (
     "another row with a different key has the same person: name + address + birth date "
     "(subscribers) or company registration number (billing accounts)"
 )
+#: Readable names of the finding kinds.
+LABELS = {
+    "duplicate_rows": "Duplicate rows",
+    "orphans": "Orphans",
+    "missing_mandatory": "Missing mandatory value",
+    "inconsistent_state": "Inconsistent state",
+    "unknown_legacy_code": "Unknown legacy code",
+    "invalid_msisdn": "Invalid MSISDN",
+    "invalid_imsi": "Invalid IMSI",
+    "invalid_iccid": "Invalid ICCID",
+    "encoding_damage": "Encoding damage",
+    "secret_columns_dropped": "Secret columns dropped",
+    PERSON_DUPLICATES: "Probable duplicate persons",
+}
 _VALIDATORS = {
     "msisdn": identifiers.normalize_msisdn,
     "imsi": identifiers.validate_imsi,

@@ -55,6 +55,8 @@ class TestMapping(BssImportCase):
         run = self.new_run()
         with self.assertRaisesRegex(UserError, "Profile the run"):
             run.action_confirm_mapping()
+        # The run's notes need no sender address: an operator without e-mail confirms too.
+        self.operator.partner_id.email = False
         run = self.simple_run(["LOYALTY_TIER"], ["gold"])
         with self.assertRaisesRegex(UserError, "nothing leaves staging"):
             run._check_mapping_confirmed()
@@ -101,6 +103,10 @@ class TestMapping(BssImportCase):
         self.assertFalse(line.is_edited)
         line.target_field = "x_town"
         self.assertTrue(line.is_edited)
+        status = self.line(run, "status")
+        self.assertFalse(status.is_edited)
+        status.value_map_json = '{"active": "suspended"}'
+        self.assertTrue(status.is_edited)
 
     def test_template_saved_and_applied_to_a_later_run(self):
         run = self.simple_run(["LOYALTY_TIER"], ["gold"])

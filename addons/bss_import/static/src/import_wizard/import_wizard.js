@@ -624,6 +624,8 @@ export class ImportWizard extends Component {
             action: line.suggested_action,
             canonical: line.suggested_canonical || false,
             target_field: line.suggested_field || false,
+            target_type: line.suggested_type || false,
+            value_map_json: line.suggested_value_map_json || false,
         });
     }
 
