@@ -4,15 +4,18 @@
 #
 #   scripts/bench_import.sh [--subscribers N] [--dialect D] [--zip] [--keep-db]
 #
-# Uses (and creates on first use) the database bss_bench (BENCH_DB), with the suite installed.
+# Uses the database bss_bench (BENCH_DB), created on first use and updated to the current code.
 set -euo pipefail
 # shellcheck source=scripts/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_all
 db="${BENCH_DB:-bss_bench}"
 if ! psql -lqt | cut -d'|' -f1 | grep -qw "$db"; then
-    echo "creating database $db with bss_import (once)..." >&2
+    echo "creating database $db with bss_import..." >&2
     "${ODOO_BIN[@]}" -d "$db" -i bss_import --without-demo=all --stop-after-init --log-level=warn >&2
+else
+    echo "updating bss_import in database $db..." >&2
+    "${ODOO_BIN[@]}" -d "$db" -u bss_import --stop-after-init --log-level=warn >&2
 fi
 exec "$VENV_PY" "$ROOT/scripts/bench_import.py" --db "$db" --addons-path "$ADDONS_PATH" \
     --data-dir "$ROOT/.local/data" "$@"
