@@ -291,3 +291,18 @@ def test_damaged_xlsx_is_refused(tmp_path):
     (tmp_path / "accounts.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(ExportError, match="accounts.xlsx"):
         sources.open_export(tmp_path)
+
+
+def test_file_decimal_comes_from_values_with_separators_only():
+    """Integer columns and damaged identifiers do not outvote the amounts that show the separator."""
+    header = "SUB_NO;MOBILE_NUMBER;IMSI;BILL_CYCLE;TOT_SMS;MAIN_BAL;TOT_DATA_MB"
+    rows = [
+        f"S{n:04d};4470{n:07d}{'O' if n % 5 == 0 else '1'};23410{n:010d};"
+        f"{n % 28 + 1};{n * 7};{n},5{n % 10};1.2{n % 10}0,75"
+        for n in range(1, 60)
+    ]
+    det = detect.sniff("SUBS.CSV", ("\n".join([header, *rows]) + "\n").encode("cp1252"))
+    assert det.decimal_format.decimal == ","
+    by_header = {c.header: c for c in det.columns}
+    assert by_header["BILL_CYCLE"].decimal_format.decimal == ","
+    assert by_header["MAIN_BAL"].decimal_format.decimal == ","

@@ -409,10 +409,17 @@ class FileDetection:
     sample_rows: list
     damaged_rows: int = 0
     warnings: list = field(default_factory=list)
+    #: How the file writes decimals, from the columns whose values show a separator.
+    decimal_format: object = None
+
+
+# A digit, a separator, a digit: the values that show how the file writes numbers.
+_SEPARATED = re.compile(r"\d[.,]\d")
 
 
 def _column_formats(header_list, rows, dayfirst=True):
     cols = []
+    evidence = []
     for index, header in enumerate(header_list):
         vals = [r[index] for r in rows[:_SAMPLE_VALUES] if index < len(r) and r[index].strip()]
         damaged = sum(1 for r in rows if index < len(r) and values.looks_damaged(r[index]))
@@ -427,10 +434,13 @@ def _column_formats(header_list, rows, dayfirst=True):
         dec = detect_decimal_format(vals)
         if dec:
             cols.append(ColumnFormat(index, header, "number", decimal_format=dec[0], damaged=damaged))
+            if any(_SEPARATED.search(v) for v in vals):
+                evidence.append(dec[0].decimal)
             continue
         cols.append(ColumnFormat(index, header, "text", damaged=damaged))
-    # Integer-only columns carry no evidence: they follow the file's other numbers.
-    votes = Counter(c.decimal_format.decimal for c in cols if c.kind == "number" and c.decimal_format)
+    # Integer-only columns (and identifiers) carry no evidence: only columns with separators vote,
+    # and the integer columns then follow the file's other numbers.
+    votes = Counter(evidence)
     return cols, votes
 
 
@@ -525,6 +535,7 @@ def sniff_rows(
         sample_rows=data,
         damaged_rows=damaged_rows,
         warnings=warnings,
+        decimal_format=file_decimal,
     )
 
 

@@ -130,9 +130,9 @@ class BssImportFile(models.Model):
                 ),
                 # Most used first: "dmy_slash" or "dmy_slash, iso" when columns differ.
                 "date_format": ", ".join(sorted(set(dates), key=lambda d: (-dates.count(d), d))) or False,
-                "decimal_separator": next(
-                    (c.decimal_format.decimal for c in det.columns if c.decimal_format), False
-                ),
+                "decimal_separator": det.decimal_format.decimal
+                if any(c.kind == "number" for c in det.columns)
+                else False,
                 "warnings": "\n".join(det.warnings) or False,
             }
         )
