@@ -18,17 +18,14 @@ kept columns. Columns dropped as secrets never leave this module.
 import csv
 import io
 import operator
-import re
 
-from .values import _MOJIBAKE
+from .values import looks_damaged
 
 __all__ = ["CopyStream", "column_name", "keep_indexes"]
 
-# One regular expression over the whole row: a replacement character or mojibake in any cell.
-# The unit separator used to join cells cannot take part in a mojibake match.
-_DAMAGE = re.compile(f"\ufffd|{_MOJIBAKE.pattern}")
+# Cells are joined to check a whole row at once; the unit separator cannot take
+# part in a mojibake match, so damage is never seen across two cells.
 _SEP = "\x1f"
-_DAMAGE_LEADS = ("\ufffd", "\u00c2", "\u00c3", "\u00c4", "\u00c5", "\u00e2")
 
 
 def column_name(index):
@@ -93,8 +90,7 @@ class CopyStream(io.RawIOBase):
             if "\x00" in joined:
                 kept = [c.replace("\x00", "\ufffd") for c in kept]
                 joined = _SEP.join(kept)
-            # Cheap substring tests first: most rows hold none of the characters damage starts with.
-            damaged = "t" if any(c in joined for c in _DAMAGE_LEADS) and _DAMAGE.search(joined) else "f"
+            damaged = "t" if looks_damaged(joined) else "f"
             write([line, damaged, *kept])
             self.rows += 1
             if self._on_rows and self.rows % self._report_every == 0:

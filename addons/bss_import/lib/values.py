@@ -218,6 +218,8 @@ _MOJIBAKE = re.compile(
     f"[\u00c2\u00c3\u00c4\u00c5][{re.escape(_CONTINUATION)}]|\u00e2[{re.escape(_CONTINUATION)}]{{2}}"
 )
 
+_MOJIBAKE_LEADS = ("\u00c2", "\u00c3", "\u00c4", "\u00c5", "\u00e2")
+
 
 def looks_damaged(text):
     """Return True when a decoded cell shows encoding damage.
@@ -231,4 +233,7 @@ def looks_damaged(text):
     """
     if not text:
         return False
-    return "\ufffd" in text or _MOJIBAKE.search(text) is not None
+    if "\ufffd" in text:
+        return True
+    # Substring tests are much cheaper than the regex: most text holds none of the lead characters.
+    return any(lead in text for lead in _MOJIBAKE_LEADS) and _MOJIBAKE.search(text) is not None

@@ -5,8 +5,8 @@ from odoo.exceptions import UserError
 
 from ..lib import detect, mapping, schema, sources
 from ..lib import secrets as secret_rules
-from ..lib import values as value_rules
 from ..lib.errors import ExportError
+from ..lib.staging import keep_indexes
 from ..services import staging
 
 TABLE_SELECTION = [(t, t.replace("_", " ").title()) for t in schema.TABLES]
@@ -242,8 +242,7 @@ class BssImportFile(models.Model):
         """COPY the member's rows, without its secret columns, into the run's staging table."""
         self.ensure_one()
         det = self._detection()
-        dropped = {d["index"] for d in self._dropped()}
-        keep = [i for i in range(len(det.headers)) if i not in dropped]
+        keep = keep_indexes(len(det.headers), [d["index"] for d in self._dropped()])
         table = staging.table_name(self.run_id.id, self.id)
         progress = self.env["bss.import.progress"]
         run_id = self.run_id.id
@@ -256,12 +255,3 @@ class BssImportFile(models.Model):
             self.env.cr, table, keep, sources.iter_rows(member, det, ragged="error"), on_rows=on_rows
         )
         self.write({"rows": rows, "staging_table": table, "state": "staged"})
-
-    def _column_formats(self):
-        """``{index: (DateFormat|None, DecimalFormat|None)}`` detected per column."""
-        out = {}
-        for col in json.loads(self.columns_json or "[]"):
-            date = value_rules.DATE_FORMATS.get(col["date_format"]) if col.get("date_format") else None
-            dec = value_rules.DecimalFormat(col["decimal"]) if col.get("decimal") else None
-            out[col["index"]] = (date, dec)
-        return out
