@@ -3,15 +3,14 @@ import csv
 import importlib.util
 import io
 import json
-import re
 import shutil
 import sys
 import tempfile
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 from odoo import Command
+from odoo.addons.telecom_subscriber.tests.common import SavepointRegexMixin
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tools import SQL
 
@@ -82,7 +81,7 @@ def subscriber(n, **overrides):
     return row
 
 
-class BssImportCase(TransactionCase):
+class BssImportCase(SavepointRegexMixin, TransactionCase):
     """Users, temporary folders and run helpers shared by the bss_import tests."""
 
     @classmethod
@@ -106,15 +105,6 @@ class BssImportCase(TransactionCase):
             company_ids=[Command.set([cls.company_b.id])],
         )
         cls.Run = cls.env["bss.import.run"].with_user(cls.operator)
-
-    @contextmanager
-    def assertRaisesRegex(self, expected_exception, expected_regex, msg=None):
-        """Like Odoo's assertRaises (rolls the refused operation back to a savepoint),
-        and checks the message like unittest's version."""
-        with self.assertRaises(expected_exception, msg=msg) as caught:
-            yield caught
-        if not re.search(expected_regex, str(caught.exception)):
-            self.fail(f"{expected_regex!r} not found in {str(caught.exception)!r}")
 
     def setUp(self):
         super().setUp()

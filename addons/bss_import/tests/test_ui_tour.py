@@ -1,30 +1,18 @@
 import base64
-import importlib.util
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
-ROOT = Path(__file__).resolve().parents[3]
+from .common import load_generator
+
 TOUR = "bss_import_wizard_tour"
 WIZARD_URL = "/odoo/action-bss_import.bss_import_import_wizard_action"
 DEFECTS = "duplicate_rows=2,orphans=2,missing_mandatory=2,invalid_msisdn=1,secret_columns_dropped=1"
 TEMPLATE = "Tour nightly export"
-
-
-def load_generator():
-    """The export generator (scripts/generate_bss_export.py), loaded by path."""
-    name = "generate_bss_export"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "generate_bss_export.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @tagged("post_install", "-at_install")

@@ -13,7 +13,21 @@ def make_iccid(serial, length=20):
     return body + luhn_check_digit(body)
 
 
-class TelecomCase(TransactionCase):
+class SavepointRegexMixin:
+    """For Odoo test cases: ``assertRaisesRegex`` that rolls back like Odoo's ``assertRaises``."""
+
+    @contextmanager
+    def assertRaisesRegex(self, expected_exception, expected_regex, msg=None):
+        """Like Odoo's assertRaises: roll back to a savepoint when the expected
+        error is raised, so the refused write does not linger in the
+        transaction; and check the message like unittest's version."""
+        with self.assertRaises(expected_exception, msg=msg) as caught:
+            yield caught
+        if not re.search(expected_regex, str(caught.exception)):
+            self.fail(f"{expected_regex!r} not found in {str(caught.exception)!r}")
+
+
+class TelecomCase(SavepointRegexMixin, TransactionCase):
     """Companies, plans and users shared by the telecom_subscriber tests."""
 
     @classmethod
@@ -48,16 +62,6 @@ class TelecomCase(TransactionCase):
             company_id=cls.company_b.id,
             company_ids=[Command.set([cls.company_b.id])],
         )
-
-    @contextmanager
-    def assertRaisesRegex(self, expected_exception, expected_regex, msg=None):
-        """Like Odoo's assertRaises: roll back to a savepoint when the expected
-        error is raised, so the refused write does not linger in the
-        transaction; and check the message like unittest's version."""
-        with self.assertRaises(expected_exception, msg=msg) as caught:
-            yield caught
-        if not re.search(expected_regex, str(caught.exception)):
-            self.fail(f"{expected_regex!r} not found in {str(caught.exception)!r}")
 
     @classmethod
     def subscriber(cls, **values):
