@@ -198,10 +198,8 @@ class BssImportFile(models.Model):
                     delimiter=rec.delimiter or None,
                 )
             run._reset_after("stage")
-            broken = run.file_ids.filtered(lambda f: f.include and f.state == "error")
-            if not broken:
-                run.write({"state": "detected", "error_message": False, "error_state": False})
-            else:
+            broken = run._settle_detection()
+            if broken:
                 run.write(
                     {
                         "state": "error",
@@ -216,9 +214,7 @@ class BssImportFile(models.Model):
         if "include" in vals:
             for run in self.run_id:
                 if run.state == "error" and run.error_state == "detected":
-                    broken = run.file_ids.filtered(lambda f: f.include and f.state == "error")
-                    if not broken:
-                        run.write({"state": "detected", "error_message": False, "error_state": False})
+                    run._settle_detection()
         return res
 
     # -------------------------------------------------------------- staging

@@ -5,6 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..lib import schema
+from ..lib.mapping import TARGETS
 
 ACTIONS = [
     ("map", "Map to field"),
@@ -71,8 +72,6 @@ class BssImportMappingLine(models.Model):
 
     @api.depends("table")
     def _compute_model_name(self):
-        from ..lib.mapping import TARGETS
-
         for line in self:
             line.model_name = (TARGETS.get(line.table) or {}).get("model") or False
 

@@ -357,6 +357,13 @@ class BssImportRun(models.Model):
             raise _PartialDetection("; ".join(failed.mapped("error_message")))
         self.state = "detected"
 
+    def _settle_detection(self):
+        """Back to "detected" once no included file is unreadable; return the unreadable ones."""
+        broken = self.file_ids.filtered(lambda f: f.include and f.state == "error")
+        if not broken:
+            self.write({"state": "detected", "error_message": False, "error_state": False})
+        return broken
+
     def action_stage(self):
         """COPY every included file into this run's staging tables; secrets are dropped first."""
         return self._run_step("stage", self._do_stage)
@@ -510,8 +517,8 @@ class BssImportRun(models.Model):
         return totals
 
     def _mapping_key(self, line):
-        main = schema.TABLES[line.table].parent is None and line.table == line.object
-        return line.header if main else f"{line.table}.{line.header}"
+        # Child tables (order lines, invoice lines) share their object with the main table.
+        return line.header if line.table == line.object else f"{line.table}.{line.header}"
 
     def get_profile_summary(self):
         """The profile as one JSON-ready dict (the CLI's ``profile --json`` output).

@@ -60,9 +60,9 @@ class _Run:
         for file in run.file_ids.filtered(lambda f: f.include and f.staging_table and f.table):
             self.files[file.table].append(file)
             located = {}
-            dropped = {d["index"] for d in file._dropped()}
+            # Secret columns are "drop" lines (and stay so): they are not in the staging table.
             for line in file.mapping_line_ids.sorted("column_index"):
-                if line.canonical and line.action != "drop" and line.column_index not in dropped:
+                if line.canonical and line.action != "drop":
                     located.setdefault(line.canonical, line.column_index)
             self.columns[file.id] = located
         self.value_maps = {}
