@@ -56,7 +56,7 @@ class BssImportFile(models.Model):
     staging_table = fields.Char(readonly=True)
     mapping_line_ids = fields.One2many("bss.import.mapping.line", "file_id", string="Mapping")
 
-    @api.depends("name")
+    @api.depends("object")
     def _compute_sequence(self):
         for rec in self:
             rec.sequence = schema.OBJECTS.index(rec.object) if rec.object else 99

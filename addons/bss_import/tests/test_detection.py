@@ -149,6 +149,9 @@ class TestDetection(BssImportCase):
             sorted(run.file_ids.mapped(lambda f: (f.name, f.table))),
             [("extract.xlsx#Plans", "service_plans"), ("extract.xlsx#Subscribers", "subscribers")],
         )
+        # Files are listed in migration order of their objects, not in the order they came.
+        run.invalidate_recordset(["file_ids"])
+        self.assertEqual(run.file_ids.mapped("table"), ["service_plans", "subscribers"])
         self.assertTrue(run.action_stage() and run.action_profile(), run.error_message)
         self.assertEqual(
             run.get_profile_summary()["objects"],
