@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from odoo.addons.bss_import.lib import codes, schema, secrets, values
+from odoo.addons.bss_import.lib import legacy_codes, schema, secret_columns, values
 from odoo.addons.telecom_subscriber.tools import identifiers
 
 VALIDATORS = {
@@ -87,17 +87,17 @@ def _recount(folder, manifest):
                     found[(kind, table)].add(line)
     account_status = {}
     for row in data["billing_accounts"][2]:
-        account_status[row[0]] = codes.map_code(
+        account_status[row[0]] = legacy_codes.map_code(
             "billing_accounts", "status", row[cols["billing_accounts"]["status"]]
         )
     sub_cols = cols["subscribers"]
     for line, row in enumerate(data["subscribers"][2], start=2):
-        status = codes.map_code("subscribers", "status", row[sub_cols["status"]])
+        status = legacy_codes.map_code("subscribers", "status", row[sub_cols["status"]])
         if status == "active" and account_status.get(row[sub_cols["account_number"]]) == "closed":
             found[("inconsistent_state", "subscribers")].add(line)
     secret_cols = Counter()
     for table, (_name, header, _rows) in data.items():
-        secret_cols[table] = sum(1 for h in header if secrets.classify_header(h))
+        secret_cols[table] = sum(1 for h in header if secret_columns.classify_header(h))
     return found, secret_cols
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from odoo.addons.bss_import.lib import detect, mapping, secrets, sources, values
+from odoo.addons.bss_import.lib import detect, mapping, secret_columns, sources, values
 from odoo.addons.bss_import.lib.errors import ExportError
 from odoo.addons.telecom_subscriber.tools import identifiers
 
@@ -40,14 +40,14 @@ def _card(rng):
     ],
 )
 def test_secret_headers(header, kind):
-    assert secrets.classify_header(header) == kind
+    assert secret_columns.classify_header(header) == kind
 
 
 @pytest.mark.parametrize(
     "header", ["KIT_ID", "OPCODE", "PINCODE_CITY", "SPIN_RATE", "PASSPORT_NO", "PACKAGE", "ICCID"]
 )
 def test_innocent_headers(header):
-    assert secrets.classify_header(header) is None
+    assert secret_columns.classify_header(header) is None
 
 
 def test_secrets_detected_by_value_and_never_echoed():
@@ -61,7 +61,7 @@ def test_secrets_detected_by_value_and_never_echoed():
     tokens = [f"{rng.getrandbits(128):032x}" for _ in range(60)]
     header = ["SUB_NO", "AUTH_DATA", "REF_X", "SIM_SERIAL", "PAYMENT_TOKEN_ID"]
     rows = [[f"S{i}", kis[i], cards[i], iccids[i], tokens[i]] for i in range(60)]
-    found = secrets.detect_secret_columns(header, rows)
+    found = secret_columns.detect_secret_columns(header, rows)
     assert [(s.header, s.kind) for s in found] == [("AUTH_DATA", "ki"), ("REF_X", "card_number")]
     text = repr(found)
     suggestion = mapping.suggest_mapping("subscribers", header, rows)

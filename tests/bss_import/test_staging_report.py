@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from odoo.addons.bss_import.lib import report
+from odoo.addons.bss_import.lib.copy_stream import CopyStream, keep_indexes
 from odoo.addons.bss_import.lib.errors import ExportError
-from odoo.addons.bss_import.lib.staging import CopyStream, keep_indexes
 
 
 def parse(data):

@@ -23,9 +23,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from . import codes, detect, schema, values
+from . import detect, legacy_codes, schema, secret_columns, values
 from . import headers as _headers
-from . import secrets as _secrets
 
 __all__ = [
     "TARGETS",
@@ -512,7 +511,7 @@ def _choice_fit(table, col, profile):
     # Choices compare without regard to case and map to the exact canonical code ("msc" -> "MSC").
     by_upper = {c.upper(): c for c in col.choices}
     for raw in profile.distinct:
-        value = codes.map_code(table, col.name, raw)
+        value = legacy_codes.map_code(table, col.name, raw)
         if value is None:
             value = by_upper.get(values.normalize_code(raw))
         mapping[raw] = value
@@ -611,7 +610,7 @@ def suggest_mapping(table, header_list, sample_rows, validators=None, min_confid
     """
     spec = schema.TABLES[table]
     target_spec = TARGETS.get(table, {"model": None, "fields": {}})
-    secret_cols = {s.index: s for s in _secrets.detect_secret_columns(header_list, sample_rows)}
+    secret_cols = {s.index: s for s in secret_columns.detect_secret_columns(header_list, sample_rows)}
     profiles = {}
     for j, _h in enumerate(header_list):
         if j in secret_cols:

@@ -3,11 +3,10 @@ import json
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..lib import detect, mapping, schema, sources
-from ..lib import secrets as secret_rules
+from ..lib import detect, mapping, schema, secret_columns, sources
+from ..lib.copy_stream import keep_indexes
 from ..lib.errors import ExportError
-from ..lib.staging import keep_indexes
-from ..services import staging
+from ..services import stage_tables
 
 TABLE_SELECTION = [(t, t.replace("_", " ").title()) for t in schema.TABLES]
 OBJECT_SELECTION = [(o, o.replace("_", " ").title()) for o in schema.OBJECTS]
@@ -100,7 +99,7 @@ class BssImportFile(models.Model):
         except ExportError as exc:
             self.write({"state": "error", "error_message": str(exc), "table": table or False})
             return False
-        secret_cols = secret_rules.detect_secret_columns(det.headers, det.sample_rows)
+        secret_cols = secret_columns.detect_secret_columns(det.headers, det.sample_rows)
         dates = [c.date_format.name for c in det.columns if c.date_format]
         self.write(
             {
@@ -239,7 +238,7 @@ class BssImportFile(models.Model):
         self.ensure_one()
         det = self._detection()
         keep = keep_indexes(len(det.headers), [d["index"] for d in self._dropped()])
-        table = staging.table_name(self.run_id.id, self.id)
+        table = stage_tables.table_name(self.run_id.id, self.id)
         progress = self.env["bss.import.progress"]
         run_id = self.run_id.id
         progress._report(run_id, "stage", bytes_before, bytes_total, f"{self.name}: starting")
@@ -247,7 +246,7 @@ class BssImportFile(models.Model):
         def on_rows(n):
             progress._report(run_id, "stage", bytes_before, bytes_total, f"{self.name}: {n} rows")
 
-        rows = staging.create_and_copy(
+        rows = stage_tables.create_and_copy(
             self.env.cr, table, keep, sources.iter_rows(member, det, ragged="error"), on_rows=on_rows
         )
         self.write({"rows": rows, "staging_table": table, "state": "staged"})

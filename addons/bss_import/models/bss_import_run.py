@@ -11,7 +11,7 @@ from odoo.tools import SQL, config
 
 from ..lib import schema, sources
 from ..lib.errors import ExportError
-from ..services import profiler, staging
+from ..services import profiler, stage_tables
 
 _logger = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class BssImportRun(models.Model):
     def unlink(self):
         folders = [run._upload_dir() for run in self]
         for run in self:
-            staging.drop_run_tables(self.env.cr, run.id)
+            stage_tables.drop_run_tables(self.env.cr, run.id)
         self.env.cr.execute(SQL("DELETE FROM bss_import_progress WHERE run_id IN %s", tuple(self.ids)))
         res = super().unlink()
         for folder in folders:
@@ -378,7 +378,7 @@ class BssImportRun(models.Model):
                 "; ".join(f.error_message or f"file {f.name!r}: choose its object" for f in broken)
             )
         self._reset_after("stage")
-        staging.ensure_schema(self.env.cr)
+        stage_tables.ensure_schema(self.env.cr)
         total = sum(files.mapped("size"))
         done = 0
         with self._open_export() as export:
@@ -406,7 +406,7 @@ class BssImportRun(models.Model):
         if step == "detect":
             self.file_ids.unlink()
         if step in ("detect", "stage"):
-            staging.drop_run_tables(self.env.cr, self.id)
+            stage_tables.drop_run_tables(self.env.cr, self.id)
             self.file_ids.write({"rows": 0, "staging_table": False})
             self.file_ids.filtered(lambda f: f.state == "staged").write({"state": "detected"})
         self.finding_ids.unlink()
@@ -486,7 +486,7 @@ class BssImportRun(models.Model):
         if not self.env.user.has_group("bss_import.bss_import_group_manager"):
             raise AccessError(_("Only a Migration Manager can purge staged rows."))
         for run in self:
-            staging.drop_run_tables(self.env.cr, run.id)
+            stage_tables.drop_run_tables(self.env.cr, run.id)
             run.file_ids.write({"staging_table": False})
             run._message_log(body=_("Staged rows purged."))
         return True

@@ -6,6 +6,11 @@ from ..lib import mapping, schema
 class BssImportRunUi(models.Model):
     """What the web client of an import run needs beyond the steps themselves.
 
+    A separate file because it holds no rule of a run: ``bss_import_run.py``
+    owns the state machine, the checks and the steps; this file only shapes
+    their results for the screens, so reading the rules never means wading
+    through presentation code.
+
     The step-by-step wizard (client action ``bss_import.import_wizard``) reads
     the whole run in one call so that each screen shows a consistent state
     after a step, and the form view opens the wizard and the report downloads.

@@ -16,9 +16,9 @@ from collections import defaultdict
 from odoo.addons.telecom_subscriber.tools import identifiers
 from odoo.tools import SQL
 
-from ..lib import codes, profile_rules, schema
-from ..lib.staging import column_name
-from . import staging
+from ..lib import legacy_codes, profile_rules, schema
+from ..lib.copy_stream import column_name
+from . import stage_tables
 
 PERSON_DUPLICATES = "probable_duplicate_persons"
 FINDING_KINDS = (*profile_rules.FINDINGS, PERSON_DUPLICATES)
@@ -93,7 +93,9 @@ class _Run:
                     )
                 else:
                     exprs.append(SQL("NULL::text AS %s", SQL.identifier(col)))
-            parts.append(SQL("SELECT %s FROM %s", SQL(", ").join(exprs), staging.ident(file.staging_table)))
+            parts.append(
+                SQL("SELECT %s FROM %s", SQL(", ").join(exprs), stage_tables.ident(file.staging_table))
+            )
         return SQL("(%s)", SQL(" UNION ALL ").join(parts))
 
     def key_expr(self, table, alias="s"):
@@ -109,7 +111,7 @@ class _Run:
         for raw in raw_values:
             mapped = value_map.get(raw)
             if mapped is None:
-                mapped = codes.map_code(table, column, raw)
+                mapped = legacy_codes.map_code(table, column, raw)
             out[raw] = mapped
         return out
 

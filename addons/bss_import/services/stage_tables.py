@@ -12,7 +12,7 @@ from psycopg2 import sql as pgsql
 
 from odoo.tools import SQL
 
-from ..lib.staging import CopyStream, column_name
+from ..lib.copy_stream import CopyStream, column_name
 
 SCHEMA = "bss_stage"
 
