@@ -58,12 +58,18 @@ _HEADER_RULES = (
 
 @dataclass(frozen=True)
 class SecretColumn:
-    """A column to drop: position, header text, kind of secret, and why (no values)."""
+    """A secret column: position, header text, kind of secret, and why (no values).
+
+    ``certain`` is True for a secret, always dropped at staging. False means
+    ambiguous (e.g. a 4-8 digit ``PIN_CODE`` column that may be a postal code):
+    nothing is staged from it until the operator marks the column safe.
+    """
 
     index: int
     header: str
     kind: str
     reason: str
+    certain: bool = True
 
 
 def classify_header(header):
