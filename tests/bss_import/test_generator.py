@@ -8,14 +8,10 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from odoo.addons.bss_import.lib import legacy_codes, schema, secret_columns, values
+from odoo.addons.bss_import.lib import legacy_codes, mapping, schema, secret_columns, values
 from odoo.addons.telecom_subscriber.tools import identifiers
 
-VALIDATORS = {
-    "msisdn": identifiers.normalize_msisdn,
-    "imsi": identifiers.validate_imsi,
-    "iccid": identifiers.validate_iccid,
-}
+VALIDATORS = mapping.identifier_validators(identifiers)
 
 
 def _digest(folder):

@@ -4,6 +4,7 @@ differently spelled exports."""
 import json
 import random
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,6 +13,14 @@ from hypothesis import strategies as st
 from odoo.addons.bss_import.lib import detect, mapping, secret_columns, sources, values
 from odoo.addons.bss_import.lib.errors import ExportError
 from odoo.addons.telecom_subscriber.tools import identifiers
+
+VALIDATORS = mapping.identifier_validators(identifiers)
+
+
+def _suggest_rows(table, header, rows):
+    """Detect the secret columns once, then suggest, as the import file model does."""
+    found = secret_columns.detect_secret_columns(header, rows)
+    return mapping.suggest_mapping(table, header, rows, VALIDATORS, secret_columns=found)
 
 
 def _card(rng):
@@ -64,7 +73,7 @@ def test_secrets_detected_by_value_and_never_echoed():
     found = secret_columns.detect_secret_columns(header, rows)
     assert [(s.header, s.kind) for s in found] == [("AUTH_DATA", "ki"), ("REF_X", "card_number")]
     text = repr(found)
-    suggestion = mapping.suggest_mapping("subscribers", header, rows)
+    suggestion = mapping.suggest_mapping("subscribers", header, rows, VALIDATORS, secret_columns=found)
     text += repr(suggestion)
     for secret in kis + cards:
         assert secret not in text
@@ -84,7 +93,7 @@ def _suggest(folder, file_name):
     with sources.open_export(folder) as export:
         member = export.member(file_name)
         det = sources.detect_member(member)
-        return det, mapping.suggest_mapping(det.table, det.headers, det.sample_rows)
+        return det, _suggest_rows(det.table, det.headers, det.sample_rows)
 
 
 def test_every_generated_file_is_detected_as_its_table(exports):
@@ -206,7 +215,7 @@ def test_value_patterns_find_columns_with_meaningless_headers():
         rows.append(
             [f"S{i}", f"+4477009{i:05d}", imsi, body + identifiers.luhn_check_digit(body), f"u{i}@x.org"]
         )
-    sug = mapping.suggest_mapping("subscribers", ["SUB_NO", "FIELD_A", "FIELD_B", "FIELD_C", "FIELD_D"], rows)
+    sug = _suggest_rows("subscribers", ["SUB_NO", "FIELD_A", "FIELD_B", "FIELD_C", "FIELD_D"], rows)
     targets = [c.target for c in sug.columns]
     assert targets == ["x_subscriber_id", "x_msisdn", "x_imsi", "x_iccid", "email"]
     assert all(0 < c.confidence < 0.6 for c in sug.columns[1:])
@@ -224,7 +233,7 @@ def test_order_lines_combine_plan_and_product_into_one_product():
         [f"O{i}", "1", "PRE_S" if i % 2 else "", "" if i % 2 else "SIM_STD", "1.00", "5.00"]
         for i in range(30)
     ]
-    sug = mapping.suggest_mapping("order_lines", header, rows)
+    sug = _suggest_rows("order_lines", header, rows)
     by_header = sug.by_header()
     assert by_header["RATE_PLAN"].target == by_header["PROD_CODE"].target == "product_id"
     assert by_header["RATE_PLAN"].combine["rule"] == "first_non_empty"
@@ -267,7 +276,30 @@ def test_closed_sets_compare_without_case_and_map_to_the_exact_code():
     rows = [
         [f"NE{n}", t, f"host{n}", "active"] for n, t in enumerate(["msc", "Hss", "PGW", "enb", "olt"] * 4)
     ]
-    suggestion = mapping.suggest_mapping("network_elements", header, rows, mapping.default_validators())
+    suggestion = _suggest_rows("network_elements", header, rows)
     col = suggestion.by_header()["element_type"]
     assert col.canonical == "element_type"
     assert col.value_map == {"msc": "MSC", "Hss": "HSS", "PGW": "PGW", "enb": "ENB", "olt": "OLT"}
+
+
+def test_suggest_mapping_drops_the_secret_columns_detection_found():
+    """Secrets are detected once per file: suggest_mapping drops what it is given, with its reason."""
+    header = ["SUB_NO", "MSISDN", "NOTE"]
+    rows = [[f"S{i}", f"+4477009{i:05d}", f"{1000 + i}"] for i in range(30)]
+    held = secret_columns.SecretColumn(2, "NOTE", "pin", "column 'NOTE' holds 4-8 digit codes", certain=False)
+    sug = mapping.suggest_mapping("subscribers", header, rows, VALIDATORS, secret_columns=[held])
+    note = sug.by_header()["NOTE"]
+    assert (note.action, note.target, note.value_map) == ("drop", None, None)
+    assert note.evidence[0] == held.reason
+    assert "marks it safe" in note.evidence[1]
+    assert sug.by_header()["MSISDN"].target == "x_msisdn"
+
+
+def test_identifier_checks_are_passed_in_not_loaded_by_path():
+    rows = [[f"+4477009{i:05d}"] for i in range(30)]
+    with_checks = mapping.suggest_mapping("subscribers", ["FIELD_A"], rows, VALIDATORS)
+    without = mapping.suggest_mapping("subscribers", ["FIELD_A"], rows, {})
+    assert with_checks.columns[0].target == "x_msisdn"
+    assert without.columns[0].target != "x_msisdn"
+    source = Path(mapping.__file__).read_text(encoding="utf-8")
+    assert "spec_from_file_location" not in source and not hasattr(mapping, "default_validators")

@@ -12,18 +12,17 @@ Columns nobody claims become proposed custom fields (``x_<header>``) with an
 inferred type; secret columns are marked ``drop``. Everything is deterministic:
 same input, same suggestion.
 
-Identifier checks are injected (``validators``) so this module imports no
-Odoo code; by default the functions of
-``addons/telecom_subscriber/tools/identifiers.py`` are loaded by file path.
+Identifier checks are passed in (``validators``: the Odoo side hands over
+``odoo.addons.telecom_subscriber.tools.identifiers``), and the secret columns
+come from detection (:func:`.secret_columns.detect_secret_columns`, run once
+per file): this module neither imports another addon nor detects secrets again.
 """
 
 import difflib
-import importlib.util
-import os
 import re
 from dataclasses import dataclass, field
 
-from . import detect, legacy_codes, schema, secret_columns, values
+from . import detect, legacy_codes, schema, values
 from . import headers as _headers
 
 __all__ = [
@@ -31,7 +30,7 @@ __all__ = [
     "ColumnSuggestion",
     "MappingSuggestion",
     "ValueProfile",
-    "default_validators",
+    "identifier_validators",
     "infer_field_type",
     "profile_values",
     "suggest_mapping",
@@ -317,32 +316,19 @@ _COMBINE = {
 }
 
 
-def default_validators():
+def identifier_validators(identifiers):
     """Return ``{"msisdn": fn, "imsi": fn, "iccid": fn}`` from telecom_subscriber's identifiers module.
 
-    Loaded by file path (no Odoo import); each function raises on an invalid
-    value. Returns an empty dict when the module is not next to this addon.
+    The caller imports it (``odoo.addons.telecom_subscriber.tools.identifiers``)
+    and passes it in: this module imports no other addon. Each function raises
+    ``ValueError`` on an invalid value.
     """
-    global _VALIDATORS
-    if _VALIDATORS is None:
-        path = os.path.join(
-            os.path.dirname(__file__), "..", "..", "telecom_subscriber", "tools", "identifiers.py"
-        )
-        path = os.path.normpath(path)
-        _VALIDATORS = {}
-        if os.path.exists(path):
-            spec = importlib.util.spec_from_file_location("_bss_import_identifiers", path)
-            mod = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(mod)
-            _VALIDATORS = {
-                "msisdn": mod.normalize_msisdn,
-                "imsi": mod.validate_imsi,
-                "iccid": mod.validate_iccid,
-            }
-    return dict(_VALIDATORS)
+    return {
+        "msisdn": identifiers.normalize_msisdn,
+        "imsi": identifiers.validate_imsi,
+        "iccid": identifiers.validate_iccid,
+    }
 
-
-_VALIDATORS = None
 
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}$")
 _INT = re.compile(r"^[+-]?\d+$")
@@ -374,7 +360,7 @@ def _ok(fn, value):
     return True
 
 
-def profile_values(samples, validators=None, max_distinct=25):
+def profile_values(samples, validators, max_distinct=25):
     """Classify sampled cell values; returns a :class:`ValueProfile`.
 
     Kinds are exclusive and tested in this order: ``iccid`` (18-22 digits
@@ -382,8 +368,11 @@ def profile_values(samples, validators=None, max_distinct=25):
     MSISDN written with ``+``/``00`` or of 10+ digits), ``email``, ``hex32``,
     ``integer``, ``decimal``; ``date`` and ``bool`` are measured separately
     because they overlap with integers (``20240131``, ``0``/``1``).
+
+    ``validators`` is ``{"msisdn": fn, "imsi": fn, "iccid": fn}`` (each ``fn``
+    raises ``ValueError`` on an invalid value); a kind without a function is
+    not recognised.
     """
-    validators = default_validators() if validators is None else validators
     vals = [v.strip() for v in samples if v and v.strip()]
     n = len(vals)
     if not n:
@@ -601,16 +590,21 @@ def _custom_name(header, taken):
     return name
 
 
-def suggest_mapping(table, header_list, sample_rows, validators=None, min_confidence=0.35):
+def suggest_mapping(table, header_list, sample_rows, validators, secret_columns=(), min_confidence=0.35):
     """Suggest a target for every column of a file holding ``table``.
 
     ``sample_rows`` are data rows (lists of str); a few hundred are enough.
-    Returns a :class:`MappingSuggestion`. Evidence strings never quote cell
-    values except the distinct codes of closed sets (statuses, types).
+    ``validators`` are the identifier checks (see :func:`profile_values`);
+    ``secret_columns`` are the file's :class:`.secret_columns.SecretColumn`
+    found at detection: they are proposed as ``drop`` (an ambiguous one too:
+    nothing is staged from it until the operator marks it safe) and their
+    values are not looked at. Returns a :class:`MappingSuggestion`. Evidence
+    strings never quote cell values except the distinct codes of closed sets
+    (statuses, types).
     """
     spec = schema.TABLES[table]
     target_spec = TARGETS.get(table, {"model": None, "fields": {}})
-    secret_cols = {s.index: s for s in secret_columns.detect_secret_columns(header_list, sample_rows)}
+    secret_cols = {s.index: s for s in secret_columns}
     profiles = {}
     for j, _h in enumerate(header_list):
         if j in secret_cols:
@@ -662,7 +656,10 @@ def suggest_mapping(table, header_list, sample_rows, validators=None, min_confid
     for j, header in enumerate(header_list):
         if j in secret_cols:
             s = secret_cols[j]
-            result.append(ColumnSuggestion(j, header, "drop", None, None, None, 1.0, [s.reason]))
+            evidence = [s.reason]
+            if not s.certain:
+                evidence.append("ambiguous: nothing is staged from it until the operator marks it safe")
+            result.append(ColumnSuggestion(j, header, "drop", None, None, None, 1.0, evidence))
             continue
         prof = profiles[j]
         if j in chosen:

@@ -1,6 +1,7 @@
 import json
 
 from odoo import _, api, fields, models
+from odoo.addons.telecom_subscriber.tools import identifiers
 from odoo.exceptions import UserError
 
 from ..lib import detect, mapping, schema, secret_columns, sources
@@ -135,16 +136,21 @@ class BssImportFile(models.Model):
                 "warnings": "\n".join(det.warnings) or False,
             }
         )
-        self._suggest_mapping(det, {s.index for s in secret_cols})
+        self._suggest_mapping(det, {s.index: s for s in secret_cols})
         return True
 
-    def _suggest_mapping(self, det, secret_indexes):
+    def _suggest_mapping(self, det, secrets):
         suggestion = mapping.suggest_mapping(
-            det.table, det.headers, det.sample_rows, mapping.default_validators()
+            det.table,
+            det.headers,
+            det.sample_rows,
+            mapping.identifier_validators(identifiers),
+            secret_columns=list(secrets.values()),
         )
         lines = []
         for col in suggestion.columns:
-            action = "drop" if col.index in secret_indexes else col.action
+            secret = secrets.get(col.index)
+            action = "drop" if secret else col.action
             vals = {
                 "file_id": self.id,
                 "column_index": col.index,
