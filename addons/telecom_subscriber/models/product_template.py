@@ -56,11 +56,32 @@ class ProductTemplate(models.Model):
     # --- access --------------------------------------------------------------------
     def _telecom_check_plan_access(self, vals):
         """Plan terms are the Telecom Manager's: a product manager without that
-        group can edit the product but not the plan fields."""
-        if self.env.su or not PLAN_FIELDS.intersection(vals):
+        group can edit the product but not the plan fields.
+
+        Only values that set or change plan terms are refused: Odoo's own flows
+        (duplicating a product, saving a form) send the plan fields with their
+        empty or unchanged values, and must keep working for product managers.
+        """
+        names = PLAN_FIELDS.intersection(vals)
+        if self.env.su or not names or self.env.user.has_group(GROUP_MANAGER):
             return
-        if not self.env.user.has_group(GROUP_MANAGER):
+        if self:
+            changed = any(
+                self._telecom_plan_value(name, vals[name]) != self._telecom_plan_value(name, template[name])
+                for template in self
+                for name in names
+            )
+        else:
+            changed = any(self._telecom_plan_value(name, vals[name]) for name in names)
+        if changed:
             raise AccessError(_("Only a Telecom Manager can change service plan fields."))
+
+    @api.model
+    def _telecom_plan_value(self, name, value):
+        """A plan field's value in a comparable form (empty values are equal)."""
+        if self._fields[name].type == "char" and isinstance(value, str):
+            value = value.strip()
+        return value or False
 
     @api.model
     def _telecom_plan_defaults(self, vals):
@@ -79,7 +100,9 @@ class ProductTemplate(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            self._telecom_check_plan_access(vals)
+            # browse(): create() may be called on records (copy() does), but
+            # the values are those of new templates.
+            self.browse()._telecom_check_plan_access(vals)
             self._telecom_plan_defaults(vals)
         templates = super().create(vals_list)
         templates.filtered("x_plan_code")._telecom_link_subscribers()

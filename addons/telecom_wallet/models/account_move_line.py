@@ -32,7 +32,9 @@ class AccountMoveLine(models.Model):
     @api.constrains("telecom_wallet_id", "account_id", "currency_id")
     def _check_telecom_wallet_line(self):
         for line in self.filtered("telecom_wallet_id"):
-            wallet = line.telecom_wallet_id
+            # sudo(): the check holds for every user who creates or edits the
+            # item, whatever their wallet rights.
+            wallet = line.telecom_wallet_id.sudo()
             if line.account_id != line.company_id.sudo().telecom_wallet_account_id:
                 raise ValidationError(
                     _(
@@ -59,9 +61,8 @@ class AccountMoveLine(models.Model):
         # are protected here: a posted wallet entry is corrected by a reversal.
         if PROTECTED_FIELDS.intersection(vals):
             posted = self.filtered(lambda line: line.parent_state == "posted")
-            touched = posted.filtered("telecom_wallet_id") | posted.filtered(
-                lambda line: line.move_id.telecom_wallet_operation_ids
-            )
+            wallet_moves = posted.move_id._telecom_wallet_entries()
+            touched = posted.filtered(lambda line: line.move_id in wallet_moves)
             if "telecom_wallet_id" in vals:
                 touched |= posted
             changed = touched.filtered(

@@ -1,5 +1,6 @@
 from . import (
     test_bucket,
+    test_odoo_flows_access,
     test_partner_balance,
     test_wallet_access,
     test_wallet_concurrency,
