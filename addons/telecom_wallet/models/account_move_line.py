@@ -55,7 +55,40 @@ class AccountMoveLine(models.Model):
                     )
                 )
 
+    @api.model
+    def _telecom_raise_outside_api(self, what):
+        raise UserError(
+            _(
+                "%s: a wallet's balance changes only through its operations (top-up, debit, adjustment, "
+                "transfer, opening balance, and Reverse on an operation to correct one).",
+                what,
+            )
+        )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Only the wallet API (inside _telecom_api_scope) posts wallet items:
+        # a line carrying a wallet, or any line added to a wallet entry, would
+        # move a balance with no lock, no state check and no funds check.
+        if not self.env["telecom.wallet"]._telecom_in_api_scope():
+            if any(vals.get("telecom_wallet_id") for vals in vals_list):
+                self._telecom_raise_outside_api(_("Journal items cannot be linked to a wallet by hand"))
+            move_ids = {vals["move_id"] for vals in vals_list if vals.get("move_id")}
+            if move_ids and self.env["account.move"].browse(move_ids)._telecom_wallet_entries():
+                self._telecom_raise_outside_api(_("Journal items cannot be added to a wallet entry"))
+        return super().create(vals_list)
+
     def write(self, vals):
+        if not self.env["telecom.wallet"]._telecom_in_api_scope():
+            if "telecom_wallet_id" in vals and any(
+                line.telecom_wallet_id.id != (vals["telecom_wallet_id"] or False) for line in self
+            ):
+                self._telecom_raise_outside_api(_("The wallet of a journal item cannot be changed by hand"))
+            if (
+                vals.get("move_id")
+                and self.env["account.move"].browse(vals["move_id"])._telecom_wallet_entries()
+            ):
+                self._telecom_raise_outside_api(_("Journal items cannot be moved into a wallet entry"))
         # The hash protects debit/credit/account on posted entries; the wallet
         # link and the foreign-currency amount are not in Odoo's hash, so they
         # are protected here: a posted wallet entry is corrected by a reversal.

@@ -1,4 +1,5 @@
-from decimal import Decimal
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -26,6 +27,8 @@ ALLOWED_STATES = {
     "consume": ("active",),
 }
 BALANCE_OPERATORS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+# Key in the cursor's cache (not the context) marking that the wallet API runs.
+API_SCOPE_KEY = "telecom_wallet_api_depth"
 
 
 class TelecomWallet(models.Model):
@@ -130,8 +133,13 @@ class TelecomWallet(models.Model):
             wallet.balance = wallet.currency_id.round(balances.get(wallet.id, 0.0))
 
     def _search_balance(self, operator, value):
-        if operator not in BALANCE_OPERATORS or not isinstance(value, (int, float)):
+        if (
+            operator not in BALANCE_OPERATORS
+            or isinstance(value, bool)
+            or not isinstance(value, (int, float, Decimal))
+        ):
             raise UserError(_("Operation not supported on the wallet balance: %s", operator))
+        value = float(value)
         self.env["account.move.line"].flush_model(["telecom_wallet_id", "amount_currency", "parent_state"])
         query = SQL(
             "SELECT w.id FROM telecom_wallet w LEFT JOIN ("
@@ -141,7 +149,7 @@ class TelecomWallet(models.Model):
             SQL(BALANCE_OPERATORS[operator]),
             value,
         )
-        return [("id", "in", query)]
+        return [("id", "in", SQL("(%s)", query))]
 
     # --- access, state, amounts ----------------------------------------------------
     def _telecom_check_manager(self):
@@ -164,14 +172,27 @@ class TelecomWallet(models.Model):
                 )
 
     def _telecom_check_amount(self, amount, signed=False):
-        """The amount as a float rounded to the currency; refuse what is not money."""
+        """The amount as a float rounded to the currency; refuse what is not money.
+
+        ``amount`` is an int, a float or a ``Decimal`` (the importer passes
+        Decimals). It must be exact at the currency's precision: a Decimal with
+        more decimals than the currency allows is refused, and so is a float
+        whose shortest representation has more (0.004 or 10.001 for EUR).
+        """
         self.ensure_one()
         currency = self.currency_id
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        if isinstance(amount, bool) or not isinstance(amount, (int, float, Decimal)):
             raise ValidationError(_("Amount: %r is not a number.", amount))
         # Exact decimal arithmetic: compare_amounts would round 0.004 to 0.00
-        # and call the amounts equal.
-        if Decimal(str(amount)) % Decimal(str(currency.rounding)) != 0:
+        # and call the amounts equal. str() gives a float's shortest repr.
+        exact = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+        if not exact.is_finite():
+            raise ValidationError(_("Amount: %r is not a number.", amount))
+        try:
+            inexact = exact % Decimal(str(currency.rounding)) != 0
+        except InvalidOperation:
+            raise ValidationError(_("Amount: %s is out of range.", amount)) from None
+        if inexact:
             raise ValidationError(
                 _(
                     "Amount: %(amount)s has more decimals than %(currency)s allows.",
@@ -179,11 +200,11 @@ class TelecomWallet(models.Model):
                     currency=currency.name,
                 )
             )
-        if currency.is_zero(amount):
+        if exact.is_zero():
             raise ValidationError(_("Amount: zero; there is nothing to post."))
-        if not signed and currency.compare_amounts(amount, 0.0) < 0:
+        if not signed and exact < 0:
             raise ValidationError(_("Amount: %s is negative; give a positive amount.", amount))
-        return currency.round(amount)
+        return currency.round(float(exact))
 
     @api.model
     def _telecom_clean_reference(self, reference):
@@ -312,17 +333,18 @@ class TelecomWallet(models.Model):
             "line_ids": lines,
         }
 
-    @api.model
-    def _telecom_post(self, move):
-        """Post ``move`` on its own date or refuse.
+    def _telecom_check_entry_date(self, date):
+        """Refuse an entry date in a locked period or in the future, before
+        anything is created.
 
         Odoo's _post silently re-dates an entry that falls inside a lock date;
         a wallet entry must keep its date (the cutover date of an opening
         balance, the day of a top-up), so the lock is reported instead.
         """
-        date = move.date
-        company = move.company_id
-        locks = company._get_violated_lock_dates(date, move._affect_tax_report(), move.journal_id)
+        company = self.company_id
+        company.ensure_one()
+        # Wallet entries carry no taxes: only the non-tax lock dates apply.
+        locks = company._get_violated_lock_dates(date, False, company.sudo().telecom_wallet_journal_id)
         if locks:
             raise UserError(
                 _(
@@ -334,6 +356,12 @@ class TelecomWallet(models.Model):
             )
         if date > fields.Date.context_today(self):
             raise UserError(_("The wallet entry is dated %s, in the future.", format_date(self.env, date)))
+
+    @api.model
+    def _telecom_post(self, move):
+        """Post ``move`` on its own date (checked by _telecom_check_entry_date
+        before the move was created) or refuse."""
+        date = move.date
         move._post(soft=False)
         if move.state != "posted" or move.date != date:
             raise UserError(_("The wallet entry %s could not be posted on its own date.", move.display_name))
@@ -349,65 +377,143 @@ class TelecomWallet(models.Model):
             .search([("wallet_id", "=", self.id), ("reference", "=", reference)], limit=1)
         )
 
-    def _telecom_operate(self, operation_type, amount, reference, reason=False, date=False, target=None):
-        """Run one monetary operation; see the public methods."""
+    # --- the one path of every operation ---------------------------------------------
+    @contextmanager
+    def _telecom_api_scope(self):
+        """Mark the transaction as running the wallet API while the block runs.
+
+        Only inside this scope may journal items carry a wallet and bucket
+        quantities change (see account.move.line and telecom.wallet.bucket).
+        The mark lives in the cursor's cache, not in the context: Odoo's RPC
+        lets a client set any context key, never the cursor; and it is gone
+        when the block ends, so no record handed back to a caller carries it.
+        """
+        cache = self.env.cr.cache
+        cache[API_SCOPE_KEY] = cache.get(API_SCOPE_KEY, 0) + 1
+        try:
+            yield
+        finally:
+            cache[API_SCOPE_KEY] -= 1
+
+    @api.model
+    def _telecom_in_api_scope(self):
+        return self.env.cr.cache.get(API_SCOPE_KEY, 0) > 0
+
+    def _telecom_run_operation(
+        self, operation_type, reference, wallets=None, *, same_as, perform, journal=True
+    ):
+        """Run one wallet operation; every operation goes through here.
+
+        The sequence, in this order: the caller is a Wallet Manager → the
+        reference is cleaned → the wallets (``self`` and ``wallets``) and, for
+        monetary operations, the wallet journal are locked → an earlier
+        operation with this reference on ``self`` is returned when
+        ``same_as(earlier)`` says it is this very request (a retry), else
+        refused → the state of every wallet allows ``operation_type`` →
+        ``perform(reference)`` posts the entry (or takes the allowance) and
+        returns the operation's values → the operation is created → the
+        wallets are stamped (the write that makes a concurrent transaction
+        fail and retry, see _telecom_lock).
+
+        :param wallets: the other wallets the operation changes (transfer
+            target, the wallets of a reversed entry)
+        :param same_as: callable(operation) -> bool
+        :param perform: callable(reference) -> dict of telecom.wallet.operation
+            values; it runs inside _telecom_api_scope
+        :param journal: lock the wallet journal too (monetary operations)
+        :return: the telecom.wallet.operation, in the caller's environment
+        """
         self.ensure_one()
         self._telecom_check_manager()
         reference = self._telecom_clean_reference(reference)
+        wallets = self | (wallets or self.browse())
+        if journal:
+            # Before locking: a company's first operation may create its journal.
+            self.company_id._telecom_wallet_config()
+        wallets._telecom_lock(journal=journal)
+        existing = self._telecom_find_operation(reference)
+        if existing:
+            if not same_as(existing):
+                existing._telecom_raise_reference_conflict()
+            return existing.with_env(self.env)
+        wallets._telecom_check_state(operation_type)
+        with self._telecom_api_scope():
+            values = perform(reference)
+            # sudo(): no group may create operations, so that a client cannot
+            # forge one; they are written here only, after the checks above.
+            operation = (
+                self.env["telecom.wallet.operation"]
+                .sudo()
+                .create(
+                    {**values, "wallet_id": self.id, "reference": reference, "operation_type": operation_type}
+                )
+            )
+        wallets._telecom_stamp()
+        return operation.with_env(self.env)
+
+    def _telecom_operate(self, operation_type, amount, reference, reason=False, date=False, target=None):
+        """Run one monetary operation; see the public methods."""
+        self.ensure_one()
         signed = operation_type in ("adjust", "opening")
         amount = self._telecom_check_amount(amount, signed=signed)
         target = target or self.browse()
-        wallets = self | target
-        # Before locking: a company's first operation may create its journal.
-        self.company_id._telecom_wallet_config()
-        wallets._telecom_lock()
-        existing = self._telecom_find_operation(reference)
-        if existing:
-            return existing._telecom_repeat(operation_type, amount, target)
-        self._telecom_check_state(operation_type)
-        target._telecom_check_state(operation_type)
         date = date or fields.Date.context_today(self)
-        config = self.company_id._telecom_wallet_config()
-        label = "%s %s" % (reference, reason) if reason else reference
-        if operation_type == "top_up":
-            changes, contra = {self: amount}, config.telecom_wallet_topup_account_id
-        elif operation_type == "debit":
-            changes, contra = {self: -amount}, config.telecom_wallet_revenue_account_id
-        elif operation_type == "adjust":
-            contra = config.telecom_wallet_adjustment_account_id or config.telecom_wallet_revenue_account_id
-            changes = {self: amount}
-        elif operation_type == "opening":
-            changes, contra = {self: amount}, config.telecom_wallet_opening_account_id
-        else:  # transfer
-            changes, contra = {self: -amount, target: amount}, None
-        for wallet, change in changes.items():
-            if wallet.currency_id.compare_amounts(change, 0.0) < 0:
-                wallet._telecom_check_funds(-change)
-        # As the caller, not sudo(): a Wallet Manager has billing rights, and
-        # Odoo hashes the posted entry as the real user anyway.
-        move = self.env["account.move"].create(
-            self._telecom_move_vals(changes, contra, reference, label, date)
+
+        def same_as(operation):
+            return operation._telecom_same_request(operation_type, amount, target=target)
+
+        def perform(reference):
+            config = self.company_id._telecom_wallet_config()
+            label = "%s %s" % (reference, reason) if reason else reference
+            if operation_type == "top_up":
+                changes, contra = {self: amount}, config.telecom_wallet_topup_account_id
+            elif operation_type == "debit":
+                changes, contra = {self: -amount}, config.telecom_wallet_revenue_account_id
+            elif operation_type == "adjust":
+                contra = (
+                    config.telecom_wallet_adjustment_account_id or config.telecom_wallet_revenue_account_id
+                )
+                changes = {self: amount}
+            elif operation_type == "opening":
+                changes, contra = {self: amount}, config.telecom_wallet_opening_account_id
+            else:  # transfer
+                changes, contra = {self: -amount, target: amount}, None
+            if operation_type != "opening":
+                # An opening balance is the legacy truth, overdrawn or not
+                # (see post_opening_balance); everything else needs the funds.
+                for wallet, change in changes.items():
+                    if wallet.currency_id.compare_amounts(change, 0.0) < 0:
+                        wallet._telecom_check_funds(-change)
+            # Before the move exists: a refused date leaves nothing behind.
+            self._telecom_check_entry_date(date)
+            # As the caller, not sudo(): a Wallet Manager has billing rights,
+            # and Odoo hashes the posted entry as the real user anyway.
+            move = self.env["account.move"].create(
+                self._telecom_move_vals(changes, contra, reference, label, date)
+            )
+            self._telecom_post(move)
+            if operation_type == "opening" and self.currency_id.compare_amounts(amount, 0.0) < 0:
+                self._telecom_report_negative_opening(amount, reference, date)
+            return {"amount": amount, "reason": reason, "move_id": move.id, "target_wallet_id": target.id}
+
+        operation = self._telecom_run_operation(
+            operation_type, reference, target, same_as=same_as, perform=perform
         )
-        self._telecom_post(move)
-        # sudo(): no group may create operations, so that a client cannot forge
-        # one; they are written here only, after the checks above.
-        operation = (
-            self.env["telecom.wallet.operation"]
-            .sudo()
-            .create(
-                {
-                    "wallet_id": self.id,
-                    "reference": reference,
-                    "operation_type": operation_type,
-                    "amount": amount,
-                    "reason": reason,
-                    "move_id": move.id,
-                    "target_wallet_id": target.id,
-                }
+        return operation.move_id.with_env(self.env)
+
+    def _telecom_report_negative_opening(self, amount, reference, date):
+        """Say on the wallet that its opening balance is a debt."""
+        self.message_post(
+            body=_(
+                "Opening balance %(reference)s of %(date)s is negative (%(amount)s %(currency)s): the legacy "
+                "account was overdrawn. It is posted as the legacy truth; debits stay refused until top-ups "
+                "bring the balance back above zero.",
+                reference=reference,
+                date=format_date(self.env, date),
+                amount=amount,
+                currency=self.currency_id.name,
             )
         )
-        wallets._telecom_stamp()
-        return operation.move_id.with_env(self.env)
 
     # --- public API ------------------------------------------------------------------
     def top_up(self, amount, reference):
@@ -432,8 +538,12 @@ class TelecomWallet(models.Model):
     def post_opening_balance(self, amount, reference, date):
         """Post a balance migrated from the legacy charging system at ``date``.
 
-        The amount is signed (a legacy balance may be negative); the entry keeps
-        ``date`` or is refused if that date is locked.
+        The amount is signed. A negative amount (an overdrawn legacy account)
+        is accepted as the legacy truth, whatever allow_negative says:
+        refusing it would lose a debt. The operation keeps the signed amount
+        (is_negative_opening), the wallet's chatter says so, and
+        telecom.wallet.operation.get_negative_openings() lists them. The entry
+        keeps ``date`` or is refused if that date is locked.
         """
         return self._telecom_operate("opening", amount, reference, date=fields.Date.to_date(date))
 

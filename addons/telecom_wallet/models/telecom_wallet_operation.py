@@ -55,6 +55,14 @@ class TelecomWalletOperation(models.Model):
         "telecom.wallet.operation", "reversed_operation_id", string="Reversed By", readonly=True
     )
     is_reversed = fields.Boolean(compute="_compute_is_reversed")
+    is_negative_opening = fields.Boolean(
+        compute="_compute_is_negative_opening",
+        store=True,
+        index="btree_not_null",
+        string="Negative Opening",
+        help="An opening balance below zero: the legacy account was overdrawn. Posted as the "
+        "legacy truth (a debt of the subscriber).",
+    )
     consumption_ids = fields.One2many("telecom.wallet.bucket.consumption", "operation_id", readonly=True)
     usage_type = fields.Char(readonly=True)
     quantity = fields.Float(digits=(16, 3), readonly=True)
@@ -77,20 +85,46 @@ class TelecomWalletOperation(models.Model):
         for operation in self:
             operation.is_reversed = bool(operation.reversal_operation_ids)
 
-    def _telecom_repeat(self, operation_type, amount, target=None, reversed_operation=None):
-        """Return the first result of a repeated request; refuse a different
-        request that reuses the reference (it would otherwise be lost)."""
+    @api.depends("operation_type", "amount", "currency_id")
+    def _compute_is_negative_opening(self):
+        for operation in self:
+            operation.is_negative_opening = (
+                operation.operation_type == "opening"
+                and operation.currency_id.compare_amounts(operation.amount, 0.0) < 0
+            )
+
+    @api.model
+    def get_negative_openings(self):
+        """The negative opening balances the caller may read, for finance.
+
+        :return: list of dicts (wallet, subscriber, reference, date, amount,
+            currency), oldest first
+        """
+        operations = self.search([("is_negative_opening", "=", True)], order="id")
+        return [
+            {
+                "wallet_id": operation.wallet_id.id,
+                "wallet": operation.wallet_id.display_name,
+                "partner_id": operation.partner_id.id,
+                "reference": operation.reference,
+                "date": operation.date,
+                "amount": operation.amount,
+                "currency": operation.currency_id.name,
+            }
+            for operation in operations
+        ]
+
+    def _telecom_same_request(self, operation_type, amount=None, target=None, reversed_operation=None):
+        """Whether this earlier operation is the request being made again (a
+        retry): same type, amount, target wallet and reversed operation."""
         self.ensure_one()
         target = target or self.env["telecom.wallet"]
-        same = (
+        return (
             self.operation_type == operation_type
-            and self.currency_id.compare_amounts(self.amount, amount) == 0
+            and (amount is None or self.currency_id.compare_amounts(self.amount, amount) == 0)
             and self.target_wallet_id == target
             and (reversed_operation is None or self.reversed_operation_id == reversed_operation)
         )
-        if not same:
-            self._telecom_raise_reference_conflict()
-        return self.move_id.with_env(self.env)
 
     def _telecom_raise_reference_conflict(self):
         raise UserError(
@@ -108,74 +142,88 @@ class TelecomWalletOperation(models.Model):
         """Reverse this operation's entry with a new posted entry dated today.
 
         The reversal moves money back exactly; it is refused when it would take
-        a wallet below zero (unless allowed), like a debit. The original and the
-        reversal items are reconciled on the liability account.
+        a wallet below zero (unless allowed), like a debit, and when the entry
+        is already reversed by any means (a wallet reversal, an Odoo reversal
+        of an older version, or a reconciliation with its reversal). The
+        original and the reversal items are reconciled on the liability
+        account. This is the only way to correct a wallet entry: Odoo's
+        Reverse Entry, credit notes and duplication are refused on wallet
+        entries (see account.move).
 
         :param reference: idempotency key of the reversal (default: REV/<reference>)
         :return: the posted reversal account.move
         """
         self.ensure_one()
-        Wallet = self.env["telecom.wallet"]
         wallet = self.wallet_id
         wallet._telecom_check_manager()
         if not self.move_id:
             raise UserError(_("The operation %s has no journal entry to reverse.", self.reference))
-        reference = Wallet._telecom_clean_reference(reference or "REV/%s" % self.reference)
         move = self.move_id
         wallet_lines = move.line_ids.filtered("telecom_wallet_id")
-        wallets = wallet_lines.telecom_wallet_id.with_env(self.env)
-        wallets._telecom_lock()
         amount = abs(self.amount)
-        existing = wallet._telecom_find_operation(reference)
-        if existing:
-            return existing._telecom_repeat("reversal", amount, reversed_operation=self)
-        if self.operation_type == "reversal":
-            raise UserError(_("%s is itself a reversal: post a new operation instead.", self.reference))
-        self.invalidate_recordset(["reversal_operation_ids"])
-        if self.reversal_operation_ids:
-            raise UserError(
-                _(
-                    "The operation %(reference)s is already reversed by %(reversal)s.",
-                    reference=self.reference,
-                    reversal=self.reversal_operation_ids[0].reference,
-                )
-            )
-        wallets._telecom_check_state("reversal")
-        for line in wallet_lines:
-            # The reversal takes back what the original item gave (a credit).
-            taken = -line.amount_currency
-            if line.currency_id.compare_amounts(taken, 0.0) > 0:
-                line.telecom_wallet_id.with_env(self.env)._telecom_check_funds(taken)
-        today = fields.Date.context_today(self)
-        label = "%s %s" % (reference, reason) if reason else reference
-        reversal = move._reverse_moves([{"date": today, "ref": label, "journal_id": move.journal_id.id}])
-        Wallet._telecom_post(reversal)
-        if move.currency_id == move.company_currency_id:
-            # Same-currency pairs reconcile without exchange-difference entries,
-            # which would land on the liability account outside any wallet.
-            for line in wallet_lines:
-                counterpart = reversal.line_ids.filtered(
-                    lambda rl, line=line: (
-                        rl.telecom_wallet_id == line.telecom_wallet_id
-                        and rl.currency_id.compare_amounts(rl.amount_currency, -line.amount_currency) == 0
-                        and not rl.reconciled
+
+        def same_as(operation):
+            return operation._telecom_same_request("reversal", amount, reversed_operation=self)
+
+        def perform(reference):
+            if self.operation_type == "reversal" or move.reversed_entry_id:
+                raise UserError(_("%s is itself a reversal: post a new operation instead.", self.reference))
+            self.invalidate_recordset(["reversal_operation_ids"])
+            if self.reversal_operation_ids:
+                raise UserError(
+                    _(
+                        "The operation %(reference)s is already reversed by %(reversal)s.",
+                        reference=self.reference,
+                        reversal=self.reversal_operation_ids[0].reference,
                     )
-                )[:1]
-                if not line.reconciled and counterpart:
-                    (line | counterpart).reconcile()
-        # sudo(): see TelecomWallet._telecom_operate (operations cannot be forged).
-        operation = self.sudo().create(
-            {
-                "wallet_id": wallet.id,
-                "reference": reference,
-                "operation_type": "reversal",
+                )
+            reversed_by = move._telecom_reversed_by()
+            if reversed_by:
+                raise UserError(
+                    _(
+                        "The operation %(reference)s is already reversed by the entry %(reversal)s.",
+                        reference=self.reference,
+                        reversal=reversed_by[0].display_name,
+                    )
+                )
+            for line in wallet_lines:
+                # The reversal takes back what the original item gave (a credit).
+                taken = -line.amount_currency
+                if line.currency_id.compare_amounts(taken, 0.0) > 0:
+                    line.telecom_wallet_id.with_env(self.env)._telecom_check_funds(taken)
+            today = fields.Date.context_today(self)
+            wallet._telecom_check_entry_date(today)
+            label = "%s %s" % (reference, reason) if reason else reference
+            reversal = self.env["account.move"].create(move._telecom_reversal_vals(today, label))
+            wallet._telecom_post(reversal)
+            if move.currency_id == move.company_currency_id:
+                # Same-currency pairs reconcile without exchange-difference
+                # entries, which would land on the liability account outside
+                # any wallet.
+                for line in wallet_lines:
+                    counterpart = reversal.line_ids.filtered(
+                        lambda rl, line=line: (
+                            rl.telecom_wallet_id == line.telecom_wallet_id
+                            and rl.currency_id.compare_amounts(rl.amount_currency, -line.amount_currency) == 0
+                            and not rl.reconciled
+                        )
+                    )[:1]
+                    if not line.reconciled and counterpart:
+                        (line | counterpart).reconcile()
+            return {
                 "amount": amount,
                 "reason": reason,
                 "move_id": reversal.id,
                 "reversed_operation_id": self.id,
             }
+
+        operation = wallet._telecom_run_operation(
+            "reversal",
+            reference or "REV/%s" % self.reference,
+            wallet_lines.telecom_wallet_id.with_env(self.env),
+            same_as=same_as,
+            perform=perform,
         )
-        wallets._telecom_stamp()
         return operation.move_id.with_env(self.env)
 
     def action_open_reverse(self):

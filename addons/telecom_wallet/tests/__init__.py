@@ -3,6 +3,8 @@ from . import (
     test_odoo_flows_access,
     test_partner_balance,
     test_wallet_access,
+    test_wallet_amounts,
+    test_wallet_back_doors,
     test_wallet_concurrency,
     test_wallet_operations,
     test_wallet_properties,

@@ -186,19 +186,41 @@ class TestWalletOperations(WalletCase):
         self.wallet.top_up(10.0, "TOP-1")
         old_date = self.today() - timedelta(days=40)
         self.company.fiscalyear_lock_date = self.today() - timedelta(days=10)
-        count = self.Move.search_count([])
-        with self.assertRaisesRegex(UserError, "locked period"):
+
+        def journal_counts():
+            # Every state: a draft entry left behind would count too.
+            return (
+                self.Move.search_count([("journal_id", "=", self.journal.id)]),
+                self.env["telecom.wallet.operation"].search_count([("wallet_id", "=", self.wallet.id)]),
+            )
+
+        before = journal_counts()
+        # No savepoint around the call: whatever the refused operation created
+        # before raising would still be in the transaction and counted here.
+        try:
             self.wallet.post_opening_balance(5.0, "OPEN-L", old_date)
-        self.assertEqual(self.Move.search_count([]), count)
+        except UserError as error:
+            self.assertIn("locked period", str(error))
+        else:
+            self.fail("an opening balance dated in a locked period was posted")
+        self.assertEqual(journal_counts(), before, "the date is refused before any entry exists")
         self.assertFalse(self.wallet._telecom_find_operation("OPEN-L"))
         # A date after the lock posts on that very date.
         move = self.wallet.post_opening_balance(5.0, "OPEN-OK", self.today() - timedelta(days=5))
         self.assertEqual(move.date, self.today() - timedelta(days=5))
         self.company.hard_lock_date = self.today() - timedelta(days=10)
-        with self.assertRaisesRegex(UserError, "locked period"):
-            self.wallet.post_opening_balance(5.0, "OPEN-H", self.today() - timedelta(days=20))
-        with self.assertRaisesRegex(UserError, "future"):
-            self.wallet.post_opening_balance(5.0, "OPEN-F", self.today() + timedelta(days=1))
+        before = journal_counts()
+        for reference, date, message in (
+            ("OPEN-H", self.today() - timedelta(days=20), "locked period"),
+            ("OPEN-F", self.today() + timedelta(days=1), "future"),
+        ):
+            try:
+                self.wallet.post_opening_balance(5.0, reference, date)
+            except UserError as error:
+                self.assertIn(message, str(error))
+            else:
+                self.fail("%s was posted" % reference)
+            self.assertEqual(journal_counts(), before)
         self.assertInvariants()
 
     def test_posted_wallet_entries_cannot_be_altered(self):
