@@ -1,7 +1,7 @@
 {
     "name": "Telecom Prepaid Wallets",
     "summary": "Prepaid wallets whose balance is the ledger, and data/voice/SMS allowances",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Telecom",
     "author": "Telecom BSS Migration Suite",
     "license": "LGPL-3",

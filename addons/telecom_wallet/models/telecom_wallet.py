@@ -563,12 +563,23 @@ class TelecomWallet(models.Model):
             )
         return self._telecom_operate("transfer", amount, reference, target=other_wallet)
 
-    def consume_allowance(self, usage_type, quantity, reference):
-        """Consume ``quantity`` of ``usage_type`` from this wallet's buckets in order."""
+    def consume_allowance(self, usage_type, quantity, reference, unit=None):
+        """Consume ``quantity`` of ``usage_type`` from this wallet's buckets in order.
+
+        ``unit`` defaults to the usage type's base unit (see
+        telecom.wallet.bucket); another unit of the same kind is converted.
+        """
         self.ensure_one()
-        return self.bucket_ids.filtered(lambda bucket: bucket.usage_type == usage_type).consume(
-            quantity, reference
-        )
+        buckets = self.bucket_ids.filtered(lambda bucket: bucket.usage_type == usage_type)
+        if not buckets:
+            raise UserError(
+                _(
+                    "The wallet %(wallet)s has no %(usage)s allowance.",
+                    wallet=self.display_name,
+                    usage=usage_type,
+                )
+            )
+        return buckets.consume(quantity, reference, unit=unit)
 
     # --- state actions -----------------------------------------------------------------
     def _telecom_set_state(self, state, allowed_from):

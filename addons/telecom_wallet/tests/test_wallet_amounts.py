@@ -72,6 +72,9 @@ class TestWalletAmounts(WalletCase):
             calls.append(operation_type)
             return original(wallet, operation_type, reference, *args, **kwargs)
 
+        self.env["telecom.wallet.bucket"].create(
+            {"wallet_id": self.wallet.id, "usage_type": "sms", "unit": "messages", "initial_quantity": 10}
+        )
         with patch.object(Wallet, "_telecom_run_operation", spy):
             self.wallet.top_up(10.0, "TOP-1")
             debit = self.wallet.debit(1.0, "CDR-1")
@@ -79,5 +82,8 @@ class TestWalletAmounts(WalletCase):
             self.wallet.post_opening_balance(1.0, "OPEN-1", self.today())
             self.wallet.transfer_to(self.wallet_bob, 1.0, "TRF-1")
             debit.telecom_wallet_operation_ids.reverse(reason="x")
+            self.wallet.consume_allowance("sms", 2, "SMS-1")
             self.wallet.top_up(10.0, "TOP-1")  # a retry goes the same way
-        self.assertEqual(calls, ["top_up", "debit", "adjust", "opening", "transfer", "reversal", "top_up"])
+        self.assertEqual(
+            calls, ["top_up", "debit", "adjust", "opening", "transfer", "reversal", "consume", "top_up"]
+        )
