@@ -9,6 +9,12 @@ listed once per kind even when several of its columns are at fault.
 Columns are located through the run's mapping: the line of a source column
 says which canonical column it holds (``canonical``). Profiling again after
 the operator corrects the mapping uses the correction.
+
+Only the tables staging created for this run are read: a file's table name is
+derived from the run and file ids (:func:`.stage_tables.table_name`), never
+taken from the stored record. Findings are evidence that only this step
+writes: they are created and settled through ``sudo()`` (the run's step
+checked the caller's group and record rules first).
 """
 
 from collections import defaultdict
@@ -18,6 +24,7 @@ from odoo.tools import SQL
 
 from ..lib import legacy_codes, profile_rules, schema
 from ..lib.copy_stream import column_name
+from ..lib.errors import ExportError
 from . import stage_tables
 
 PERSON_DUPLICATES = "probable_duplicate_persons"
@@ -57,7 +64,16 @@ class _Run:
         self.cr = run.env.cr
         self.files = defaultdict(list)
         self.columns = {}
+        self.tables = {}
+        staged = set(stage_tables.run_tables(self.cr, run.id))
         for file in run.file_ids.filtered(lambda f: f.include and f.staging_table and f.table):
+            table = stage_tables.table_name(run.id, file.id)
+            if file.staging_table != table or table not in staged:
+                raise ExportError(
+                    f"its staged rows are not in this run's staging table {table}; stage the run again",
+                    file=file.name,
+                )
+            self.tables[file.id] = table
             self.files[file.table].append(file)
             located = {}
             # Secret columns are "drop" lines (and stay so): they are not in the staging table.
@@ -94,7 +110,7 @@ class _Run:
                 else:
                     exprs.append(SQL("NULL::text AS %s", SQL.identifier(col)))
             parts.append(
-                SQL("SELECT %s FROM %s", SQL(", ").join(exprs), stage_tables.ident(file.staging_table))
+                SQL("SELECT %s FROM %s", SQL(", ").join(exprs), stage_tables.ident(self.tables[file.id]))
             )
         return SQL("(%s)", SQL(" UNION ALL ").join(parts))
 
@@ -273,17 +289,22 @@ def _damaged(ctx, table):
 
 
 def _new_finding(ctx, table, kind, unit="row"):
-    return ctx.run.env["bss.import.finding"].create(
-        {
-            "run_id": ctx.run.id,
-            "sequence": schema.OBJECTS.index(schema.object_of(table)),
-            "object": schema.object_of(table),
-            "table": table,
-            "kind": kind,
-            "unit": unit,
-            "count": 0,
-            "description": DESCRIPTIONS[kind],
-        }
+    # sudo: findings are evidence only this step creates (the run's step checked the caller).
+    return (
+        ctx.run.env["bss.import.finding"]
+        .sudo()
+        .create(
+            {
+                "run_id": ctx.run.id,
+                "sequence": schema.OBJECTS.index(schema.object_of(table)),
+                "object": schema.object_of(table),
+                "table": table,
+                "kind": kind,
+                "unit": unit,
+                "count": 0,
+                "description": DESCRIPTIONS[kind],
+            }
+        )
     )
 
 
@@ -366,7 +387,10 @@ def _secrets(ctx, table):
     rows = []
     for file in ctx.files[table]:
         for dropped in file._dropped():
-            rows.append((file.id, None, None, dropped["header"], dropped["kind"]))
+            detail = dropped["kind"]
+            if not dropped.get("certain", True):
+                detail += " (possible secret: not staged unless a Migration Manager marks it safe)"
+            rows.append((file.id, None, None, dropped["header"], detail))
     if rows:
         finding = _new_finding(ctx, table, "secret_columns_dropped", unit="column")
         _insert_rows(ctx, finding, rows)

@@ -32,8 +32,8 @@ def ident(table):
     return SQL.identifier(SCHEMA, table)
 
 
-def drop_run_tables(cr, run_id):
-    """Drop every staging table of a run."""
+def run_tables(cr, run_id):
+    """Names of the staging tables of a run (those staging created: ``r<run>_f<file>``)."""
     cr.execute(
         SQL(
             "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE %s",
@@ -41,7 +41,12 @@ def drop_run_tables(cr, run_id):
             f"r{int(run_id)}\\_f%",
         )
     )
-    for (table,) in cr.fetchall():
+    return [table for (table,) in cr.fetchall()]
+
+
+def drop_run_tables(cr, run_id):
+    """Drop every staging table of a run."""
+    for table in run_tables(cr, run_id):
         cr.execute(SQL("DROP TABLE IF EXISTS %s", ident(table)))
 
 
