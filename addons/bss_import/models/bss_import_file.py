@@ -2,16 +2,19 @@ import json
 
 from odoo import _, api, fields, models
 from odoo.addons.telecom_subscriber.tools import identifiers
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from ..lib import detect, mapping, schema, secret_columns, sources
 from ..lib.copy_stream import keep_indexes
 from ..lib.errors import ExportError
 from ..services import stage_tables
+from .bss_import_run import check_server_fields
 
 TABLE_SELECTION = [(t, t.replace("_", " ").title()) for t in schema.TABLES]
 OBJECT_SELECTION = [(o, o.replace("_", " ").title()) for o in schema.OBJECTS]
 DELIMITERS = [(",", "Comma (,)"), (";", "Semicolon (;)"), ("|", "Pipe (|)"), ("\t", "Tab")]
+# What the operator decides about a file; every other field is what the steps learnt or did.
+OPERATOR_FIELDS = frozenset({"include", "table", "encoding", "delimiter"})
 
 
 class BssImportFile(models.Model):
@@ -56,6 +59,22 @@ class BssImportFile(models.Model):
     staging_table = fields.Char(readonly=True)
     mapping_line_ids = fields.One2many("bss.import.mapping.line", "file_id", string="Mapping")
 
+    # ------------------------------------------------------------------ ORM
+    # Files are created, reset and deleted by the run's steps only (through sudo, after the
+    # steps' own checks). What detection found (secret columns, headers) and where the rows
+    # were staged are never an operator's input: a tampered secret list would stage secrets,
+    # a tampered staging table would read another run's rows.
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            raise AccessError(_("Import files are created by the run's detection step only."))
+        return super().create(vals_list)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_by_steps(self):
+        if not self.env.su:
+            raise AccessError(_("Import files are deleted by the run's steps only (or with their run)."))
+
     @api.depends("object")
     def _compute_sequence(self):
         for rec in self:
@@ -82,7 +101,8 @@ class BssImportFile(models.Model):
         return [d["header"] for d in self._dropped()]
 
     def _fail(self, exc):
-        self.write({"state": "error", "error_message": str(exc)})
+        # sudo: detection results are written by the steps only (see write()).
+        self.sudo().write({"state": "error", "error_message": str(exc)})
 
     def _member(self, export):
         for member in export.members:
@@ -94,15 +114,21 @@ class BssImportFile(models.Model):
     def _detect(self, member, table=None, encoding=None, delimiter=None):
         """Sniff the member; store detection, secret columns and mapping suggestions."""
         self.ensure_one()
-        self.mapping_line_ids.unlink()
+        # A manager's "marked safe" survives re-detection while the column stays where it was.
+        safe = {
+            (ln.column_index, ln.header): ln._safe_mark() for ln in self.mapping_line_ids if ln.safe_marked_by
+        }
+        # sudo: the detection's records are written by the steps only (caller checked by the step).
+        rec = self.sudo()
+        rec.mapping_line_ids.unlink()
         try:
             det = sources.detect_member(member, table=table, encoding=encoding, delimiter=delimiter)
         except ExportError as exc:
-            self.write({"state": "error", "error_message": str(exc), "table": table or False})
+            rec.write({"state": "error", "error_message": str(exc), "table": table or False})
             return False
         secret_cols = secret_columns.detect_secret_columns(det.headers, det.sample_rows)
         dates = [c.date_format.name for c in det.columns if c.date_format]
-        self.write(
+        rec.write(
             {
                 "state": "detected",
                 "error_message": False,
@@ -125,9 +151,7 @@ class BssImportFile(models.Model):
                     ]
                 ),
                 # Headers and reasons only: a secret's values never leave the sample.
-                "dropped_json": json.dumps(
-                    [{"index": s.index, "header": s.header, "kind": s.kind} for s in secret_cols]
-                ),
+                "dropped_json": json.dumps([_dropped_entry(s) for s in secret_cols]),
                 # Most used first: "dmy_slash" or "dmy_slash, iso" when columns differ.
                 "date_format": ", ".join(sorted(set(dates), key=lambda d: (-dates.count(d), d))) or False,
                 "decimal_separator": det.decimal_format.decimal
@@ -136,7 +160,11 @@ class BssImportFile(models.Model):
                 "warnings": "\n".join(det.warnings) or False,
             }
         )
-        self._suggest_mapping(det, {s.index: s for s in secret_cols})
+        rec._suggest_mapping(det, {s.index: s for s in secret_cols})
+        for line in rec.mapping_line_ids:
+            mark = safe.get((line.column_index, line.header))
+            if mark and line.secret_kind and not line.secret_certain:
+                line._apply_safe_mark(*mark)
         return True
 
     def _suggest_mapping(self, det, secrets):
@@ -165,6 +193,9 @@ class BssImportFile(models.Model):
                 "combine_json": json.dumps(col.combine) if col.combine else False,
                 "date_format": col.date_format.name if col.date_format else False,
                 "decimal_separator": col.decimal_format.decimal if col.decimal_format else False,
+                "secret_kind": secret.kind if secret else False,
+                "secret_certain": bool(secret) and _certain(secret),
+                "secret_reason": secret.reason if secret else False,
             }
             vals.update(
                 {
@@ -184,9 +215,12 @@ class BssImportFile(models.Model):
         for rec in self:
             run = rec.run_id
             run._check_operator()
+            run._lock()
             current = run.error_state if run.state == "error" else run.state
             if current not in ("draft", "detected", "staged", "profiled"):
                 raise UserError(_("Files of a run with a confirmed mapping cannot be re-detected."))
+            if current in ("staged", "profiled"):
+                run._check_source_kept()
             if rec.encoding:
                 try:
                     "".encode(rec.encoding)
@@ -205,7 +239,7 @@ class BssImportFile(models.Model):
             run._reset_after("stage")
             broken = run._settle_detection()
             if broken:
-                run.write(
+                run._server_write(
                     {
                         "state": "error",
                         "error_state": "detected",
@@ -215,6 +249,16 @@ class BssImportFile(models.Model):
         return True
 
     def write(self, vals):
+        check_server_fields(self, vals, frozenset(self._fields) - OPERATOR_FIELDS)
+        if not self.env.su:
+            for run in self.run_id:
+                if run.state == "confirmed":
+                    raise UserError(
+                        _(
+                            "Run %(run)s: the mapping is confirmed; reopen it to change its files.",
+                            run=run.name,
+                        )
+                    )
         res = super().write(vals)
         if "include" in vals:
             for run in self.run_id:
@@ -239,11 +283,42 @@ class BssImportFile(models.Model):
             sample_rows=[],
         )
 
+    def _secret_columns_now(self, member, det):
+        """The columns to drop, decided again from the file being staged.
+
+        Whatever the record says: the member's header and sample are read
+        again and :func:`secret_columns.detect_secret_columns` decides. A
+        certain secret is always dropped; an ambiguous one unless a Migration
+        Manager marked it safe. Columns the stored detection listed are
+        dropped too (a stricter record never stages more).
+        """
+        now = sources.detect_member(
+            member, table=self.table or None, encoding=self.encoding or None, delimiter=self.delimiter or None
+        )
+        if now.headers != det.headers:
+            raise ExportError("its columns are not the ones detected; detect the file again", file=self.name)
+        safe = {ln.column_index for ln in self.mapping_line_ids if ln.safe_marked_by}
+        found = {}
+        for col in secret_columns.detect_secret_columns(now.headers, now.sample_rows):
+            found[col.index] = _dropped_entry(col)
+        for entry in self._dropped():
+            index = entry.get("index")
+            if isinstance(index, int) and 0 <= index < len(det.headers):
+                known = found.setdefault(index, {**entry, "header": det.headers[index]})
+                known["certain"] = known.get("certain", True) or entry.get("certain", True)
+        return [e for i, e in sorted(found.items()) if e.get("certain", True) or i not in safe]
+
     def _stage(self, member, bytes_before=0, bytes_total=0):
         """COPY the member's rows, without its secret columns, into the run's staging table."""
         self.ensure_one()
         det = self._detection()
-        keep = keep_indexes(len(det.headers), [d["index"] for d in self._dropped()])
+        dropped = self._secret_columns_now(member, det)
+        drop = {d["index"] for d in dropped}
+        # sudo: mapping lines of secret columns stay "drop" (the profiler relies on it); the step decides.
+        self.mapping_line_ids.filtered(
+            lambda ln: ln.column_index in drop and ln.action != "drop"
+        ).sudo().write({"action": "drop", "target_field": False})
+        keep = keep_indexes(len(det.headers), sorted(drop))
         table = stage_tables.table_name(self.run_id.id, self.id)
         progress = self.env["bss.import.progress"]
         run_id = self.run_id.id
@@ -255,4 +330,22 @@ class BssImportFile(models.Model):
         rows = stage_tables.create_and_copy(
             self.env.cr, table, keep, sources.iter_rows(member, det, ragged="error"), on_rows=on_rows
         )
-        self.write({"rows": rows, "staging_table": table, "state": "staged"})
+        # sudo: the staging results are written by the step only (see write()).
+        self.sudo().write(
+            {"rows": rows, "staging_table": table, "state": "staged", "dropped_json": json.dumps(dropped)}
+        )
+
+
+def _certain(secret):
+    """A secret column is certain unless the detection says it is ambiguous."""
+    return bool(getattr(secret, "certain", True))
+
+
+def _dropped_entry(secret):
+    return {
+        "index": secret.index,
+        "header": secret.header,
+        "kind": secret.kind,
+        "certain": _certain(secret),
+        "reason": secret.reason,
+    }

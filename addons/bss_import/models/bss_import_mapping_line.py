@@ -2,10 +2,11 @@ import json
 import re
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..lib import schema
 from ..lib.mapping import TARGETS
+from .bss_import_run import check_server_fields
 
 ACTIONS = [
     ("map", "Map to field"),
@@ -27,6 +28,8 @@ FIELD_TYPES = [
     ("many2many", "Links"),
 ]
 _X_NAME = re.compile(r"^x_[a-z][a-z0-9_]{0,60}$")
+# The operator's decision on a line; every other field is the proposal, the detection or a manager's mark.
+DECISION_FIELDS = frozenset({"action", "canonical", "target_field", "target_type", "value_map_json"})
 
 
 class BssImportMappingLine(models.Model):
@@ -69,6 +72,31 @@ class BssImportMappingLine(models.Model):
     suggested_type = fields.Selection(FIELD_TYPES, readonly=True)
     suggested_value_map_json = fields.Text(readonly=True)
     is_edited = fields.Boolean("Changed by operator", compute="_compute_is_edited")
+    secret_kind = fields.Char("Secret", readonly=True, help="The kind of secret detection saw in the column.")
+    secret_certain = fields.Boolean(
+        "Certain secret",
+        readonly=True,
+        help="A certain secret is always dropped. An ambiguous one is dropped unless a Migration "
+        "Manager marks it safe before staging.",
+    )
+    secret_reason = fields.Char("Why secret", readonly=True)
+    safe_marked_by = fields.Many2one("res.users", "Marked safe by", readonly=True)
+    safe_marked_date = fields.Datetime("Marked safe on", readonly=True)
+    safe_reason = fields.Text("Why safe", readonly=True)
+
+    # ------------------------------------------------------------------ ORM
+    # Lines are created and deleted by detection only; the proposal, the secret verdict and the
+    # "marked safe" decision are set by the steps (through sudo, after their own checks).
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            raise AccessError(_("Mapping lines are created by the run's detection step only."))
+        return super().create(vals_list)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_by_steps(self):
+        if not self.env.su:
+            raise AccessError(_("Mapping lines are deleted by the run's steps only (or with their run)."))
 
     @api.depends("table")
     def _compute_model_name(self):
@@ -128,8 +156,8 @@ class BssImportMappingLine(models.Model):
                 )
 
     def write(self, vals):
-        editable = {"action", "canonical", "target_field", "target_type", "value_map_json"}
-        if editable & set(vals):
+        check_server_fields(self, vals, frozenset(self._fields) - DECISION_FIELDS)
+        if DECISION_FIELDS & set(vals) and not self.env.su:
             for line in self:
                 run = line.run_id
                 if run.state == "confirmed":
@@ -151,6 +179,83 @@ class BssImportMappingLine(models.Model):
                         )
                     )
         return super().write(vals)
+
+    # ------------------------------------------------------- marked safe
+    def _safe_mark(self):
+        return (self.safe_marked_by.id, self.safe_marked_date, self.safe_reason)
+
+    def _apply_safe_mark(self, user_id, date, reason):
+        # sudo: the mark is set by action_mark_safe only (manager checked) or carried over by detection.
+        self.sudo().write(
+            {
+                "safe_marked_by": user_id,
+                "safe_marked_date": date,
+                "safe_reason": reason,
+                "action": "skip",
+                "target_field": False,
+            }
+        )
+
+    def action_mark_safe(self, reason):
+        """Mark an ambiguous secret column safe to stage (Migration Manager, with a reason).
+
+        Detection drops a column whose header or values may hold secrets; when
+        it is not certain, a manager may decide the column holds none. It is
+        then staged (as "Do not import" until the operator maps it). A certain
+        secret (Ki, OPc, PIN, PUK, password, card number) is never staged.
+        The decision is logged on the run: who, when, why.
+        """
+        if not self.env.user.has_group("bss_import.bss_import_group_manager"):
+            raise AccessError(_("Only a Migration Manager can mark a secret column safe."))
+        self.check_access("write")
+        reason = (reason or "").strip()
+        for line in self:
+            where = f"{line.file_id.name} / {line.header}"
+            if not reason:
+                raise UserError(_("%(where)s: give the reason the column is safe to stage.", where=where))
+            if not line.secret_kind or line.action != "drop":
+                raise UserError(_("%(where)s: the column is not held back as a secret.", where=where))
+            if line.secret_certain:
+                raise UserError(
+                    _(
+                        "%(where)s holds %(kind)s secrets for certain: it is never staged.",
+                        where=where,
+                        kind=line.secret_kind,
+                    )
+                )
+            run = line.run_id
+            run._lock()
+            current = run.error_state if run.state == "error" else run.state
+            if current not in ("draft", "detected"):
+                raise UserError(
+                    _(
+                        "%(where)s: a column is marked safe before staging; run %(run)s is already staged.",
+                        where=where,
+                        run=run.name,
+                    )
+                )
+            line._apply_safe_mark(self.env.user.id, fields.Datetime.now(), reason)
+            run._message_log(
+                body=_(
+                    "Column %(where)s (possibly %(kind)s) marked safe to stage by %(user)s: %(reason)s",
+                    where=where,
+                    kind=line.secret_kind,
+                    user=self.env.user.name,
+                    reason=reason,
+                )
+            )
+        return True
+
+    def action_open_mark_safe(self):
+        """Open the dialog that asks the manager why the column is safe."""
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Mark safe to stage"),
+            "res_model": "bss.import.reason.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_line_ids": self.ids, "default_purpose": "mark_safe"},
+        }
 
     def _value_map(self):
         return json.loads(self.value_map_json) if self.value_map_json else {}

@@ -1,5 +1,7 @@
 import base64
 import binascii
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -30,6 +32,44 @@ _STEP_FROM = {
     "profile": ("staged", "profiled"),
 }
 UPLOAD_FOLDER = "bss_import"
+# Fields only the run's own steps set (state machine, confirmation, what the
+# server learnt): a caller writing them directly, even with write access to
+# the run, would skip the mapping checks and the manager-only reopen.
+PROTECTED_FIELDS = frozenset(
+    {
+        "name",
+        "company_id",
+        "state",
+        "error_message",
+        "error_state",
+        "skipped_files",
+        "mapping_confirmed_by",
+        "mapping_confirmed_date",
+        "upload_manifest",
+        "uploads_deleted_date",
+    }
+)
+
+
+def check_server_fields(records, vals, protected, action="write"):
+    """Refuse ``vals`` naming a field of ``protected`` unless the environment is the superuser's.
+
+    The steps of a run check the caller's group and the record rules, then
+    write these fields through ``sudo()``: a direct create/write over RPC
+    (whatever context the caller sends) never carries ``env.su``.
+    """
+    if records.env.su:
+        return
+    forbidden = sorted(protected & set(vals))
+    if forbidden:
+        raise AccessError(
+            records.env._(
+                "%(model)s: %(fields)s can only be set by the import steps, not by a direct %(action)s.",
+                model=records._description,
+                fields=", ".join(forbidden),
+                action=action,
+            )
+        )
 
 
 class BssImportRun(models.Model):
@@ -81,6 +121,17 @@ class BssImportRun(models.Model):
     )
     mapping_confirmed_by = fields.Many2one("res.users", readonly=True, copy=False)
     mapping_confirmed_date = fields.Datetime(readonly=True, copy=False)
+    upload_manifest = fields.Text(
+        readonly=True,
+        copy=False,
+        help="The uploaded files (name, size, SHA-256) as they were when staging deleted them.",
+    )
+    uploads_deleted_date = fields.Datetime(
+        "Uploads deleted on",
+        readonly=True,
+        copy=False,
+        help="Staging deletes the uploaded files: the staged tables (secrets dropped) are the only copy.",
+    )
     source_rows = fields.Integer(compute="_compute_counts", string="Source rows")
     finding_count = fields.Integer(compute="_compute_counts", string="Affected rows")
     file_count = fields.Integer(compute="_compute_counts")
@@ -93,31 +144,51 @@ class BssImportRun(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            check_server_fields(self, vals, PROTECTED_FIELDS - {"company_id"}, "create")
             if vals.get("server_path"):
                 self._check_server_path_allowed()
-            if vals.get("name", _("New")) == _("New"):
-                vals["name"] = self.env["ir.sequence"].next_by_code("bss.import.run") or _("New")
+            vals["name"] = self.env["ir.sequence"].next_by_code("bss.import.run") or _("New")
         return super().create(vals_list)
 
     def write(self, vals):
+        check_server_fields(self, vals, PROTECTED_FIELDS)
         if vals.get("server_path"):
             self._check_server_path_allowed()
         return super().write(vals)
 
+    def _server_write(self, vals):
+        """Write fields of :data:`PROTECTED_FIELDS`: the steps' only way to change them.
+
+        Callers have checked the group and the record rules first (``_begin``,
+        ``_check_operator`` or a manager check).
+        """
+        # sudo: the protected fields refuse every non-superuser write (see write()).
+        return self.sudo().write(vals)
+
     @api.ondelete(at_uninstall=False)
     def _unlink_only_manager(self):
-        if not self.env.user.has_group("bss_import.bss_import_group_manager"):
-            raise AccessError(_("Only a Migration Manager can delete import runs."))
+        self._check_manager(_("Only a Migration Manager can delete import runs."))
 
     def unlink(self):
+        # Rights first: nothing is dropped or deleted for a caller who may not delete the run.
+        self._check_manager(_("Only a Migration Manager can delete import runs."))
+        self.check_access("unlink")
         folders = [run._upload_dir() for run in self]
         for run in self:
             stage_tables.drop_run_tables(self.env.cr, run.id)
-        self.env.cr.execute(SQL("DELETE FROM bss_import_progress WHERE run_id IN %s", tuple(self.ids)))
+        # The run's own attachments go with it (BaseModel.unlink); its files' go here, as the
+        # files are deleted by the database's cascade.
+        self._attachments().unlink()
+        if self.ids:
+            self.env.cr.execute(SQL("DELETE FROM bss_import_progress WHERE run_id IN %s", tuple(self.ids)))
         res = super().unlink()
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
         return res
+
+    def _check_manager(self, message):
+        if not self.env.user.has_group("bss_import.bss_import_group_manager"):
+            raise AccessError(message)
 
     def _check_server_path_allowed(self):
         if not self.env.user.has_group("base.group_system"):
@@ -153,7 +224,12 @@ class BssImportRun(models.Model):
             lines = []
             for name, size in run._uploads(folder):
                 lines.append(f"{name} ({size} bytes)")
+            if not lines and run.uploads_deleted_date:
+                lines = [f"{f['name']} ({f['size']} bytes, deleted after staging)" for f in run._manifest()]
             run.uploaded_files = "\n".join(lines) or False
+
+    def _manifest(self):
+        return json.loads(self.upload_manifest or "[]")
 
     # --------------------------------------------------------------- upload
     def _upload_dir(self):
@@ -183,6 +259,20 @@ class BssImportRun(models.Model):
             raise UserError(_("Upload file name %(name)r is too long.", name=file_name))
         return "/".join(parts)
 
+    def _lock(self):
+        """Lock the run's row until the transaction ends.
+
+        Chunks of one run are appended one at a time (two requests with the
+        same offset cannot both pass the offset check), and a step waits for
+        the chunk being written: staging never misses, nor leaves behind, a
+        chunk that arrives while it runs. Odoo 18 has no ORM lock helper.
+        """
+        self.env.cr.execute(
+            SQL("SELECT id FROM bss_import_run WHERE id IN %s FOR NO KEY UPDATE", tuple(self.ids))
+        )
+        # What was read before the lock may be stale.
+        self.invalidate_recordset()
+
     def upload_chunk(self, file_name, offset, data_b64):
         """Append a chunk of an uploaded export file; return the file's new size in bytes.
 
@@ -193,6 +283,7 @@ class BssImportRun(models.Model):
         """
         self.ensure_one()
         self._check_operator()
+        self._lock()
         if self.state not in ("draft", "detected", "error") or self.error_state not in (
             False,
             "draft",
@@ -204,11 +295,15 @@ class BssImportRun(models.Model):
             data = base64.b64decode(data_b64 or b"", validate=True)
         except (binascii.Error, ValueError):
             raise UserError(_("Upload of %(name)s: the chunk is not valid base64.", name=name))
+        try:
+            offset = int(offset)
+        except (TypeError, ValueError):
+            offset = -1
         folder = self._upload_dir()
         path = os.path.join(folder, *name.split("/"))
         os.makedirs(os.path.dirname(path), exist_ok=True)
         size = os.path.getsize(path) if os.path.exists(path) else 0
-        if int(offset) != size:
+        if offset != size:
             raise UserError(
                 _(
                     "Upload of %(name)s: chunk at byte %(offset)s, but %(size)s bytes were received; "
@@ -226,12 +321,46 @@ class BssImportRun(models.Model):
         """Forget the uploaded files (before staging), e.g. after uploading the wrong export."""
         self._check_operator()
         for run in self:
-            if run.state not in ("draft", "detected", "error"):
+            current = run.error_state if run.state == "error" else run.state
+            if current not in ("draft", "detected"):
                 raise UserError(_("The files of a staged run cannot be replaced; start a new run."))
+            run._lock()
             shutil.rmtree(run._upload_dir(), ignore_errors=True)
-            run.file_ids.unlink()
-            run.write({"state": "draft", "error_message": False, "error_state": False})
+            # sudo: files are the detection's records, which only the steps create and delete.
+            run.file_ids.sudo().unlink()
+            run._server_write({"state": "draft", "error_message": False, "error_state": False})
         return True
+
+    def _delete_uploads(self):
+        """Delete the uploaded files from disk, keeping their names, sizes and SHA-256 in the run.
+
+        Called once the run is staged: the uploads hold the secret columns
+        that staging dropped, and the staged tables are now the only copy the
+        run needs. An export read from a server path is the administrator's
+        file and stays where it is.
+        """
+        self.ensure_one()
+        folder = self._upload_dir()
+        manifest = []
+        for name, size in self._uploads(folder):
+            digest = hashlib.sha256()
+            with open(os.path.join(folder, *name.split("/")), "rb") as fh:
+                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    digest.update(block)
+            manifest.append({"name": name, "size": size, "sha256": digest.hexdigest()})
+        shutil.rmtree(folder, ignore_errors=True)
+        if os.path.exists(folder):
+            raise ExportError(f"the uploaded files could not be deleted from {UPLOAD_FOLDER}/run_{self.id}")
+        if manifest:
+            self._server_write(
+                {"upload_manifest": json.dumps(manifest), "uploads_deleted_date": fields.Datetime.now()}
+            )
+            self._message_log(
+                body=_(
+                    "Uploaded files deleted after staging (the staged tables are the only copy): %(files)s",
+                    files=", ".join(f"{f['name']} ({f['size']} bytes)" for f in manifest),
+                )
+            )
 
     @contextmanager
     def _open_export(self):
@@ -273,7 +402,10 @@ class BssImportRun(models.Model):
     def _begin(self, step):
         self.ensure_one()
         self._check_operator()
+        self._lock()
         current = self.error_state if self.state == "error" else self.state
+        if step in ("detect", "stage") and current in ("staged", "profiled"):
+            self._check_source_kept()
         if current not in _STEP_FROM[step]:
             raise UserError(
                 _(
@@ -285,9 +417,20 @@ class BssImportRun(models.Model):
             )
         return current
 
+    def _check_source_kept(self):
+        """Refuse to read the export again once staging deleted the uploads."""
+        if self.uploads_deleted_date and not self.sudo().server_path:  # sudo: admin-only field, read only
+            raise UserError(
+                _(
+                    "Run %(run)s is staged and its uploaded files were deleted (they held secrets): "
+                    "detecting or staging again needs a new run.",
+                    run=self.name,
+                )
+            )
+
     # Notes go through _message_log: an internal trace that needs no sender e-mail address.
     def _refuse(self, from_state, message):
-        self.write({"state": "error", "error_state": from_state, "error_message": message})
+        self._server_write({"state": "error", "error_state": from_state, "error_message": message})
         self._message_log(body=_("Step refused: %(msg)s", msg=message))
         _logger.info("import run %s refused: %s", self.name, message)
 
@@ -323,7 +466,8 @@ class BssImportRun(models.Model):
 
     def _do_detect(self):
         self._reset_after("detect")
-        File = self.env["bss.import.file"]
+        # sudo: files are the detection's records; only the steps create them (after _begin's checks).
+        File = self.env["bss.import.file"].sudo()
         with self._open_export() as export:
             skipped = []
             for name, reason in export.skipped:
@@ -333,7 +477,7 @@ class BssImportRun(models.Model):
                     )
                 else:
                     skipped.append(f"{name}: {reason}")
-            self.skipped_files = "\n".join(skipped) or False
+            self._server_write({"skipped_files": "\n".join(skipped) or False})
             total = len(export.members)
             sheets = {}
             for member in export.members:
@@ -355,13 +499,13 @@ class BssImportRun(models.Model):
         failed = self.file_ids.filtered(lambda f: f.state == "error")
         if failed:
             raise _PartialDetection("; ".join(failed.mapped("error_message")))
-        self.state = "detected"
+        self._server_write({"state": "detected"})
 
     def _settle_detection(self):
         """Back to "detected" once no included file is unreadable; return the unreadable ones."""
         broken = self.file_ids.filtered(lambda f: f.include and f.state == "error")
         if not broken:
-            self.write({"state": "detected", "error_message": False, "error_state": False})
+            self._server_write({"state": "detected", "error_message": False, "error_state": False})
         return broken
 
     def action_stage(self):
@@ -386,16 +530,19 @@ class BssImportRun(models.Model):
                 member = file._member(export)
                 file._stage(member, bytes_before=done, bytes_total=total)
                 done += file.size
-        self.state = "staged"
+        self._server_write({"state": "staged"})
+        if not self.sudo().server_path:  # sudo: admin-only field, read only
+            self._delete_uploads()
 
     def action_profile(self):
         """Run the data-quality findings over the staged rows (set-based SQL)."""
         return self._run_step("profile", self._do_profile)
 
     def _do_profile(self):
-        self.finding_ids.unlink()
+        # sudo: findings are evidence that only the profiling step deletes and creates.
+        self.finding_ids.sudo().unlink()
         profiler.profile_run(self)
-        self.state = "profiled"
+        self._server_write({"state": "profiled"})
 
     def action_stage_and_profile(self):
         """Stage then profile (the wizard's "Stage and profile" button)."""
@@ -403,20 +550,30 @@ class BssImportRun(models.Model):
 
     def _reset_after(self, step):
         """Discard what later steps produced from an earlier state of the run."""
+        # sudo: files and findings are what the steps produced; only the steps delete or reset them.
+        files = self.file_ids.sudo()
         if step == "detect":
-            self.file_ids.unlink()
+            files.unlink()
         if step in ("detect", "stage"):
             stage_tables.drop_run_tables(self.env.cr, self.id)
-            self.file_ids.write({"rows": 0, "staging_table": False})
-            self.file_ids.filtered(lambda f: f.state == "staged").write({"state": "detected"})
-        self.finding_ids.unlink()
-        self.write({"error_message": False, "error_state": False, "mapping_confirmed_by": False})
+            files.write({"rows": 0, "staging_table": False})
+            files.filtered(lambda f: f.state == "staged").write({"state": "detected"})
+        self.finding_ids.sudo().unlink()
+        self._server_write(
+            {
+                "error_message": False,
+                "error_state": False,
+                "mapping_confirmed_by": False,
+                "mapping_confirmed_date": False,
+            }
+        )
 
     # -------------------------------------------------------------- mapping
     def action_confirm_mapping(self):
         """Confirm the reviewed mapping: the gate before anything leaves staging."""
         self.ensure_one()
         self._check_operator()
+        self._lock()
         if self.state != "profiled":
             raise UserError(_("Profile the run before confirming its mapping (run %(run)s).", run=self.name))
         problems = self.mapping_line_ids.filtered(lambda ln: ln.file_id.include)._mapping_problems()
@@ -424,7 +581,7 @@ class BssImportRun(models.Model):
             raise ValidationError(
                 _("The mapping cannot be confirmed yet:\n%(problems)s", problems="\n".join(problems))
             )
-        self.write(
+        self._server_write(
             {
                 "state": "confirmed",
                 "mapping_confirmed_by": self.env.user.id,
@@ -437,11 +594,14 @@ class BssImportRun(models.Model):
     def action_reopen_mapping(self):
         """Reopen a confirmed mapping for edits (Migration Manager)."""
         self.ensure_one()
-        if not self.env.user.has_group("bss_import.bss_import_group_manager"):
-            raise AccessError(_("Only a Migration Manager can reopen a confirmed mapping."))
+        self._check_manager(_("Only a Migration Manager can reopen a confirmed mapping."))
+        self.check_access("write")
+        self._lock()
         if self.state != "confirmed":
             raise UserError(_("Only a confirmed mapping can be reopened."))
-        self.write({"state": "profiled", "mapping_confirmed_by": False, "mapping_confirmed_date": False})
+        self._server_write(
+            {"state": "profiled", "mapping_confirmed_by": False, "mapping_confirmed_date": False}
+        )
         self._message_log(body=_("Mapping reopened by %(user)s.", user=self.env.user.name))
         return True
 
@@ -482,14 +642,47 @@ class BssImportRun(models.Model):
         return template.id
 
     def action_purge_staging(self):
-        """Drop the staged rows (personal data) of the run; findings and mapping stay."""
-        if not self.env.user.has_group("bss_import.bss_import_group_manager"):
-            raise AccessError(_("Only a Migration Manager can purge staged rows."))
+        """Remove the run's personal data: staged rows, any upload left on disk, attached files.
+
+        Findings, mapping and the chatter stay as the record of the run.
+        """
+        self._check_manager(_("Only a Migration Manager can purge staged rows."))
+        self.check_access("write")
         for run in self:
+            run._lock()
             stage_tables.drop_run_tables(self.env.cr, run.id)
-            run.file_ids.write({"staging_table": False})
-            run._message_log(body=_("Staged rows purged."))
+            shutil.rmtree(run._upload_dir(), ignore_errors=True)
+            # sudo: staging_table is set by the steps only; the purge is one of them (manager checked).
+            run.file_ids.sudo().write({"staging_table": False})
+            attachments = run._attachments()
+            names = attachments.mapped("name")
+            # sudo: the manager may not see every attachment of the run (e.g. another user's upload).
+            attachments.sudo().unlink()
+            run._message_log(
+                body=_("Staged rows purged.")
+                if not names
+                else _("Staged rows purged; attached files deleted: %(names)s", names=", ".join(names))
+            )
         return True
+
+    def _attachments(self):
+        """Files attached to the run (its chatter) or to its files."""
+        # sudo: search every attachment of the run, whoever attached it; callers checked the manager group.
+        return (
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    "|",
+                    "&",
+                    ("res_model", "=", self._name),
+                    ("res_id", "in", self.ids),
+                    "&",
+                    ("res_model", "=", "bss.import.file"),
+                    ("res_id", "in", self.file_ids.ids),
+                ]
+            )
+        )
 
     # ------------------------------------------------------------ reporting
     def get_progress(self):

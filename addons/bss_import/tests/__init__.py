@@ -6,5 +6,7 @@ from . import (
     test_profile,
     test_report,
     test_secrets,
+    test_state_machine,
     test_ui_tour,
+    test_uploads,
 )

@@ -1,3 +1,5 @@
+import os
+
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -74,18 +76,19 @@ class TestAccess(BssImportCase):
         self.assertFalse(self.env["bss.import.file"].search([("run_id", "=", run_id)]))
 
     def test_unlink_drops_staging_and_uploads(self):
-        import os
-
         run = self.small_run()
-        folder = run._upload_dir()
-        self.assertTrue(os.path.isdir(folder))
+        self.assertTrue(self.staged_tables(run))
         run.with_user(self.manager).unlink()
+        self.assertEqual(self.staged_tables(run), [])
+        # A run deleted before staging still has its uploads on disk: they go with it.
+        rows = [[subscriber(1)[h] for h in SUBSCRIBER_HEADER]]
+        unstaged = self.new_run()
+        self.upload(unstaged, "subscribers.csv", csv_bytes([SUBSCRIBER_HEADER, *rows]))
+        self.assertTrue(unstaged.action_detect(), unstaged.error_message)
+        folder = unstaged._upload_dir()
+        self.assertTrue(os.path.isdir(folder))
+        unstaged.with_user(self.manager).unlink()
         self.assertFalse(os.path.isdir(folder))
-        self.env.cr.execute(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = 'bss_stage' AND tablename LIKE %s",
-            (f"r{run.id}\\_f%",),
-        )
-        self.assertEqual(self.env.cr.fetchone()[0], 0)
 
     def test_progress_is_committed_apart_from_the_step(self):
         run = self.small_run()
