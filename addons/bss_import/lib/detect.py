@@ -336,9 +336,6 @@ def detect_date_format(samples, dayfirst=True):
     return values.DATE_FORMATS[best], has_time
 
 
-_DEC_BOTH = re.compile(r"[.,]\d*[.,]")
-
-
 def detect_decimal_format(samples):
     """Return ``(DecimalFormat, evidence)`` for a numeric column, or None when it is not numeric.
 

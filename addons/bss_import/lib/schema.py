@@ -44,9 +44,9 @@ OBJECTS = (
     "network_elements",
 )
 
-# Column types. "code" is a short legacy code (status, plan code...): text
-# compared case-insensitively after trimming.
-TYPES = ("str", "code", "int", "decimal", "date", "datetime", "bool", "msisdn", "imsi", "iccid", "email")
+# Column types (Column.type): str, code, int, decimal, date, datetime, bool,
+# msisdn, imsi, iccid, email. "code" is a short legacy code (status, plan
+# code...): text compared case-insensitively after trimming.
 
 
 @dataclass(frozen=True)
