@@ -273,3 +273,21 @@ class TestSecrets(BssImportCase):
             hint = self.line(run, "secret")
             self.assertEqual((hint.action, hint.safe_marked_by), ("skip", self.manager))
             self.assertEqual(hint.safe_reason, "colour hints")
+
+    def test_pin_code_beside_an_address_is_held_back_until_marked_safe(self):
+        # PIN_CODE is a SIM PIN in a SIM file and a postal code in India: detection cannot tell.
+        codes = [f"{560001 + 7 * n:06d}" for n in range(8)]
+        staged = {}
+        for mark in (False, True):
+            run = self.new_run()
+            self.upload_files(run, self.secret_file({"pin_code": codes}))
+            self.assertTrue(run.action_detect(), run.error_message)
+            line = self.line(run, "pin_code")
+            self.assertEqual((line.action, line.secret_certain), ("drop", False), line.secret_reason)
+            if mark:
+                line.with_user(self.manager).action_mark_safe("Indian postal codes (PIN), not SIM PINs")
+            self.assertTrue(run.action_stage(), run.error_message)
+            staged[mark] = self.staged_values(run)
+            self.assertEqual(run.file_ids._dropped_headers(), [] if mark else ["pin_code"])
+        self.assertFalse([c for c in codes if c in staged[False]], "held back until marked safe")
+        self.assertEqual([c for c in codes if c in staged[True]], codes)
