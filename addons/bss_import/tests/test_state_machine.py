@@ -118,3 +118,30 @@ class TestStateMachine(BssImportCase):
         self.assertTrue(pin.exists())
         city.write({"target_field": "x_town"})
         self.assertTrue(city.is_edited)
+
+    def test_files_and_lines_come_from_the_steps_whatever_the_access_rules(self):
+        run = self.small_run()
+        # Should an access rule ever grant more, the models still refuse.
+        for model in ("bss.import.file", "bss.import.mapping.line"):
+            self.env["ir.model.access"].create(
+                {
+                    "name": f"too generous {model}",
+                    "model_id": self.env["ir.model"]._get_id(model),
+                    "group_id": self.env.ref("bss_import.bss_import_group_user").id,
+                    "perm_read": True,
+                    "perm_write": True,
+                    "perm_create": True,
+                    "perm_unlink": True,
+                }
+            )
+        with self.assertRaisesRegex(AccessError, "created by the run's detection step only"):
+            self.env["bss.import.file"].with_user(self.operator).create({"run_id": run.id, "name": "x.csv"})
+        with self.assertRaisesRegex(AccessError, "created by the run's detection step only"):
+            self.env["bss.import.mapping.line"].with_user(self.operator).create(
+                {"file_id": run.file_ids.id, "header": "x"}
+            )
+        with self.assertRaisesRegex(AccessError, "deleted by the run's steps only"):
+            run.mapping_line_ids[:1].unlink()
+        with self.assertRaisesRegex(AccessError, "deleted by the run's steps only"):
+            run.file_ids.unlink()
+        self.assertEqual(len(run.file_ids), 1)

@@ -85,6 +85,29 @@ class TestUploads(BssImportCase):
         self.assertTrue(os.path.isdir(run._upload_dir()))
         self.assertFalse(run.uploads_deleted_date)
 
+    def test_staging_refused_when_the_uploads_cannot_be_deleted(self):
+        run = self.new_run()
+        self.upload_files(run, self.export())
+        self.assertTrue(run.action_detect(), run.error_message)
+        with patch.object(bss_import_run.shutil, "rmtree", lambda *args, **kwargs: None):
+            self.assertFalse(run.action_stage())
+        self.assertIn("could not be deleted", run.error_message)
+        self.assertNotIn("/filestore/", run.error_message)
+        self.assertEqual((run.error_state, self.staged_tables(run)), ("detected", []), "nothing half-staged")
+        self.assertFalse(run.uploads_deleted_date)
+
+    def test_staging_refused_when_the_file_no_longer_matches_its_detection(self):
+        run = self.new_run()
+        self.upload_files(run, self.export())
+        self.assertTrue(run.action_detect(), run.error_message)
+        # A stored header list shifted by one would move the secret indexes: staging compares.
+        file = run.file_ids.filtered(lambda f: f.name == "subscribers.csv")
+        file.sudo().headers_json = json.dumps(SUBSCRIBER_HEADER[1:] + ["extra"])
+        self.assertFalse(run.action_stage())
+        self.assertIn("subscribers.csv", run.error_message)
+        self.assertIn("detect the file again", run.error_message)
+        self.assertEqual(self.staged_tables(run), [])
+
     def test_purge_removes_staged_rows_uploads_and_attachments(self):
         run = self.profiled_run(files=self.export())
         on_run = self.attach(run, "export-copy.csv")
