@@ -26,6 +26,7 @@ from . import detect, legacy_codes, schema, values
 from . import headers as _headers
 
 __all__ = [
+    "SELECTION_TRANSLATION",
     "TARGETS",
     "ColumnSuggestion",
     "MappingSuggestion",
@@ -122,8 +123,8 @@ TARGETS = {
                 selection=_sel(schema.SUBSCRIBER_STATUSES),
             ),
             "ocs_balance": _f("x_ocs_balance", "monetary", "OCS Balance"),
-            "last_usage_date": _f("x_last_usage_date", "datetime", "Last Usage"),
-            "total_voice_minutes": _f("x_total_voice_minutes", "integer", "Total Voice Minutes"),
+            "last_usage_date": _f("x_last_usage_date", "date", "Last Usage"),
+            "total_voice_minutes": _f("x_total_voice_minutes", "float", "Total Voice Minutes"),
             "total_data_mb": _f("x_total_data_mb", "float", "Total Data (MB)"),
             "total_sms_count": _f("x_total_sms_count", "integer", "Total SMS"),
             "cpni_opt_out": _f("x_cpni_opt_out", "boolean", "CPNI Opt-out"),
@@ -249,24 +250,37 @@ TARGETS = {
             "line_amount": None,
         },
     },
-    # Model of the wallet addon; the field names are those of the bucket
-    # concept (legacy id, owner, kind, unit, amounts, validity, priority).
+    # Allowance buckets of the wallet addon, owned by the subscriber's wallet. A
+    # monetary OCS bucket is no allowance: it is the wallet's balance, posted by
+    # the OCS cutover as journal entries, so "monetary" has no usage type here
+    # (SELECTION_TRANSLATION leaves it to the operator).
     "ocs_buckets": {
         "model": "telecom.wallet.bucket",
         "fields": {
-            "bucket_id": _f("x_legacy_bucket_id", "char", "Legacy Bucket ID", mandatory=True),
+            "bucket_id": _f("legacy_bucket_id", "char", "Legacy Bucket ID", mandatory=True),
             "subscriber_id": _f(
-                "partner_id",
+                "wallet_id",
                 "many2one",
-                "Subscriber",
-                relation="res.partner",
-                lookup="x_subscriber_id",
+                "Wallet",
+                relation="telecom.wallet",
+                lookup="partner_id.x_subscriber_id",
                 mandatory=True,
             ),
-            "bucket_type": _f("bucket_type", "selection", "Bucket Type", selection=_sel(schema.BUCKET_TYPES)),
-            "unit": _f("unit", "char", "Unit"),
-            "initial_amount": _f("initial_amount", "float", "Initial Amount"),
-            "remaining_amount": _f("remaining_amount", "float", "Remaining Amount", mandatory=True),
+            "bucket_type": _f(
+                "usage_type",
+                "selection",
+                "Usage Type",
+                selection=(("data", "Data"), ("voice", "Voice"), ("sms", "SMS")),
+            ),
+            # The export's units (MB, SEC, SMS) in the wallet's base units.
+            "unit": _f(
+                "unit",
+                "selection",
+                "Unit",
+                selection=(("mb", "MB"), ("seconds", "Seconds"), ("messages", "Messages")),
+            ),
+            "initial_amount": _f("initial_quantity", "float", "Initial Quantity"),
+            "remaining_amount": _f("remaining_quantity", "float", "Remaining Quantity", mandatory=True),
             "valid_from": _f("valid_from", "datetime", "Valid From"),
             "valid_to": _f("valid_to", "datetime", "Valid To"),
             "priority": _f("priority", "integer", "Priority"),
@@ -305,8 +319,9 @@ for _table in ("custom_fields", "pcrf_rules", "aaa_hss", "network_elements", "us
     }
 
 # Canonical values -> Odoo selection keys where they differ.
-_SELECTION_TRANSLATION = {
-    ("orders", "status"): {"draft": "draft", "confirmed": "sale", "done": "sale", "cancelled": "cancel"}
+SELECTION_TRANSLATION = {
+    ("orders", "status"): {"draft": "draft", "confirmed": "sale", "done": "sale", "cancelled": "cancel"},
+    ("ocs_buckets", "bucket_type"): {"monetary": None},
 }
 
 # Several source columns feeding one field: the rule says how.
@@ -681,7 +696,7 @@ def suggest_mapping(table, header_list, sample_rows, validators, secret_columns=
                 )
                 taken.add(tfield["name"])
             if col.choices:
-                translation = _SELECTION_TRANSLATION.get((table, col.name), {})
+                translation = SELECTION_TRANSLATION.get((table, col.name), {})
                 sug.value_map = {
                     raw: (translation.get(v, v) if v else None)
                     for raw, v in choice_maps.get((j, col.name), {}).items()

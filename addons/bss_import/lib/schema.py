@@ -102,6 +102,10 @@ def _c(name, type_, mandatory, meaning, ref=None, ref_kind=None, choices=()):
     return Column(name, type_, mandatory, meaning, ref, ref_kind, tuple(choices))
 
 
+# The first four lists are the selection keys of telecom_subscriber's fields
+# (telecom_subscriber/tools/codes.py). They are copied, not imported, because the
+# export generator loads this file by path without Odoo;
+# tests/bss_import/test_code_lists.py holds the copies to codes.py.
 SERVICE_TYPES = ("mobile_prepaid", "mobile_postpaid", "fixed_broadband", "fixed_wireless", "iot", "other")
 SUBSCRIBER_STATUSES = ("pending", "active", "suspended", "barred", "terminated")
 ACCOUNT_STATUSES = ("open", "suspended", "closed")
