@@ -7,7 +7,6 @@ from . import (
     test_profile,
     test_report,
     test_secrets,
-    test_targets,
     test_state_machine,
     test_targets,
     test_ui_tour,
