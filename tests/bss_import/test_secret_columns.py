@@ -195,6 +195,10 @@ def test_pin_code_is_a_pin_beside_sim_identifiers_and_ambiguous_beside_an_addres
     alone = _detect(["CUSTOMER", "PINCODE"], [[f"C{i}", _postcode(rng, i)] for i in range(60)])
     assert not alone["PINCODE"].certain
 
+    # Four digits are no Indian postal code, whatever the neighbours.
+    rows = [[f"+9198{i:08d}", "Pune", "MH", _pin(rng, i)] for i in range(60)]
+    assert _detect(["MSISDN", "CITY", "STATE", "PIN_CODE"], rows)["PIN_CODE"].certain
+
 
 def test_pin_words_beside_other_words_are_settled_by_the_values():
     rng = random.Random(4)

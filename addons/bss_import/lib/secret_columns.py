@@ -419,17 +419,24 @@ def _column_secret(index, header, vals, verdict, context, min_share):
                 False,
             )
         if kind in ("pin", "puk"):
+            label = _LABELS[kind]
+            if _share(vals, _HEX_KEY.match) >= min_share:
+                return SecretColumn(
+                    index, header, kind, f"header {header!r} reads as {label}, stored encrypted"
+                )
             if _share(vals, _PIN_VALUE.match) < min_share:
                 return None
-            if identifiers and not address and not verdict.address:
-                reason = (
-                    f"header {header!r} reads as {_LABELS[kind]}, its {n} sampled values are 4-8 digit codes "
-                    "and the file holds line/SIM identifiers"
-                )
+            # Indian postal codes (PIN codes) have exactly six digits.
+            postal = verdict.address or (
+                _share(vals, lambda v: len(v) == 6) >= min_share and (address or not identifiers)
+            )
+            if not postal:
+                reason = f"header {header!r} reads as {label} and its {n} sampled values are 4-8 digit codes"
                 return SecretColumn(index, header, kind, reason)
             reason = (
-                f"header {header!r} reads as {_LABELS[kind]} but {shown} may hold postal codes "
-                f"(its {n} sampled values are 4-8 digits beside address columns or without SIM identifiers)"
+                f"header {header!r} reads as {label} but {shown} may hold postal codes (its {n} sampled "
+                "values have 6 digits beside address columns or without SIM identifiers, or its header "
+                "names an address)"
             )
             return SecretColumn(index, header, kind, reason, False)
         if kind in ("ki", "opc", "sim_key"):
