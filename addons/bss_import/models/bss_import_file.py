@@ -302,7 +302,7 @@ class BssImportFile(models.Model):
         for col in secret_columns.detect_secret_columns(now.headers, now.sample_rows):
             found[col.index] = _dropped_entry(col)
         for entry in self._dropped():
-            index = entry.get("index")
+            index = entry.get("index") if isinstance(entry, dict) else None
             if isinstance(index, int) and 0 <= index < len(det.headers):
                 known = found.setdefault(index, {**entry, "header": det.headers[index]})
                 known["certain"] = known.get("certain", True) or entry.get("certain", True)

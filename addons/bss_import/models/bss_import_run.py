@@ -296,14 +296,14 @@ class BssImportRun(models.Model):
         except (binascii.Error, ValueError):
             raise UserError(_("Upload of %(name)s: the chunk is not valid base64.", name=name))
         try:
-            offset = int(offset)
+            start = int(offset)
         except (TypeError, ValueError):
-            offset = -1
+            start = None
         folder = self._upload_dir()
         path = os.path.join(folder, *name.split("/"))
         os.makedirs(os.path.dirname(path), exist_ok=True)
         size = os.path.getsize(path) if os.path.exists(path) else 0
-        if offset != size:
+        if start != size:
             raise UserError(
                 _(
                     "Upload of %(name)s: chunk at byte %(offset)s, but %(size)s bytes were received; "
