@@ -70,7 +70,7 @@ class _Run:
             table = stage_tables.table_name(run.id, file.id)
             if file.staging_table != table or table not in staged:
                 raise ExportError(
-                    f"its staged rows are not in this run's staging table {table}; stage the run again",
+                    f"its staged rows are not in this run's staging table {table}: they cannot be profiled",
                     file=file.name,
                 )
             self.tables[file.id] = table
