@@ -46,6 +46,15 @@ class TestOdooFlowsWithoutTelecomRights(TelecomCase):
         self.assertTrue(subscriber.copy().exists())
         with self.assertRaises(AccessError):
             subscriber.write({"x_msisdn": "447700900999"})
+        # Fields the telecom constraints depend on: archiving, the company,
+        # the company type.
+        subscriber.action_archive()
+        subscriber.action_unarchive()
+        subscriber.write({"company_id": self.company.id})
+        self.assertTrue(subscriber.active)
+        contact = Partner.create({"name": "Becomes a company"})
+        contact.write({"is_company": True, "company_id": self.company.id})
+        contact.action_archive()
 
     def test_product_manager_creates_copies_and_saves_products(self):
         Template = self.env["product.template"].with_user(self.product_manager)
