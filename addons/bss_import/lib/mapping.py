@@ -26,6 +26,7 @@ from . import detect, legacy_codes, schema, values
 from . import headers as _headers
 
 __all__ = [
+    "ROUTED_CODES",
     "SELECTION_TRANSLATION",
     "TARGETS",
     "ColumnSuggestion",
@@ -251,9 +252,7 @@ TARGETS = {
         },
     },
     # Allowance buckets of the wallet addon, owned by the subscriber's wallet. A
-    # monetary OCS bucket is no allowance: it is the wallet's balance, posted by
-    # the OCS cutover as journal entries, so "monetary" has no usage type here
-    # (SELECTION_TRANSLATION leaves it to the operator).
+    # monetary OCS bucket is no allowance but the wallet's balance (ROUTED_CODES).
     "ocs_buckets": {
         "model": "telecom.wallet.bucket",
         "fields": {
@@ -270,7 +269,12 @@ TARGETS = {
                 "usage_type",
                 "selection",
                 "Usage Type",
-                selection=(("data", "Data"), ("voice", "Voice"), ("sms", "SMS")),
+                selection=(
+                    ("monetary", "Monetary (wallet balance)"),
+                    ("data", "Data"),
+                    ("voice", "Voice"),
+                    ("sms", "SMS"),
+                ),
             ),
             # The export's units (MB, SEC, SMS) in the wallet's base units.
             "unit": _f(
@@ -321,8 +325,12 @@ for _table in ("custom_fields", "pcrf_rules", "aaa_hss", "network_elements", "us
 # Canonical values -> Odoo selection keys where they differ.
 SELECTION_TRANSLATION = {
     ("orders", "status"): {"draft": "draft", "confirmed": "sale", "done": "sale", "cancelled": "cancel"},
-    ("ocs_buckets", "bucket_type"): {"monetary": None},
 }
+
+# Codes of a selection target that send the row elsewhere instead of being stored in
+# the field: a monetary OCS bucket is the wallet's balance, which the OCS cutover posts
+# as journal entries; only allowance buckets become telecom.wallet.bucket records.
+ROUTED_CODES = {("ocs_buckets", "bucket_type"): {"monetary": "the wallet balance (OCS cutover)"}}
 
 # Several source columns feeding one field: the rule says how.
 _COMBINE = {
