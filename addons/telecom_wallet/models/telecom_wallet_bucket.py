@@ -133,7 +133,13 @@ class TelecomWalletBucket(models.Model):
         for vals in vals_list:
             usage_type = vals.get("usage_type") or self.default_get(["usage_type"]).get("usage_type")
             self._telecom_normalise_units(vals, usage_type)
-            vals.setdefault("remaining_quantity", vals.get("initial_quantity", 0.0))
+            # A new bucket is full unless told otherwise (a legacy bucket
+            # arrives partly used); a legacy bucket known only by what is
+            # left starts from that.
+            if "remaining_quantity" not in vals:
+                vals["remaining_quantity"] = vals.get("initial_quantity", 0.0)
+            elif "initial_quantity" not in vals:
+                vals["initial_quantity"] = vals["remaining_quantity"]
         return super().create(vals_list)
 
     def write(self, vals):

@@ -104,6 +104,10 @@ class TestBucketUnits(WalletCase):
             {"wallet_id": self.wallet.id, "usage_type": "other", "initial_quantity": 3}
         )
         self.assertEqual((other.unit, other.remaining_quantity), ("units", 3))
+        legacy = self.env["telecom.wallet.bucket"].create(
+            {"wallet_id": self.wallet.id, "usage_type": "voice", "unit": "minutes", "remaining_quantity": 2}
+        )
+        self.assertEqual((legacy.initial_quantity, legacy.remaining_quantity), (120, 120))
         data.write({"initial_quantity": 3, "unit": "gb"})
         self.assertEqual((data.initial_quantity, data.unit), (3072, "mb"))
         for values in (
