@@ -393,7 +393,7 @@ class TelecomWallet(models.Model):
         try:
             yield
         finally:
-            cache[API_SCOPE_KEY] -= 1
+            cache[API_SCOPE_KEY] = max(cache.get(API_SCOPE_KEY, 0) - 1, 0)
 
     @api.model
     def _telecom_in_api_scope(self):

@@ -174,3 +174,15 @@ class TestWalletBackDoors(WalletCase):
         with self.assertRaisesRegex(UserError, "itself a reversal"):
             reversal.telecom_wallet_operation_ids.reverse(reason="undo")
         self.assertInvariants()
+
+    def test_the_wallet_api_mark_ends_with_the_operation(self):
+        Wallet = self.env["telecom.wallet"]
+        self.assertFalse(Wallet._telecom_in_api_scope())
+        with self.assertRaisesRegex(UserError, "Insufficient funds"):
+            self.wallet.debit(1000.0, "CDR-BIG")
+        self.assertFalse(Wallet._telecom_in_api_scope(), "a refused operation leaves no mark behind")
+        move = self.wallet.top_up(1.0, "TOP-2")
+        self.assertFalse(Wallet._telecom_in_api_scope())
+        # What the API handed back cannot be used to post a second wallet item.
+        with self.assertRaisesRegex(UserError, REFUSED):
+            move.copy()
