@@ -181,5 +181,21 @@ class BssImportCase(SavepointRegexMixin, TransactionCase):
         )
         return self.env.cr.dictfetchall()
 
+    def grant_everything(self, *models):
+        """Give Migration Operators every access right on ``models``: the
+        models' own refusals must hold even if an access rule grants too much."""
+        for model in models:
+            self.env["ir.model.access"].create(
+                {
+                    "name": f"too generous {model}",
+                    "model_id": self.env["ir.model"]._get_id(model),
+                    "group_id": self.env.ref("bss_import.bss_import_group_user").id,
+                    "perm_read": True,
+                    "perm_write": True,
+                    "perm_create": True,
+                    "perm_unlink": True,
+                }
+            )
+
     def finding(self, run, table, kind):
         return run.finding_ids.filtered(lambda f: f.table == table and f.kind == kind)

@@ -51,18 +51,7 @@ class TestFindings(BssImportCase):
                 with self.assertRaises(AccessError):
                     Row.with_user(user).create({"finding_id": finding.id, "line": 9})
         # Should an access rule ever grant more, the models still refuse.
-        for model in ("bss.import.finding", "bss.import.finding.row"):
-            self.env["ir.model.access"].create(
-                {
-                    "name": f"too generous {model}",
-                    "model_id": self.env["ir.model"]._get_id(model),
-                    "group_id": self.env.ref("bss_import.bss_import_group_user").id,
-                    "perm_read": True,
-                    "perm_write": True,
-                    "perm_create": True,
-                    "perm_unlink": True,
-                }
-            )
+        self.grant_everything("bss.import.finding", "bss.import.finding.row")
         finding = self.invalid.with_user(self.operator)
         with self.assertRaisesRegex(AccessError, "evidence"):
             finding.write({"count": 0})

@@ -122,18 +122,7 @@ class TestStateMachine(BssImportCase):
     def test_files_and_lines_come_from_the_steps_whatever_the_access_rules(self):
         run = self.small_run()
         # Should an access rule ever grant more, the models still refuse.
-        for model in ("bss.import.file", "bss.import.mapping.line"):
-            self.env["ir.model.access"].create(
-                {
-                    "name": f"too generous {model}",
-                    "model_id": self.env["ir.model"]._get_id(model),
-                    "group_id": self.env.ref("bss_import.bss_import_group_user").id,
-                    "perm_read": True,
-                    "perm_write": True,
-                    "perm_create": True,
-                    "perm_unlink": True,
-                }
-            )
+        self.grant_everything("bss.import.file", "bss.import.mapping.line")
         with self.assertRaisesRegex(AccessError, "created by the run's detection step only"):
             self.env["bss.import.file"].with_user(self.operator).create({"run_id": run.id, "name": "x.csv"})
         with self.assertRaisesRegex(AccessError, "created by the run's detection step only"):
