@@ -49,6 +49,8 @@ REGRESSION_TAGS=(
     /product:TestName
     /sale:TestSaleOrder
     /sale:TestSaleToInvoice
+    # Needs the Enterprise module account_accountant: it would only skip itself.
+    -/sale:TestSaleToInvoice.test_partial_invoicing_interaction_with_invoicing_switch_threshold
 )
 
 failed_steps=()
