@@ -1,0 +1,579 @@
+"""Resolution rules of the migration that need no database.
+
+The migration phases (Odoo side) decide, row by row, what becomes of the
+data-quality findings of a run; the rules themselves live here, as plain
+functions over dicts of mapped values, so they are tested fast and applied the
+same way by every phase:
+
+* :func:`row_checksum` - the content checksum of one row, computed alike over a
+  source row after mapping and over the Odoo record's values read back;
+* :func:`collapse_duplicates` - exact duplicate rows collapse, same key with
+  different values goes to quarantine;
+* :func:`match_by_secondary_key` - re-parenting an orphan by e-mail, phone,
+  address and name, only on one clear candidate;
+* :func:`resolve_status` - subscriber vs billing account status, by policy;
+* :func:`apply_defaults` - safe deterministic defaults for empty mandatory values;
+* :func:`sample` - the seeded sample of the side-by-side reconciliation.
+
+Messages returned here never contain cell values (they may be personal data):
+only field names, statuses and scores.
+"""
+
+import contextlib
+import datetime
+import difflib
+import hashlib
+import json
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+__all__ = [
+    "POLICIES",
+    "apply_defaults",
+    "collapse_duplicates",
+    "match_by_secondary_key",
+    "normalize_email",
+    "normalize_phone",
+    "resolve_status",
+    "row_checksum",
+    "sample",
+    "text_similarity",
+]
+
+# --------------------------------------------------------------------------
+# Canonical values (checksums and duplicate detection)
+# --------------------------------------------------------------------------
+
+# A string is read as a number only when written plainly and without leading
+# zeros: "10.50" is the amount 10.5, but "007" (a code) and "0612345678" (a
+# phone number) stay text.
+_NUMERIC = re.compile(r"^[+-]?(?:0|[1-9]\d*)(?:\.\d+)?$")
+# Odoo writes datetimes as "YYYY-MM-DD HH:MM:SS"; an ISO "T" separator is the same instant.
+_ISO_T = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})$")
+
+
+def _canon_decimal(value, digits):
+    if not value.is_finite():
+        return str(value)
+    if digits is not None:
+        # Half-up, as Odoo rounds a float or monetary field before storing it,
+        # so a source 10.125 and the 10.13 read back give the same text. A number
+        # too long for Decimal's precision is left as it is.
+        with contextlib.suppress(InvalidOperation):
+            value = value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    value = value.normalize()
+    return "0" if value.is_zero() else format(value, "f")
+
+
+def _canon(value, digits=None):
+    """Return the canonical text of one value (see :func:`row_checksum`)."""
+    if value is None or value is False:
+        return ""
+    if isinstance(value, str):
+        value = value.strip()
+        if _NUMERIC.match(value):
+            return _canon_decimal(Decimal(value), digits)
+        match = _ISO_T.match(value)
+        return f"{match.group(1)} {match.group(2)}" if match else value
+    if value is True:
+        return "true"
+    if isinstance(value, int):
+        return str(value) if digits is None else _canon_decimal(Decimal(value), digits)
+    if isinstance(value, Decimal):
+        return _canon_decimal(value, digits)
+    if isinstance(value, float):
+        # repr() is the shortest text that reads back as the same float: 10.5, not 10.4999...
+        return _canon_decimal(Decimal(repr(value)), digits)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        # Odoo stores datetimes in UTC to the second.
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        if len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str):
+            return _canon(value[0])  # many2one read back as (id, display name)
+        # x2many ids: a set, whatever their order
+        return ",".join(sorted(_canon(v, digits) for v in value))
+    if hasattr(value, "_name") and hasattr(value, "ids"):
+        # An Odoo recordset (duck-typed: this module imports no Odoo)
+        return ",".join(sorted(str(i) for i in value.ids))
+    return str(value).strip()
+
+
+def _digits_for(digits, field):
+    if isinstance(digits, dict):
+        return digits.get(field)
+    return digits
+
+
+def row_checksum(values, fields, digits=None):
+    """Return the SHA-256 hex digest of ``values[f]`` for ``f`` in ``sorted(fields)``.
+
+    The serialisation is canonical, so a source row after mapping and the Odoo
+    record's values read back give the same digest:
+
+    * ``None``, ``False``, ``""``, whitespace and a missing key are all empty;
+    * strings are stripped; a plainly written number without leading zeros
+      (``"10.50"``) is a number, ``"007"`` stays text;
+    * ``int``, ``float`` and ``Decimal`` compare by value (``Decimal("10.50")``,
+      ``10.5`` and ``"10.5"`` are equal); ``digits`` (an int, or a dict
+      field -> int) rounds half-up first, as Odoo does on storing
+      (``0.1 + 0.2`` equals ``0.3`` with ``digits=2``);
+    * ``True`` is ``"true"`` (``False`` is empty, as Odoo reads an unset field);
+    * dates are ISO ``YYYY-MM-DD``; datetimes ``YYYY-MM-DD HH:MM:SS`` in UTC
+      (an aware datetime is converted), microseconds dropped as Odoo stores them;
+    * a many2one given as an id, an ``(id, name)`` pair or a one-record
+      recordset is the id; x2many ids are compared as a set.
+
+    Field names are part of the digest: the same values under other fields differ.
+
+    >>> from decimal import Decimal
+    >>> source = {"amount": Decimal("10.50"), "name": " Ada ", "plan": (7, "Gold")}
+    >>> a = row_checksum(source, ["plan", "name", "amount"])
+    >>> b = row_checksum({"amount": 10.5, "name": "Ada", "plan": 7}, ["amount", "name", "plan"])
+    >>> a == b, len(a)
+    (True, 64)
+    >>> row_checksum({"n": None}, ["n"]) == row_checksum({"n": False}, ["n"]) == row_checksum({}, ["n"])
+    True
+    """
+    pairs = [[f, _canon(values.get(f), _digits_for(digits, f))] for f in sorted(set(fields))]
+    text = json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------
+# Duplicates
+# --------------------------------------------------------------------------
+
+
+def _content(row, key_fields):
+    """Canonical non-key, non-metadata values of a row (missing == empty)."""
+    return frozenset(
+        (f, c) for f, v in row.items() if not f.startswith("_") and f not in key_fields and (c := _canon(v))
+    )
+
+
+def collapse_duplicates(rows, key_fields):
+    """Collapse exact duplicate rows; set aside rows whose key repeats with other values.
+
+    ``rows`` are dicts of mapped values plus ``_line`` (the source line).
+    Rows are compared by the canonical values of :func:`row_checksum`; keys
+    starting with ``_`` (``_line`` and any other metadata) are ignored, and a
+    missing key equals an empty value.
+
+    Returns ``(unique_rows, collapsed_count, conflicts)``:
+
+    * ``unique_rows`` - the rows to migrate, in input order: for each key the
+      first row (the same dict object), when every row with that key has the
+      same values;
+    * ``collapsed_count`` - the number of exact copies dropped (the finding
+      ``duplicates_collapsed``);
+    * ``conflicts`` - ``[(key_tuple, [lines])]`` in order of first appearance:
+      keys seen with different values; *all* their rows are left out of
+      ``unique_rows`` (they go to quarantine). ``key_tuple`` holds the
+      canonical text of the key fields; ``lines`` are the rows' ``_line`` (their
+      0-based position in ``rows`` when they have none), in input order.
+
+    A row whose key fields are all empty is passed through untouched: it has no
+    identity to collapse on, and the missing-mandatory rule deals with it.
+
+    Always ``len(unique_rows) + collapsed_count + sum(len(lines) for _, lines in
+    conflicts) == len(rows)``.
+
+    >>> rows = [
+    ...     {"id": "A", "v": "1", "_line": 2},
+    ...     {"id": "A", "v": "1.0", "_line": 3},
+    ...     {"id": "B", "v": "1", "_line": 4},
+    ...     {"id": "B", "v": "2", "_line": 5},
+    ... ]
+    >>> unique, collapsed, conflicts = collapse_duplicates(rows, ["id"])
+    >>> [r["_line"] for r in unique], collapsed, conflicts
+    ([2], 1, [(('B',), [4, 5])])
+    """
+    key_fields = tuple(key_fields)
+    key_set = frozenset(key_fields)
+    groups = {}  # key -> [(position, row, content)]
+    order = []  # (position, key or None)
+    for position, row in enumerate(rows):
+        key = tuple(_canon(row.get(f)) for f in key_fields)
+        if not any(key):
+            order.append((position, None))
+            continue
+        if key not in groups:
+            groups[key] = []
+            order.append((position, key))
+        groups[key].append((position, row, _content(row, key_set)))
+
+    unique, collapsed, conflicts = [], 0, []
+    for position, key in order:
+        if key is None:
+            unique.append(rows[position])
+            continue
+        group = groups[key]
+        if len({content for _p, _r, content in group}) == 1:
+            unique.append(group[0][1])
+            collapsed += len(group) - 1
+        else:
+            conflicts.append((key, [r.get("_line", p) for p, r, _c in group]))
+    return unique, collapsed, conflicts
+
+
+# --------------------------------------------------------------------------
+# Secondary-key matching (orphans)
+# --------------------------------------------------------------------------
+
+_NON_DIGIT = re.compile(r"\D")
+_WHITESPACE = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+# Two phone numbers of which one lacks the country code still match when the
+# shorter is the tail of the longer with at least this many digits, and the
+# longer has at most 3 more (the longest country code).
+_PHONE_MIN_DIGITS = 7
+_COUNTRY_CODE_MAX = 3
+# Weight of a field by kind: an e-mail or phone number identifies a customer on
+# its own; a name or an address (kind "text") only together.
+_WEIGHTS = {"email": 3, "phone": 3, "text": 2}
+# A confidence is divided by at least this much evidence, so that a name or an
+# address alone (weight 2) can never re-parent: the two together can.
+_MIN_EVIDENCE = 3
+
+
+def normalize_email(value):
+    """Return an e-mail address lower-cased with all whitespace removed ("" when empty).
+
+    >>> normalize_email("  Ada.Lovelace @Example.COM ")
+    'ada.lovelace@example.com'
+    """
+    return _WHITESPACE.sub("", str(value or "")).lower()
+
+
+def normalize_phone(value, country_code=None):
+    """Return the digits of a phone number, E.164-like without ``+`` ("" when none).
+
+    Separators and any non-digit are dropped. A leading ``+`` or ``00`` is the
+    international prefix and is removed. A single leading ``0`` is a national
+    trunk prefix: it is replaced by ``country_code`` when given, otherwise
+    removed (leaving the national significant number, which
+    :func:`match_by_secondary_key` matches against the tail of an international
+    number). Other numbers are taken as written (MSISDNs are exported as E.164
+    digits).
+
+    >>> normalize_phone("+44 (0)20-7946 0958".replace("(0)", ""))
+    '442079460958'
+    >>> normalize_phone("0033 6 12 34 56 78"), normalize_phone("06 12 34 56 78")
+    ('33612345678', '612345678')
+    >>> normalize_phone("06 12 34 56 78", country_code="33")
+    '33612345678'
+    """
+    text = str(value or "").strip()
+    digits = _NON_DIGIT.sub("", text)
+    if text.startswith("+"):
+        return digits
+    if digits.startswith("00"):
+        return digits[2:]
+    if digits.startswith("0"):
+        return (country_code or "") + digits.lstrip("0")
+    return digits
+
+
+def _phones_match(a, b):
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    return (
+        len(short) >= _PHONE_MIN_DIGITS
+        and len(long_) - len(short) <= _COUNTRY_CODE_MAX
+        and long_.endswith(short)
+    )
+
+
+def _tokens(value):
+    if isinstance(value, tuple | list):
+        value = " ".join(str(v) for v in value if v)
+    text = unicodedata.normalize("NFKD", str(value or "")).casefold()
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return sorted(_NON_WORD.sub(" ", text).split())
+
+
+def text_similarity(a, b):
+    """Return the token-sort similarity of two texts, from 0.0 to 1.0.
+
+    Texts are compared case-, accent- and punctuation-insensitively with their
+    words sorted (difflib's ratio over the sorted words), so word order does
+    not matter but a missing word does: ``"Smith"`` is not ``"John Smith"``.
+
+    >>> text_similarity("Lovelace, Ada", "ada LOVELACE")
+    1.0
+    >>> text_similarity("12 Rue de l'Église", "12 rue de l eglise")
+    1.0
+    >>> round(text_similarity("Smith", "John Smith"), 2)
+    0.67
+    """
+    left, right = " ".join(_tokens(a)), " ".join(_tokens(b))
+    if not left or not right:
+        return 0.0
+    return difflib.SequenceMatcher(None, left, right).ratio()
+
+
+def _kind(field):
+    if "email" in field:
+        return "email"
+    if "phone" in field or "msisdn" in field:
+        return "phone"
+    return "text"
+
+
+def _present(kind, value, country_code):
+    """The comparable form of a value, or "" when empty."""
+    if kind == "email":
+        return normalize_email(value)
+    if kind == "phone":
+        return normalize_phone(value, country_code)
+    return value if _tokens(value) else ""
+
+
+def _field_score(kind, a, b):
+    if kind == "email":
+        return 1.0 if a == b else 0.0
+    if kind == "phone":
+        return 1.0 if _phones_match(a, b) else 0.0
+    return text_similarity(a, b)
+
+
+def _pct(score):
+    """A score as a percentage, rounded down (89.96 % never reads as 90 %)."""
+    tenths = int(score * 1000 + 1e-9)
+    return f"{tenths // 10}%" if tenths % 10 == 0 else f"{tenths / 10:.1f}%"
+
+
+def match_by_secondary_key(
+    orphan,
+    candidates,
+    fields=("email", "phone", "address", "name"),
+    threshold=0.9,
+    margin=0.1,
+    country_code=None,
+):
+    """Find the one candidate parent of an orphan by secondary keys.
+
+    Each of ``fields`` that is non-empty on the orphan is compared with the
+    candidate's value of the same name:
+
+    * a field whose name contains ``email``: equal after :func:`normalize_email` (1 or 0);
+    * ``phone`` / ``msisdn``: equal after :func:`normalize_phone`, or the
+      shorter is the tail (>= 7 digits) of the longer with at most 3 more
+      digits, i.e. one side lacks its country code (1 or 0);
+    * any other field (address, name...): :func:`text_similarity`.
+
+    The confidence is the weighted mean of the field scores (e-mail 3, phone 3,
+    any other field 2; a field the candidate lacks scores 0) divided by at
+    least 3, so a name or an address alone never reaches 90 %. For instance a
+    household member at the same address whose first name differs (name 75 %)
+    scores 87.5 %. Scores are rounded to 6 decimals.
+
+    Returns ``(candidate, confidence, reason)``: the candidate (the dict given)
+    when exactly one candidate scores ``>= threshold`` and every other one
+    scores at least ``margin`` below it, else ``None``; ``confidence`` is the
+    best candidate's score (0.0 without candidates); ``reason`` says why, with
+    field names and scores only, never values, e.g. ``"2 candidates ≥ 90%"``,
+    ``"best 72% < 90%"``.
+
+    >>> accounts = [
+    ...     {"id": 1, "email": "ada@example.com", "name": "Ada Lovelace"},
+    ...     {"id": 2, "email": "bob@example.com", "name": "Bob Smith"},
+    ... ]
+    >>> orphan = {"email": " ADA@example.com", "name": "Lovelace Ada"}
+    >>> found, confidence, reason = match_by_secondary_key(orphan, accounts)
+    >>> found["id"], confidence, reason
+    (1, 1.0, '1 candidate ≥ 90%: 100% (email 100%, name 100%); next best 3.8%')
+    >>> match_by_secondary_key({"name": "Ada Lovelace"}, accounts)[1:]
+    (0.666667, 'best 66.6% < 90% (name 100%)')
+    """
+    wanted = []  # (field, kind, comparable orphan value)
+    for field in fields:
+        kind = _kind(field)
+        value = _present(kind, orphan.get(field), country_code)
+        if value:
+            wanted.append((field, kind, value))
+    if not wanted:
+        return None, 0.0, f"no secondary key on the orphan ({', '.join(fields)} all empty)"
+    if not candidates:
+        return None, 0.0, "no candidates"
+    evidence = max(sum(_WEIGHTS.get(kind, 1) for _f, kind, _v in wanted), _MIN_EVIDENCE)
+
+    scored = []  # (confidence, position, {field: score})
+    for position, candidate in enumerate(candidates):
+        detail = {}
+        for field, kind, value in wanted:
+            other = _present(kind, candidate.get(field), country_code)
+            detail[field] = _field_score(kind, value, other) if other else 0.0
+        total = sum(_WEIGHTS.get(kind, 1) * detail[f] for f, kind, _v in wanted)
+        scored.append((round(total / evidence, 6), position, detail))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+
+    best, position, detail = scored[0]
+    fields_text = ", ".join(f"{f} {_pct(s)}" for f, s in detail.items())
+    above = sum(1 for score, _p, _d in scored if score >= threshold)
+    if above == 0:
+        return None, best, f"best {_pct(best)} < {_pct(threshold)} ({fields_text})"
+    if above > 1:
+        return None, best, f"{above} candidates ≥ {_pct(threshold)}"
+    runner_up = scored[1][0] if len(scored) > 1 else 0.0
+    if best - runner_up < margin:
+        return (
+            None,
+            best,
+            f"runner-up {_pct(runner_up)} within {_pct(margin)} of best {_pct(best)}",
+        )
+    return (
+        candidates[position],
+        best,
+        f"1 candidate ≥ {_pct(threshold)}: {_pct(best)} ({fields_text}); next best {_pct(runner_up)}",
+    )
+
+
+# --------------------------------------------------------------------------
+# Inconsistent states
+# --------------------------------------------------------------------------
+
+# Canonical values (schema.SUBSCRIBER_STATUSES / ACCOUNT_STATUSES).
+_SUBSCRIBER_STATUSES = ("pending", "active", "suspended", "barred", "terminated")
+_ACCOUNT_STATUSES = ("open", "suspended", "closed")
+#: How a subscriber/account status contradiction is resolved (see :func:`resolve_status`).
+POLICIES = ("conservative", "account", "subscriber")
+# Subscriber statuses that agree with each account status. An open account
+# allows any line status; a suspended account allows no line that is in or
+# about to enter service; a closed account only terminated lines.
+_CONSISTENT = {
+    "open": frozenset(_SUBSCRIBER_STATUSES),
+    "suspended": frozenset(("suspended", "barred", "terminated")),
+    "closed": frozenset(("terminated",)),
+}
+# What the account, as system of record, makes of a line that contradicts it.
+_ACCOUNT_VERDICT = {"suspended": "suspended", "closed": "terminated"}
+
+
+def resolve_status(subscriber_status, account_status, policy="conservative"):
+    """Resolve a subscriber's status against its billing account's status.
+
+    Statuses are canonical values (trimmed, case-insensitive). Consistent pairs
+    (any line on an open account; a suspended, barred or terminated line on a
+    suspended account; a terminated line on a closed account) keep the
+    subscriber's status. For the inconsistent ones, by ``policy``:
+
+    * ``"account"`` - the account is the system of record: a suspended account
+      suspends the line, a closed account terminates it;
+    * ``"subscriber"`` - the subscriber's own status is the system of record;
+    * ``"conservative"`` (default) - the choice that does not cut a paying
+      customer's service. In every inconsistent pair the account's verdict is
+      the more restrictive one (it would suspend a working line, or terminate
+      one and release its number for recycling), so the line keeps its own
+      status - the same status as ``"subscriber"`` gives, for another reason:
+      the account's verdict is left to the review of the conflict report.
+
+    Returns ``(status, conflict_reason)``: the status to migrate, and ``None``
+    for a consistent pair or a stable, readable reason naming both statuses
+    and the policy, e.g. ``"active subscriber on closed account: kept active
+    (policy conservative)"``. An empty account status (no account to compare
+    with) is no conflict. Raises :class:`ValueError` naming an unknown status
+    or policy.
+
+    >>> resolve_status("active", "closed")
+    ('active', 'active subscriber on closed account: kept active (policy conservative)')
+    >>> resolve_status("active", "closed", policy="account")
+    ('terminated', 'active subscriber on closed account: set to terminated (policy account)')
+    >>> resolve_status("suspended", "open")
+    ('suspended', None)
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"unknown status policy {policy!r}: expected one of {', '.join(POLICIES)}")
+    subscriber = str(subscriber_status or "").strip().lower()
+    if subscriber not in _SUBSCRIBER_STATUSES:
+        expected = ", ".join(_SUBSCRIBER_STATUSES)
+        raise ValueError(f"unknown subscriber status {subscriber_status!r}: expected one of {expected}")
+    account = str(account_status or "").strip().lower()
+    if not account:
+        return subscriber, None
+    if account not in _ACCOUNT_STATUSES:
+        expected = ", ".join(_ACCOUNT_STATUSES)
+        raise ValueError(f"unknown account status {account_status!r}: expected one of {expected}")
+    if subscriber in _CONSISTENT[account]:
+        return subscriber, None
+    status = _ACCOUNT_VERDICT[account] if policy == "account" else subscriber
+    action = f"kept {status}" if status == subscriber else f"set to {status}"
+    return status, f"{subscriber} subscriber on {account} account: {action} (policy {policy})"
+
+
+# --------------------------------------------------------------------------
+# Missing mandatory values
+# --------------------------------------------------------------------------
+
+
+def _empty(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def apply_defaults(row, mandatory, defaults):
+    """Fill empty mandatory values from ``defaults``; list what is still missing.
+
+    A value is empty when it is ``None``, missing, ``""`` or whitespace
+    (``False`` and ``0`` are values). Only mandatory fields are filled, and
+    only with a non-empty default (a fixed value such as the operator's home
+    country, so the result is deterministic).
+
+    Returns ``(new_row, missing)``: a new dict (the input is never mutated)
+    and the mandatory fields still empty, in the order of ``mandatory``
+    without repeats - a row with any goes to the enrichment queue.
+
+    >>> row = {"name": "Ada", "country": " ", "zip": None}
+    >>> apply_defaults(row, ["name", "country", "zip"], {"country": "GB"})
+    ({'name': 'Ada', 'country': 'GB', 'zip': None}, ['zip'])
+    >>> row["country"]
+    ' '
+    """
+    out = dict(row)
+    missing = []
+    for field in dict.fromkeys(mandatory):
+        if not _empty(out.get(field)):
+            continue
+        default = defaults.get(field)
+        if _empty(default):
+            missing.append(field)
+        else:
+            out[field] = default
+    return out, missing
+
+
+# --------------------------------------------------------------------------
+# Reconciliation sample
+# --------------------------------------------------------------------------
+
+
+def sample(keys, seed, size):
+    """Return a seeded sample of ``size`` distinct keys (all of them when fewer), sorted.
+
+    Each key is ranked by the SHA-256 of the seed and the key's ``repr`` and
+    the ``size`` lowest ranks are taken: the sample depends only on the set of
+    keys, the seed and the size - not on the input order, the process or the
+    Python version - so a re-run of the same export shows the same records,
+    another seed shows others, and a larger size extends a smaller one.
+    Keys are compared by ``repr`` (``7`` and ``"7"`` are different keys).
+
+    >>> sample(["S3", "S1", "S2"], seed=1, size=5)
+    ['S1', 'S2', 'S3']
+    >>> sample(range(1000), seed=1, size=3) == sample(reversed(range(1000)), seed=1, size=3)
+    True
+    """
+    if size < 0:
+        raise ValueError(f"sample size must be >= 0, got {size}")
+    prefix = f"{seed!r}\x00".encode()
+    distinct = {repr(key): key for key in keys}
+    ranked = sorted(distinct, key=lambda text: hashlib.sha256(prefix + text.encode()).digest())
+    chosen = [distinct[text] for text in ranked[:size]]
+    try:
+        return sorted(chosen)
+    except TypeError:  # keys of mixed types: any stable order will do
+        return sorted(chosen, key=repr)
