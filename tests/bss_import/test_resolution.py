@@ -13,6 +13,7 @@ from odoo.addons.bss_import.lib import resolution, schema
 from odoo.addons.bss_import.lib.resolution import (
     POLICIES,
     apply_defaults,
+    blocking_keys,
     collapse_duplicates,
     match_by_secondary_key,
     normalize_email,
@@ -125,6 +126,29 @@ def test_checksum_names_fields():
 def test_checksum_reads_values_with_separators_unambiguously():
     # A value that looks like the serialisation of two fields is still one value.
     assert row_checksum({"a": 'x","b":"y'}, ["a", "b"]) != row_checksum({"a": "x", "b": "y"}, ["a", "b"])
+
+
+def test_checksum_keeps_every_digit_of_long_numbers():
+    # Decimal's default 28-digit precision would round these to the same number
+    a, b = "1" * 39 + "2", "1" * 39 + "3"
+    assert row_checksum({"f": a}, ["f"]) != row_checksum({"f": b}, ["f"])
+    assert row_checksum({"f": a}, ["f"], digits=2) != row_checksum({"f": b}, ["f"], digits=2)
+    iccid = "8944100000000000012"
+    assert row_checksum({"f": iccid}, ["f"], digits=2) == row_checksum({"f": int(iccid)}, ["f"])
+
+
+class _Markup(str):
+    """A str subclass, as Odoo returns for HTML fields."""
+
+
+class _Amount(Decimal):
+    pass
+
+
+def test_checksum_reads_subclasses_by_their_base_type():
+    assert row_checksum({"f": _Markup(" <p>x</p> ")}, ["f"]) == row_checksum({"f": "<p>x</p>"}, ["f"])
+    assert row_checksum({"f": _Amount("1.50")}, ["f"]) == row_checksum({"f": 1.5}, ["f"])
+    assert row_checksum({"f": object}, ["f"]) == row_checksum({"f": str(object)}, ["f"])
 
 
 class _Records:
@@ -429,6 +453,17 @@ def test_text_similarity(a, b, low, high):
     assert text_similarity(a, b) == text_similarity(b, a)
 
 
+_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=10)
+_PERSON = st.fixed_dictionaries(
+    {
+        "email": st.builds(lambda u, d: f"{u}@{d}.example", _WORDS, _WORDS),
+        "phone": st.from_regex(r"\+[1-9][0-9]{9,11}", fullmatch=True),
+        "address": st.builds(lambda n, s, c: f"{n} {s} street {c}", st.integers(1, 999), _WORDS, _WORDS),
+        "name": st.builds(lambda a, b: f"{a} {b}", _WORDS, _WORDS),
+    }
+)
+
+
 ADA = {
     "id": 1,
     "email": "ada@example.com",
@@ -549,23 +584,72 @@ def test_match_other_fields_and_threshold():
     assert match_by_secondary_key(orphan, [ADA], threshold=0.7)[0] is ADA
 
 
+def test_match_margin_is_inclusive():
+    # a runner-up exactly ``margin`` below the best is clearly lower
+    orphan = {"email": "ada@example.com", "name": "Ada Lovelace"}
+    best = dict(orphan)
+    runner = {"email": "ada@example.com", "name": "Ada Lovelace Byron"}
+    score = match_by_secondary_key(orphan, [runner])[1]
+    assert 0.9 <= score < 1.0
+    found, _c, reason = match_by_secondary_key(orphan, [best, runner], threshold=0.99, margin=1 - score)
+    assert found is best, reason
+    found, _c, reason = match_by_secondary_key(orphan, [best, runner], threshold=0.99, margin=1.0001 - score)
+    assert found is None and reason.startswith("runner-up ")
+
+
+def test_blocking_keys():
+    row = {"email": " Ada@Example.COM", "phone": "+44 7700 900123", "address": "12 Main St", "name": "Ada"}
+    assert blocking_keys(row) == {("email", "ada@example.com"), ("phone", "0900123")}
+    assert blocking_keys({"phone": "12345"}) == {("phone", "12345")}
+    assert blocking_keys({"name": "Ada", "address": "12 Main St"}) == set()
+    assert blocking_keys({"contact_phone": "07700 900123"}, fields=("contact_phone",)) == {
+        ("contact_phone", "0900123")
+    }
+
+
+def _perturbed(person, draw):
+    """A candidate built from a person: each field kept, re-spelt, changed or dropped."""
+    out = {}
+    for field, value in person.items():
+        how = draw(st.sampled_from(["keep", "respell", "change", "drop"]))
+        if how == "keep":
+            out[field] = value
+        elif how == "respell":
+            out[field] = {
+                "email": f"  {value.upper()} ",
+                "phone": draw(st.sampled_from(["00" + value[1:], "0" + value[-9:]])),
+                "address": value.replace(" street ", ", Street "),
+                "name": " ".join(reversed(value.split())),
+            }[field]
+        elif how == "change":
+            out[field] = value[:-1] + ("x" if value[-1] != "x" else "y")
+    return out
+
+
+@settings(max_examples=200)
+@given(_PERSON, st.data())
+def test_blocking_keys_find_every_match(orphan, data):
+    orphan = {f: v for f, v in orphan.items() if data.draw(st.booleans())}
+    assume("email" in orphan or "phone" in orphan)
+    candidate = _perturbed(orphan, data.draw)
+    _found, confidence, _reason = match_by_secondary_key(orphan, [candidate])
+    if confidence >= 0.9:
+        assert blocking_keys(orphan) & blocking_keys(candidate)
+
+
+def test_blocking_keys_need_an_email_or_a_phone():
+    # without either, a perfect name and address match has no key to be found by
+    orphan = {"name": "Ada Lovelace", "address": "12 Main St"}
+    assert match_by_secondary_key(orphan, [dict(orphan)])[1] == 1.0
+    assert blocking_keys(orphan) == set()
+
+
 def test_match_percentages_round_down():
     # 0.8996 must never read as "90%" next to a 90 % threshold
     assert resolution._pct(0.8996) == "89.9%"
     assert resolution._pct(0.9) == "90%"
     assert resolution._pct(1 / 3) == "33.3%"
     assert resolution._pct(2 / 3) == "66.6%"
-
-
-_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=10)
-_PERSON = st.fixed_dictionaries(
-    {
-        "email": st.builds(lambda u, d: f"{u}@{d}.example", _WORDS, _WORDS),
-        "phone": st.from_regex(r"\+[1-9][0-9]{9,11}", fullmatch=True),
-        "address": st.builds(lambda n, s, c: f"{n} {s} street {c}", st.integers(1, 999), _WORDS, _WORDS),
-        "name": st.builds(lambda a, b: f"{a} {b}", _WORDS, _WORDS),
-    }
-)
 
 
 @settings(max_examples=60)

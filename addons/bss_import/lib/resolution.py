@@ -26,11 +26,12 @@ import hashlib
 import json
 import re
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 __all__ = [
     "POLICIES",
     "apply_defaults",
+    "blocking_keys",
     "collapse_duplicates",
     "match_by_secondary_key",
     "normalize_email",
@@ -53,60 +54,95 @@ _NUMERIC = re.compile(r"^[+-]?(?:0|[1-9]\d*)(?:\.\d+)?$")
 _ISO_T = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})$")
 
 
+# Wide enough for any identifier written as digits (an ICCID has 22): Decimal's
+# default 28 digits would round a longer one when normalising it.
+_DECIMAL_CONTEXT = Context(prec=100, rounding=ROUND_HALF_UP)
+_QUANTUM = {}  # digits -> Decimal("0.01")...
+
+
 def _canon_decimal(value, digits):
     if not value.is_finite():
         return str(value)
     if digits is not None:
+        quantum = _QUANTUM.get(digits)
+        if quantum is None:
+            quantum = _QUANTUM[digits] = Decimal(1).scaleb(-digits)
         # Half-up, as Odoo rounds a float or monetary field before storing it,
         # so a source 10.125 and the 10.13 read back give the same text. A number
-        # too long for Decimal's precision is left as it is.
+        # too long even for the wide context is left as it is.
         with contextlib.suppress(InvalidOperation):
-            value = value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    value = value.normalize()
+            value = value.quantize(quantum, context=_DECIMAL_CONTEXT)
+    value = value.normalize(_DECIMAL_CONTEXT)
     return "0" if value.is_zero() else format(value, "f")
+
+
+def _canon_str(value, digits):
+    value = value.strip()
+    if not value:
+        return ""
+    first = value[0]
+    if (first.isdigit() or first in "+-") and _NUMERIC.match(value):
+        return _canon_decimal(Decimal(value), digits)
+    if len(value) == 19 and value[10] == "T":
+        match = _ISO_T.match(value)
+        if match:
+            return f"{match.group(1)} {match.group(2)}"
+    return value
+
+
+def _canon_int(value, digits):
+    return str(value) if digits is None else _canon_decimal(Decimal(value), digits)
+
+
+def _canon_float(value, digits):
+    # repr() is the shortest text that reads back as the same float: 10.5, not 10.4999...
+    return _canon_decimal(Decimal(repr(value)), digits)
+
+
+def _canon_datetime(value, _digits):
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    # Odoo stores datetimes in UTC to the second.
+    return value.isoformat(sep=" ", timespec="seconds")
+
+
+def _canon_sequence(value, digits):
+    if len(value) == 2 and type(value[0]) is int and isinstance(value[1], str):
+        return str(value[0])  # many2one read back as (id, display name)
+    # x2many ids: a set, whatever their order
+    return ",".join(sorted(_canon(v, digits) for v in value))
+
+
+# Exact type -> canonical text; subclasses and other types take the slow path.
+_BY_TYPE = {
+    str: _canon_str,
+    type(None): lambda _value, _digits: "",
+    bool: lambda value, _digits: "true" if value else "",
+    int: _canon_int,
+    float: _canon_float,
+    Decimal: _canon_decimal,
+    datetime.datetime: _canon_datetime,
+    datetime.date: lambda value, _digits: value.isoformat(),
+    tuple: _canon_sequence,
+    list: _canon_sequence,
+}
 
 
 def _canon(value, digits=None):
     """Return the canonical text of one value (see :func:`row_checksum`)."""
+    handler = _BY_TYPE.get(type(value))
+    if handler is not None:
+        return handler(value, digits)
     if value is None or value is False:
         return ""
-    if isinstance(value, str):
-        value = value.strip()
-        if _NUMERIC.match(value):
-            return _canon_decimal(Decimal(value), digits)
-        match = _ISO_T.match(value)
-        return f"{match.group(1)} {match.group(2)}" if match else value
-    if value is True:
-        return "true"
-    if isinstance(value, int):
-        return str(value) if digits is None else _canon_decimal(Decimal(value), digits)
-    if isinstance(value, Decimal):
-        return _canon_decimal(value, digits)
-    if isinstance(value, float):
-        # repr() is the shortest text that reads back as the same float: 10.5, not 10.4999...
-        return _canon_decimal(Decimal(repr(value)), digits)
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-        # Odoo stores datetimes in UTC to the second.
-        return value.isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        if len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str):
-            return _canon(value[0])  # many2one read back as (id, display name)
-        # x2many ids: a set, whatever their order
-        return ",".join(sorted(_canon(v, digits) for v in value))
     if hasattr(value, "_name") and hasattr(value, "ids"):
         # An Odoo recordset (duck-typed: this module imports no Odoo)
         return ",".join(sorted(str(i) for i in value.ids))
+    # Subclasses (Markup, a datetime subclass...) by their base type
+    for base, handler in _BY_TYPE.items():
+        if isinstance(value, base):
+            return handler(value, digits)
     return str(value).strip()
-
-
-def _digits_for(digits, field):
-    if isinstance(digits, dict):
-        return digits.get(field)
-    return digits
 
 
 def row_checksum(values, fields, digits=None):
@@ -139,7 +175,11 @@ def row_checksum(values, fields, digits=None):
     >>> row_checksum({"n": None}, ["n"]) == row_checksum({"n": False}, ["n"]) == row_checksum({}, ["n"])
     True
     """
-    pairs = [[f, _canon(values.get(f), _digits_for(digits, f))] for f in sorted(set(fields))]
+    names = sorted(set(fields))
+    if isinstance(digits, dict):
+        pairs = [[f, _canon(values.get(f), digits.get(f))] for f in names]
+    else:
+        pairs = [[f, _canon(values.get(f), digits)] for f in names]
     text = json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -290,12 +330,17 @@ def _phones_match(a, b):
     )
 
 
-def _tokens(value):
+def _sorted_words(value):
+    """The words of a text, case-, accent- and punctuation-free, sorted, joined by spaces."""
     if isinstance(value, tuple | list):
         value = " ".join(str(v) for v in value if v)
     text = unicodedata.normalize("NFKD", str(value or "")).casefold()
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return sorted(_NON_WORD.sub(" ", text).split())
+    return " ".join(sorted(_NON_WORD.sub(" ", text).split()))
+
+
+def _ratio(left, right):
+    return difflib.SequenceMatcher(None, left, right).ratio() if left and right else 0.0
 
 
 def text_similarity(a, b):
@@ -312,10 +357,7 @@ def text_similarity(a, b):
     >>> round(text_similarity("Smith", "John Smith"), 2)
     0.67
     """
-    left, right = " ".join(_tokens(a)), " ".join(_tokens(b))
-    if not left or not right:
-        return 0.0
-    return difflib.SequenceMatcher(None, left, right).ratio()
+    return _ratio(_sorted_words(a), _sorted_words(b))
 
 
 def _kind(field):
@@ -332,7 +374,7 @@ def _present(kind, value, country_code):
         return normalize_email(value)
     if kind == "phone":
         return normalize_phone(value, country_code)
-    return value if _tokens(value) else ""
+    return _sorted_words(value)
 
 
 def _field_score(kind, a, b):
@@ -340,7 +382,33 @@ def _field_score(kind, a, b):
         return 1.0 if a == b else 0.0
     if kind == "phone":
         return 1.0 if _phones_match(a, b) else 0.0
-    return text_similarity(a, b)
+    return _ratio(a, b)
+
+
+def blocking_keys(row, fields=("email", "phone", "address", "name"), country_code=None):
+    """Return the exact keys under which to index or look up candidates of :func:`match_by_secondary_key`.
+
+    ``{(field, key)}``: the normalised e-mail, and the last 7 digits of the
+    normalised phone (all of them when shorter) - two phones that match share
+    them. Names and addresses give no key (they match fuzzily).
+
+    With the default fields and threshold, a candidate can only reach 90 %
+    with an orphan that has an e-mail or a phone by matching one of them (the
+    name and address together weigh at most 4 of 7), so it shares a key with
+    the orphan: index the candidates by these keys and compare each orphan with
+    the candidates under its keys only. An orphan with neither has no key: its
+    candidates must come from elsewhere (e.g. the same postcode).
+
+    >>> sorted(blocking_keys({"email": " Ada@Example.com", "phone": "07700 900123", "name": "Ada"}))
+    [('email', 'ada@example.com'), ('phone', '0900123')]
+    """
+    keys = set()
+    for field in fields:
+        kind = _kind(field)
+        value = _present(kind, row.get(field), country_code) if kind != "text" else ""
+        if value:
+            keys.add((field, value[-_PHONE_MIN_DIGITS:] if kind == "phone" else value))
+    return keys
 
 
 def _pct(score):
@@ -402,7 +470,7 @@ def match_by_secondary_key(
         return None, 0.0, f"no secondary key on the orphan ({', '.join(fields)} all empty)"
     if not candidates:
         return None, 0.0, "no candidates"
-    evidence = max(sum(_WEIGHTS.get(kind, 1) for _f, kind, _v in wanted), _MIN_EVIDENCE)
+    evidence = max(sum(_WEIGHTS[kind] for _f, kind, _v in wanted), _MIN_EVIDENCE)
 
     scored = []  # (confidence, position, {field: score})
     for position, candidate in enumerate(candidates):
@@ -410,7 +478,7 @@ def match_by_secondary_key(
         for field, kind, value in wanted:
             other = _present(kind, candidate.get(field), country_code)
             detail[field] = _field_score(kind, value, other) if other else 0.0
-        total = sum(_WEIGHTS.get(kind, 1) * detail[f] for f, kind, _v in wanted)
+        total = sum(_WEIGHTS[kind] * detail[f] for f, kind, _v in wanted)
         scored.append((round(total / evidence, 6), position, detail))
     scored.sort(key=lambda item: (-item[0], item[1]))
 
@@ -422,7 +490,7 @@ def match_by_secondary_key(
     if above > 1:
         return None, best, f"{above} candidates ≥ {_pct(threshold)}"
     runner_up = scored[1][0] if len(scored) > 1 else 0.0
-    if best - runner_up < margin:
+    if round(best - runner_up, 6) < margin:
         return (
             None,
             best,
