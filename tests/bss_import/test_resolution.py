@@ -18,6 +18,7 @@ from odoo.addons.bss_import.lib.resolution import (
     match_by_secondary_key,
     normalize_email,
     normalize_phone,
+    probable_duplicates,
     resolve_status,
     row_checksum,
     sample,
@@ -406,6 +407,10 @@ def test_normalize_email(raw, expected):
         ("+1 (555) 123-4567", None, "15551234567"),
         ("+33 6.12.34.56.78", None, "33612345678"),
         ("tel: +49 30 1234567", None, "49301234567"),
+        ("+44 (0)20 7946 0958", None, "442079460958"),
+        ("+44 (0)20 7946 0958", "33", "442079460958"),  # international: the country code is not added
+        ("020 7946 0958", "44", "442079460958"),
+        ("1-800-555-0199 ext. 12", None, "18005550199" + "12"),  # extensions are not understood
         ("", None, ""),
         (None, "44", ""),
     ],
@@ -691,6 +696,83 @@ def test_match_invariants(orphan, others):
         # a second exact copy makes it ambiguous
         again = match_by_secondary_key(orphan, [*candidates, dict(orphan)])
         assert again[0] is None and again[2].startswith("2 candidates")
+
+
+# ---------------------------------------------------------- probable_duplicates
+
+BORN = datetime.date(1990, 5, 17)
+
+
+def test_probable_duplicates_same_name_address_birth_date():
+    rows = [
+        {"name": "Ada Lovelace", "address": "12 Main St", "birth_date": BORN, "_line": 2},
+        {"name": "Bob Smith", "address": "12 Main St", "birth_date": BORN, "_line": 3},
+        {"name": "LOVELACE, Ada", "address": "12, main st.", "birth_date": "1990-05-17", "_line": 4},
+        {"name": "Bob  Smith", "address": "12 MAIN ST", "birth_date": BORN, "_line": 5},
+        {"name": "Ada Lovelace", "address": "12 Main St", "birth_date": "1990-05-18", "_line": 6},
+        {"name": "Ada Lovelace", "address": "12 Main St", "_line": 7},
+        {"name": "Ada Lovelace", "address": "12 Main St", "birth_date": BORN, "_line": 8},
+    ]
+    assert probable_duplicates(rows) == [[2, 4, 8], [3, 5]]
+
+
+def test_probable_duplicates_need_every_field():
+    rows = [
+        {"name": "Ada", "address": "", "birth_date": BORN},
+        {"name": "Ada", "address": " ", "birth_date": BORN},
+    ]
+    assert probable_duplicates(rows) == []
+    assert probable_duplicates(rows, fields=("name", "birth_date")) == [[0, 1]]
+    assert probable_duplicates([]) == []
+
+
+def test_probable_duplicates_are_not_fuzzy():
+    rows = [
+        {"name": "Ada Lovelace", "address": "12 Main St", "birth_date": BORN},
+        {"name": "Ada Lovelock", "address": "12 Main St", "birth_date": BORN},
+        {"name": "Ada Lovelace", "address": "12 Main Street", "birth_date": BORN},
+    ]
+    assert probable_duplicates(rows) == []
+
+
+def test_probable_duplicates_dates_are_not_words():
+    rows = [
+        {"name": "Ada", "address": "1 Oak", "birth_date": "1990-05-06"},
+        {"name": "Ada", "address": "1 Oak", "birth_date": "1990-06-05"},
+    ]
+    assert probable_duplicates(rows) == []
+
+
+# The same person spelt several ways: value -> identity
+_NAMES = {"Ada Lovelace": "ada", "lovelace, ADA": "ada", "Bob": "bob", " BOB ": "bob", "": None, None: None}
+_ADDRESSES = {"1 Rue de l'Église": "1", "1 rue de l eglise": "1", "2 Oak": "2", "  ": None}
+_BIRTH_DATES = {BORN: "b", "1990-05-17": "b", datetime.date(1990, 1, 1): "c", None: None}
+_PEOPLE = st.lists(
+    st.fixed_dictionaries(
+        {
+            "name": st.sampled_from(list(_NAMES)),
+            "address": st.sampled_from(list(_ADDRESSES)),
+            "birth_date": st.sampled_from(list(_BIRTH_DATES)),
+        }
+    ),
+    max_size=20,
+)
+
+
+@given(_PEOPLE, st.randoms())
+def test_probable_duplicates_properties(rows, rnd):
+    expected = {}
+    for i, row in enumerate(rows):
+        identity = (_NAMES[row["name"]], _ADDRESSES[row["address"]], _BIRTH_DATES[row["birth_date"]])
+        if all(identity):
+            expected.setdefault(identity, []).append(i)
+    groups = probable_duplicates(rows)
+    assert groups == [lines for lines in expected.values() if len(lines) > 1]
+    # the same groups whatever the order of the rows
+    order = list(range(len(rows)))
+    rnd.shuffle(order)
+    shuffled = [{**rows[i], "_line": i} for i in order]
+    assert sorted(map(sorted, probable_duplicates(shuffled))) == sorted(groups)
 
 
 # --------------------------------------------------------------- resolve_status

@@ -11,6 +11,7 @@ same way by every phase:
   different values goes to quarantine;
 * :func:`match_by_secondary_key` - re-parenting an orphan by e-mail, phone,
   address and name, only on one clear candidate;
+* :func:`probable_duplicates` - same name, address and birth date: pending merge;
 * :func:`resolve_status` - subscriber vs billing account status, by policy;
 * :func:`apply_defaults` - safe deterministic defaults for empty mandatory values;
 * :func:`sample` - the seeded sample of the side-by-side reconciliation.
@@ -36,6 +37,7 @@ __all__ = [
     "match_by_secondary_key",
     "normalize_email",
     "normalize_phone",
+    "probable_duplicates",
     "resolve_status",
     "row_checksum",
     "sample",
@@ -52,6 +54,7 @@ __all__ = [
 _NUMERIC = re.compile(r"^[+-]?(?:0|[1-9]\d*)(?:\.\d+)?$")
 # Odoo writes datetimes as "YYYY-MM-DD HH:MM:SS"; an ISO "T" separator is the same instant.
 _ISO_T = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2})?$")
 
 
 # Wide enough for any identifier written as digits (an ICCID has 22): Decimal's
@@ -266,6 +269,7 @@ def collapse_duplicates(rows, key_fields):
 # --------------------------------------------------------------------------
 
 _NON_DIGIT = re.compile(r"\D")
+_FIRST_SIGN = re.compile(r"[+0-9]")
 _WHITESPACE = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 # Two phone numbers of which one lacks the country code still match when the
@@ -293,29 +297,31 @@ def normalize_email(value):
 def normalize_phone(value, country_code=None):
     """Return the digits of a phone number, E.164-like without ``+`` ("" when none).
 
-    Separators and any non-digit are dropped. A leading ``+`` or ``00`` is the
-    international prefix and is removed. A single leading ``0`` is a national
+    Separators and any non-digit are dropped, and so is the optional trunk
+    ``(0)`` of ``+44 (0)20 ...``. A ``+`` before the first digit, or a leading
+    ``00``, is the international prefix and is removed. A single leading ``0`` is a national
     trunk prefix: it is replaced by ``country_code`` when given, otherwise
     removed (leaving the national significant number, which
     :func:`match_by_secondary_key` matches against the tail of an international
     number). Other numbers are taken as written (MSISDNs are exported as E.164
     digits).
 
-    >>> normalize_phone("+44 (0)20-7946 0958".replace("(0)", ""))
-    '442079460958'
+    >>> normalize_phone("+44 (0)20-7946 0958"), normalize_phone("tel: +1 (555) 010-4477")
+    ('442079460958', '15550104477')
     >>> normalize_phone("0033 6 12 34 56 78"), normalize_phone("06 12 34 56 78")
     ('33612345678', '612345678')
     >>> normalize_phone("06 12 34 56 78", country_code="33")
     '33612345678'
     """
-    text = str(value or "").strip()
+    text = str(value or "").replace("(0)", "")
     digits = _NON_DIGIT.sub("", text)
-    if text.startswith("+"):
+    first = _FIRST_SIGN.search(text)
+    if first and first.group() == "+":
         return digits
     if digits.startswith("00"):
         return digits[2:]
     if digits.startswith("0"):
-        return (country_code or "") + digits.lstrip("0")
+        return (country_code or "") + digits[1:]
     return digits
 
 
@@ -501,6 +507,47 @@ def match_by_secondary_key(
         best,
         f"1 candidate ≥ {_pct(threshold)}: {_pct(best)} ({fields_text}); next best {_pct(runner_up)}",
     )
+
+
+def probable_duplicates(rows, fields=("name", "address", "birth_date")):
+    """Return the groups of rows that probably describe the same person.
+
+    Rows are dicts of mapped values plus ``_line``. Two rows are probable
+    duplicates when every one of ``fields`` is non-empty on both and equal:
+    texts case-, accent-, punctuation- and word-order-insensitively
+    (``"LOVELACE, Ada"`` is ``"Ada Lovelace"``), dates (as dates or ISO
+    text) and other values by the canonical values of :func:`row_checksum`. A row with any of them empty
+    is in no group.
+
+    Returns ``[[lines]]``: one list of ``_line`` values (the 0-based position
+    in ``rows`` when a row has none) per group of two rows or more, groups in
+    order of first appearance, lines in input order. The rows are flagged
+    *pending merge*, never merged.
+
+    >>> import datetime
+    >>> born = datetime.date(1815, 12, 10)
+    >>> rows = [
+    ...     {"name": "Ada Lovelace", "address": "12 Main St", "birth_date": born, "_line": 2},
+    ...     {"name": "LOVELACE, Ada", "address": "12 main st.", "birth_date": "1815-12-10", "_line": 7},
+    ...     {"name": "Ada Lovelace", "address": "12 Main St", "birth_date": None, "_line": 9},
+    ... ]
+    >>> probable_duplicates(rows)
+    [[2, 7]]
+    """
+    groups = {}
+    for position, row in enumerate(rows):
+        key = []
+        for field in fields:
+            value = row.get(field)
+            part = _canon(value)
+            if isinstance(value, str) and not _ISO_DATE.match(part):
+                part = _sorted_words(part)
+            if not part:
+                break
+            key.append(part)
+        else:
+            groups.setdefault(tuple(key), []).append(row.get("_line", position))
+    return [lines for lines in groups.values() if len(lines) > 1]
 
 
 # --------------------------------------------------------------------------
