@@ -449,6 +449,11 @@ def test_phone_matching_tolerates_prefixes(a, b, same):
         ("12 Main Street", "12 Main Stret", 0.9, 0.99),
         ("Smith", "John Smith", 0.5, 0.75),
         ("12 Main Street", "98 Oak Avenue", 0.0, 0.4),
+        ("Νίκος Παπαδόπουλος", "ΠΑΠΑΔΟΠΟΥΛΟΣ νικος", 1.0, 1.0),  # Greek: case and accents
+        ("Иван Петров", "петров иван", 1.0, 1.0),
+        ("Иван Петров", "Ivan Petrov", 0.0, 0.1),  # no transliteration
+        ("山田 太郎", "太郎 山田", 1.0, 1.0),
+        ("O'Brien_Smith", "o brien smith", 1.0, 1.0),
         ("", "Ada", 0.0, 0.0),
         (None, None, 0.0, 0.0),
     ],

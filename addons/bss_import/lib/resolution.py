@@ -24,6 +24,7 @@ import contextlib
 import datetime
 import difflib
 import hashlib
+import heapq
 import json
 import re
 import unicodedata
@@ -271,7 +272,9 @@ def collapse_duplicates(rows, key_fields):
 _NON_DIGIT = re.compile(r"\D")
 _FIRST_SIGN = re.compile(r"[+0-9]")
 _WHITESPACE = re.compile(r"\s+")
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+# Letters of every script are words (a Cyrillic or Greek name is not empty); accents are
+# stripped before (NFKD), punctuation and underscores separate words.
+_NON_WORD = re.compile(r"[\W_]+")
 # Two phone numbers of which one lacks the country code still match when the
 # shorter is the tail of the longer with at least this many digits, and the
 # longer has at most 3 more (the longest country code).
@@ -516,8 +519,8 @@ def probable_duplicates(rows, fields=("name", "address", "birth_date")):
     duplicates when every one of ``fields`` is non-empty on both and equal:
     texts case-, accent-, punctuation- and word-order-insensitively
     (``"LOVELACE, Ada"`` is ``"Ada Lovelace"``), dates (as dates or ISO
-    text) and other values by the canonical values of :func:`row_checksum`. A row with any of them empty
-    is in no group.
+    text) and other values by the canonical values of :func:`row_checksum`.
+    A row with any of them empty is in no group.
 
     Returns ``[[lines]]``: one list of ``_line`` values (the 0-based position
     in ``rows`` when a row has none) per group of two rows or more, groups in
@@ -686,8 +689,8 @@ def sample(keys, seed, size):
         raise ValueError(f"sample size must be >= 0, got {size}")
     prefix = f"{seed!r}\x00".encode()
     distinct = {repr(key): key for key in keys}
-    ranked = sorted(distinct, key=lambda text: hashlib.sha256(prefix + text.encode()).digest())
-    chosen = [distinct[text] for text in ranked[:size]]
+    ranked = heapq.nsmallest(size, distinct, key=lambda text: hashlib.sha256(prefix + text.encode()).digest())
+    chosen = [distinct[text] for text in ranked]
     try:
         return sorted(chosen)
     except TypeError:  # keys of mixed types: any stable order will do
