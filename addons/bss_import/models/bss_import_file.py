@@ -8,7 +8,7 @@ from ..lib import detect, mapping, schema, secret_columns, sources
 from ..lib.copy_stream import keep_indexes
 from ..lib.errors import ExportError
 from ..services import stage_tables
-from .bss_import_run import check_server_fields
+from .bss_import_run import CONFIRMED_STATES, check_server_fields
 
 TABLE_SELECTION = [(t, t.replace("_", " ").title()) for t in schema.TABLES]
 OBJECT_SELECTION = [(o, o.replace("_", " ").title()) for o in schema.OBJECTS]
@@ -252,7 +252,7 @@ class BssImportFile(models.Model):
         check_server_fields(self, vals, frozenset(self._fields) - OPERATOR_FIELDS)
         if not self.env.su:
             for run in self.run_id:
-                if run.state == "confirmed":
+                if run.state in CONFIRMED_STATES:
                     raise UserError(
                         _(
                             "Run %(run)s: the mapping is confirmed; reopen it to change its files.",

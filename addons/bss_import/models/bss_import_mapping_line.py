@@ -6,7 +6,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..lib import schema
 from ..lib.mapping import TARGETS
-from .bss_import_run import check_server_fields
+from .bss_import_run import CONFIRMED_STATES, check_server_fields
 
 ACTIONS = [
     ("map", "Map to field"),
@@ -160,7 +160,7 @@ class BssImportMappingLine(models.Model):
         if DECISION_FIELDS & set(vals) and not self.env.su:
             for line in self:
                 run = line.run_id
-                if run.state == "confirmed":
+                if run.state in CONFIRMED_STATES:
                     raise UserError(
                         _("Run %(run)s: the mapping is confirmed; reopen it to change it.", run=run.name)
                     )

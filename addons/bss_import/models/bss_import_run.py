@@ -14,6 +14,7 @@ from odoo.tools import SQL, config
 from ..lib import schema, sources
 from ..lib.errors import ExportError
 from ..services import profiler, stage_tables
+from ..services.migration import runner
 
 _logger = logging.getLogger(__name__)
 
@@ -23,8 +24,12 @@ STATES = [
     ("staged", "Staged"),
     ("profiled", "Profiled"),
     ("confirmed", "Mapping confirmed"),
+    ("migrating", "Migrating"),
+    ("migrated", "Migrated"),
     ("error", "Refused"),
 ]
+#: States in which the mapping is confirmed (and frozen): migration may run.
+CONFIRMED_STATES = ("confirmed", "migrating", "migrated")
 # Which step may run from which state; "error" goes back to the state the failed step started from.
 _STEP_FROM = {
     "detect": ("draft", "detected", "staged", "profiled"),
@@ -113,6 +118,9 @@ class BssImportRun(models.Model):
     file_ids = fields.One2many("bss.import.file", "run_id", string="Files")
     finding_ids = fields.One2many("bss.import.finding", "run_id", string="Findings")
     mapping_line_ids = fields.One2many("bss.import.mapping.line", "run_id", string="Mapping")
+    phase_ids = fields.One2many("bss.import.phase", "run_id", string="Migration phases")
+    quarantine_ids = fields.One2many("bss.import.quarantine", "run_id", string="Quarantined rows")
+    quarantine_count = fields.Integer(compute="_compute_quarantine_count", string="Open quarantined rows")
     template_id = fields.Many2one(
         "bss.import.mapping.template",
         string="Mapping template",
@@ -202,6 +210,11 @@ class BssImportRun(models.Model):
             run.file_count = len(run.file_ids)
             run.source_rows = sum(files.mapped("rows"))
             run.finding_count = sum(run.finding_ids.filtered(lambda f: f.unit == "row").mapped("count"))
+
+    @api.depends("quarantine_ids.state")
+    def _compute_quarantine_count(self):
+        for run in self:
+            run.quarantine_count = len(run.quarantine_ids.filtered(lambda q: q.state == "open"))
 
     def _compute_progress(self):
         rows = {}
@@ -608,10 +621,121 @@ class BssImportRun(models.Model):
     def _check_mapping_confirmed(self):
         """Raise unless the mapping is confirmed: later steps (migration) call this first."""
         for run in self:
-            if run.state != "confirmed":
+            if run.state not in CONFIRMED_STATES:
                 raise UserError(
                     _("Run %(run)s: nothing leaves staging until the mapping is confirmed.", run=run.name)
                 )
+
+    # ------------------------------------------------------------ migration
+    def action_migrate(self, objects=None):
+        """Migrate the confirmed run into Odoo, phase by phase in dependency order (Migration Operator).
+
+        ``objects`` limits the run to those objects (e.g. ``["service_plans"]``);
+        a phase whose earlier phase has an unacknowledged mismatch is blocked.
+        Running it again, or a new run of the same export, creates nothing and
+        changes nothing (the records are found by their source key). Returns
+        the phases' counts, by object.
+        """
+        self.ensure_one()
+        self._check_operator()
+        self._lock()
+        self._check_mapping_confirmed()
+        unknown = sorted(set(objects or ()) - set(runner.PHASE_OF))
+        if unknown:
+            raise UserError(
+                _(
+                    "No migration phase exists for %(objects)s (phases: %(phases)s).",
+                    objects=", ".join(unknown),
+                    phases=", ".join(runner.PHASE_OF),
+                )
+            )
+        self._server_write({"state": "migrating"})
+        phases = runner.migrate(self, objects)
+        self._server_write({"state": "migrated"})
+        self._message_log(
+            body=_(
+                "Migration by %(user)s: %(phases)s",
+                user=self.env.user.name,
+                phases="; ".join(
+                    f"{p.object} {p.state} ({p.created} created, {p.updated} updated, "
+                    f"{p.unchanged} unchanged, {p.quarantined} quarantined)"
+                    for p in phases
+                ),
+            )
+        )
+        return {p.object: {**p._counts(), "state": p.state, "balanced": p.balanced} for p in phases}
+
+    def action_acknowledge_mismatch(self, phase, reason):
+        """Acknowledge a phase's reconciliation mismatch (Migration Manager), so later phases may run.
+
+        ``phase`` is a ``bss.import.phase`` record or id, or an object name.
+        Who, when and why are stored on the phase and logged on the run.
+        """
+        self.ensure_one()
+        self._check_manager(_("Only a Migration Manager can acknowledge a reconciliation mismatch."))
+        self.check_access("write")
+        self._lock()
+        Phase = self.env["bss.import.phase"]
+        if isinstance(phase, str):
+            record = self.phase_ids.filtered(lambda p: p.object == phase)
+        else:
+            record = Phase.browse(phase.id if isinstance(phase, models.BaseModel) else phase)
+        reason = (reason or "").strip()
+        if not record or record.run_id != self:
+            raise UserError(_("Run %(run)s has no such migration phase.", run=self.name))
+        if not reason:
+            raise UserError(
+                _("Phase %(phase)s: give the reason for acknowledging the mismatch.", phase=record.object)
+            )
+        if not record._blocking():
+            raise UserError(_("Phase %(phase)s has no unacknowledged mismatch.", phase=record.object))
+        # sudo: phases refuse every non-superuser write; the manager was checked above.
+        record.sudo().write(
+            {
+                "acknowledged_by": self.env.user.id,
+                "acknowledged_date": fields.Datetime.now(),
+                "acknowledge_reason": reason,
+            }
+        )
+        self._message_log(
+            body=_(
+                "Mismatch of phase %(phase)s acknowledged by %(user)s: %(reason)s (mismatch: %(mismatch)s)",
+                phase=record.object,
+                user=self.env.user.name,
+                reason=reason,
+                mismatch=record.mismatch,
+            )
+        )
+        return True
+
+    def _retry_quarantine(self, rows):
+        """Re-run open quarantined ``rows`` of this run through their phase; returns how many passed."""
+        self.ensure_one()
+        self._check_operator()
+        self._lock()
+        self._check_mapping_confirmed()
+        rows.check_access("read")
+        migrated = runner.retry(self, rows)
+        self._message_log(
+            body=_(
+                "%(user)s re-ran %(count)s quarantined rows: %(migrated)s migrated.",
+                user=self.env.user.name,
+                count=len(rows),
+                migrated=migrated,
+            )
+        )
+        return migrated
+
+    def action_view_quarantine(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Quarantine of %(run)s", run=self.name),
+            "res_model": "bss.import.quarantine",
+            "view_mode": "list,form",
+            "domain": [("run_id", "=", self.id)],
+            "context": {"search_default_open": 1, "search_default_group_object": 1},
+        }
 
     def action_apply_template(self, template_id=None):
         """Apply a saved mapping template to this run's mapping lines; returns how many lines changed."""
@@ -633,7 +757,7 @@ class BssImportRun(models.Model):
         """Save the confirmed mapping as a named template reusable on later runs; returns its id."""
         self.ensure_one()
         self._check_operator()
-        if self.state != "confirmed":
+        if self.state not in CONFIRMED_STATES:
             raise UserError(_("Only a confirmed mapping can be saved as a template."))
         template = self.env["bss.import.mapping.template"]._create_from_lines(
             name, self.mapping_line_ids, self.company_id

@@ -56,7 +56,7 @@ _VALIDATORS = {
 _BATCH = 10000
 
 
-class _Run:
+class StagedRun:
     """The staged tables of a run and where each canonical column lives."""
 
     def __init__(self, run):
@@ -399,7 +399,7 @@ def _secrets(ctx, table):
 
 def profile_run(run):
     """Compute every finding of a staged run (its previous findings must be deleted first)."""
-    ctx = _Run(run)
+    ctx = StagedRun(run)
     progress = run.env["bss.import.progress"]
     tables = [t for t in schema.TABLES if t in ctx.files]
     for n, table in enumerate(tables):

@@ -1,0 +1,357 @@
+"""The phase interface and what every phase shares: reading staged rows, links, checksums.
+
+A phase reads the staged rows of its table through the run's confirmed
+mapping (the mapping line of a source column says which canonical column
+it holds, as the profiler reads them), resolves each row into the values of
+an Odoo record or into quarantine reasons, writes a chunk of resolved rows
+with ``create()`` on value lists, and reconciles the source with Odoo.
+
+Every record is identified by its source key through ``bss.import.link``
+(company, object, key): a record whose mapped values have the checksum
+stored on its link is not written at all (``unchanged``); a changed row
+writes only the fields whose value differs and keeps the values it replaced.
+"""
+
+import datetime
+import json
+from dataclasses import dataclass, field
+
+from odoo.tools import SQL
+
+from ...lib import legacy_codes, resolution, schema, values
+from ...lib.copy_stream import column_name
+from .. import stage_tables
+
+#: Context of every write of the migration: no tracking messages, no followers, no mail.
+MAIL_CONTEXT = {
+    "tracking_disable": True,
+    "mail_create_nolog": True,
+    "mail_create_nosubscribe": True,
+    "mail_notrack": True,
+    "mail_auto_subscribe_no_notify": True,
+    "active_test": False,
+}
+
+
+@dataclass
+class Row:
+    """One staged source row: its file, line, key and values (canonical column or x_ field -> text)."""
+
+    file_id: int | None
+    line: int | None
+    values: dict
+    key: str | None = None
+    table: str | None = None
+
+
+@dataclass
+class Resolved:
+    """A row that passes: the values of its Odoo record."""
+
+    row: Row
+    vals: dict
+    flag: str | None = None
+
+
+@dataclass
+class Rejected:
+    """A row that goes to quarantine."""
+
+    row: Row
+    reasons: list = field(default_factory=list)
+
+
+@dataclass
+class Counts:
+    source_rows: int = 0
+    duplicates_collapsed: int = 0
+    quarantined: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    flagged: int = 0
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+def comparable(value):
+    """A field value in the form checksums and diffs compare (recordsets as ids, dates as text)."""
+    if hasattr(value, "_name") and hasattr(value, "ids"):
+        return value.id or False if len(value) <= 1 else sorted(value.ids)
+    if isinstance(value, datetime.datetime):
+        return value.replace(microsecond=0).isoformat(sep=" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 6)
+    if value is None or value == "":
+        return False
+    return value
+
+
+class Phase:
+    """One migrated object. Subclasses set the class attributes and override the hooks.
+
+    ``object``: the schema object; ``table``: the staging table read; ``model``:
+    the Odoo model written; ``fixed_vals``: values every record gets.
+    """
+
+    object = None
+    table = None
+    model = None
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.env = ctx.env
+        self.spec = schema.TABLES[self.table] if self.table else None
+        self.lines = ctx.mapping_lines(self.table) if self.table else {}
+
+    # ------------------------------------------------------------ which rows
+    def has_rows(self):
+        return bool(self.table and self.ctx.staged.files.get(self.table))
+
+    def source_sql(self):
+        """SQL of the staged rows of the phase's table: _file, _line and one text column per mapped column.
+
+        Columns are named by their canonical name, or by their new x_ field
+        when the operator mapped an unknown column to a new field.
+        """
+        parts = []
+        names = self.column_names()
+        for file in self.ctx.staged.files[self.table]:
+            located = {}
+            for line in file.mapping_line_ids.sorted("column_index"):
+                if line.action == "drop":
+                    continue
+                name = line.canonical or (line.action == "new_field" and line.target_field)
+                if name:
+                    located.setdefault(name, line.column_index)
+            exprs = [SQL("%s::integer AS _file", file.id), SQL("_line")]
+            for name in names:
+                if name in located:
+                    exprs.append(
+                        SQL(
+                            "NULLIF(btrim(%s), '') AS %s",
+                            SQL.identifier(column_name(located[name])),
+                            SQL.identifier(name),
+                        )
+                    )
+                else:
+                    exprs.append(SQL("NULL::text AS %s", SQL.identifier(name)))
+            parts.append(
+                SQL(
+                    "SELECT %s FROM %s",
+                    SQL(", ").join(exprs),
+                    stage_tables.ident(self.ctx.staged.tables[file.id]),
+                )
+            )
+        return SQL(" UNION ALL ").join(parts)
+
+    def column_names(self):
+        names = list(self.spec.column_names)
+        for line in self.lines.values():
+            if line.action == "new_field" and not line.canonical and line.target_field not in names:
+                names.append(line.target_field)
+        return names
+
+    def key_of(self, values_):
+        parts = [values_.get(k) for k in self.spec.key]
+        return "/".join(p for p in parts if p) if all(parts) else None
+
+    def rows(self):
+        """Yield the staged rows ordered by key, then file and line (duplicates are adjacent)."""
+        names = self.column_names()
+        keys = SQL(", ").join(SQL.identifier(k) for k in self.spec.key)
+        query = SQL("SELECT * FROM (%s) s ORDER BY %s, _file, _line", self.source_sql(), keys)
+        cr = self.env.cr
+        # A server-side cursor streams the rows: memory stays flat on millions of rows.
+        with cr._cnx.cursor(name=f"bss_migrate_{self.ctx.run.id}_{self.table}") as stream:
+            stream.itersize = 2000
+            stream.execute(query.code, query.params)
+            for rec in stream:
+                vals = dict(zip(names, rec[2:], strict=True))
+                yield Row(rec[0], rec[1], vals, self.key_of(vals), self.table)
+
+    # ---------------------------------------------------------- resolution
+    def collapse(self, key, group, counts):
+        """Yield the resolution of the rows sharing ``key``: exact copies collapse into one
+        (counted in ``counts.duplicates_collapsed``); rows with this key and different values
+        are all quarantined."""
+        indexed = [{**row.values, "_line": n} for n, row in enumerate(group)]
+        unique, collapsed, conflicts = resolution.collapse_duplicates(indexed, list(self.spec.key))
+        counts.duplicates_collapsed += collapsed
+        for _key, positions in conflicts:
+            lines = ", ".join(str(group[p].line) for p in positions)
+            for p in positions:
+                yield Rejected(
+                    group[p], [f"the key is on {len(positions)} rows with different values (lines {lines})"]
+                )
+        for values_ in unique:
+            yield self.resolve(group[values_["_line"]])
+
+    def resolve(self, row):
+        """Return :class:`Resolved` or :class:`Rejected` for one row (no database write)."""
+        row_values, missing = resolution.apply_defaults(
+            dict(row.values), self.spec.mandatory, self.defaults()
+        )
+        if missing:
+            return Rejected(row, [f"missing mandatory value: {name}" for name in missing])
+        vals, reasons = self.map_values(row_values)
+        if reasons:
+            return Rejected(row, reasons)
+        return self.complete(row, row_values, vals)
+
+    def defaults(self):
+        """Safe, deterministic defaults of missing mandatory values (none by default)."""
+        return {}
+
+    def complete(self, row, row_values, vals):
+        """Phase-specific checks and values on top of the mapped ones."""
+        return Resolved(row, vals)
+
+    def map_values(self, row_values):
+        """The values of the mapped columns, converted to their target type; (vals, reasons)."""
+        vals, reasons, joined = {}, [], {}
+        for name, line in self.lines.items():
+            if line.action not in ("map", "new_field") or not line.target_field:
+                continue
+            raw = row_values.get(name)
+            if line.target_type == "many2one" or self.handled(name):
+                continue
+            if line.combine_json:
+                joined.setdefault(line.target_field, []).append((line, raw))
+                continue
+            try:
+                vals[line.target_field] = self.convert(line, name, raw)
+            except ValueError as exc:
+                reasons.append(f"{name}: {exc}")
+        for target, parts in joined.items():
+            rule = json.loads(parts[0][0].combine_json)
+            order = rule.get("order") or [ln.canonical for ln, _r in parts]
+            by_name = {ln.canonical: raw for ln, raw in parts}
+            texts = [by_name.get(n) for n in order if by_name.get(n)]
+            if rule.get("rule") == "first_non_empty":
+                vals[target] = texts[0] if texts else False
+            else:
+                vals[target] = rule.get("separator", " ").join(texts) or False
+        return vals, reasons
+
+    def handled(self, name):
+        """True for a column the phase resolves itself (references, identifiers)."""
+        return False
+
+    def convert(self, line, name, raw):
+        """Convert a text cell to the target field type of the line (ValueError if it does not fit)."""
+        ttype = line.target_type
+        if raw is None:
+            # Odoo reads an unset number as 0: the source's empty cell is the same value.
+            return 0 if ttype in ("integer", "float", "monetary") else False
+        dec = values.DecimalFormat(line.decimal_separator or ".")
+        if ttype == "integer":
+            return values.parse_int(raw, dec)
+        if ttype in ("float", "monetary"):
+            return float(values.parse_decimal(raw, dec))
+        if ttype in ("date", "datetime"):
+            fmt = values.DATE_FORMATS.get(line.date_format or "iso", values.DATE_FORMATS["iso"])
+            parsed = values.parse_datetime(raw, fmt)
+            return parsed.date() if ttype == "date" else parsed
+        if ttype == "boolean":
+            return values.parse_bool(raw)
+        if ttype == "selection":
+            value_map = line._value_map()
+            code = value_map.get(raw)
+            if code is None and self.table:
+                code = legacy_codes.map_code(self.table, name, raw)
+            if code is None and raw in value_map.values():
+                code = raw
+            if not code:
+                raise ValueError(f"unknown code {raw!r}")
+            return code
+        return raw
+
+    # ---------------------------------------------------------------- writes
+    def create_vals(self, vals):
+        """Values added when the record is created (company, kind of record...)."""
+        return dict(vals)
+
+    def checksum(self, vals):
+        return resolution.row_checksum({k: comparable(v) for k, v in vals.items()}, sorted(vals))
+
+    def write_chunk(self, items, counts):
+        """Create the new records of a chunk in one ``create()``, update changed ones, skip unchanged."""
+        Model = self.env[self.model]
+        links = self.ctx.links(self.object, [it.row.key for it in items])
+        new, new_items = [], []
+        for item in items:
+            checksum = self.checksum(item.vals)
+            link = links.get(item.row.key)
+            if item.flag:
+                counts.flagged += 1
+            if not link:
+                new.append(self.create_vals(item.vals))
+                new_items.append((item, checksum))
+                continue
+            if link.checksum == checksum:
+                counts.unchanged += 1
+                continue
+            record = Model.browse(link.res_id)
+            old = {f: comparable(record[f]) for f in item.vals}
+            changed = {f: v for f, v in item.vals.items() if comparable(v) != old[f]}
+            if changed:
+                record.write(changed)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+            link.write(
+                {
+                    "checksum": checksum,
+                    "last_run_id": self.ctx.run.id,
+                    "flag": item.flag or False,
+                    "previous_values_json": json.dumps({f: old[f] for f in changed}, default=str)
+                    if changed
+                    else link.previous_values_json,
+                }
+            )
+        if new:
+            records = Model.create(new)
+            self.after_create(records, [it for it, _c in new_items])
+            self.ctx.create_links(
+                self.object,
+                self.model,
+                [
+                    (it.row.key, rec.id, checksum, it.flag)
+                    for (it, checksum), rec in zip(new_items, records, strict=True)
+                ],
+            )
+            counts.created += len(records)
+
+    def after_create(self, records, items):
+        """Hook run on the records a chunk created (e.g. their pricelist entries)."""
+
+    # ------------------------------------------------------------- reconcile
+    def reconcile(self, items):
+        """[(source key, source checksum, Odoo checksum, differing fields)] of the migrated rows of a chunk.
+
+        The Odoo side reads the linked record's mapped fields and checksums them
+        the same way as the source's mapped values: a value lost or changed on
+        the way shows as a mismatch, and the fields that differ are named.
+        """
+        links = self.ctx.links(self.object, [it.row.key for it in items])
+        Model = self.env[self.model]
+        out = []
+        for item in items:
+            link = links.get(item.row.key)
+            record = Model.browse(link.res_id).exists() if link else Model
+            if not record:
+                out.append((item.row.key, self.checksum(item.vals), "missing", ["record missing"]))
+                continue
+            odoo = {f: record[f] for f in item.vals}
+            out.append(
+                (item.row.key, self.checksum(item.vals), self.checksum(odoo), self.differing(item.vals, odoo))
+            )
+        return out
+
+    def differing(self, source, odoo):
+        """The fields whose values differ between the source's mapped values and the Odoo record's."""
+        return [f for f in sorted(source) if self.checksum({f: source[f]}) != self.checksum({f: odoo.get(f)})]

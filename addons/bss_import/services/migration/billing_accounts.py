@@ -1,0 +1,48 @@
+"""Billing accounts: paying accounts become company contacts with the billing-account fields.
+
+The legacy open receivable is kept in ``x_legacy_ar_balance`` (the invoices
+phase brings the open items themselves).
+"""
+
+from .base import Phase, Rejected, Resolved
+
+
+class BillingAccountsPhase(Phase):
+    object = "billing_accounts"
+    table = "billing_accounts"
+    model = "res.partner"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self._countries = {}
+
+    def handled(self, name):
+        return name == "country"
+
+    def country(self, code):
+        code = (code or "").strip().upper()
+        if code not in self._countries:
+            self._countries[code] = self.env["res.country"].search([("code", "=", code)], limit=1).id or None
+        return self._countries[code]
+
+    def complete_address(self, row, row_values, vals):
+        """Resolve the country code; (vals, reasons)."""
+        line = self.lines.get("country")
+        code = row_values.get("country")
+        if line and line.action == "map" and code:
+            country = self.country(code)
+            if not country:
+                return vals, ["country: unknown ISO 3166 code"]
+            vals[line.target_field] = country
+        return vals, []
+
+    def complete(self, row, row_values, vals):
+        vals, reasons = self.complete_address(row, row_values, vals)
+        if reasons:
+            return Rejected(row, reasons)
+        vals.setdefault("x_billing_account_number", row.key)
+        vals["is_company"] = True
+        return Resolved(row, vals)
+
+    def create_vals(self, vals):
+        return {**vals, "company_id": self.ctx.company.id}

@@ -1,0 +1,301 @@
+"""Run the phases of a confirmed run in dependency order, chunk by chunk, and count everything.
+
+Each chunk of resolved rows is written under a savepoint; when the chunk is
+refused (a constraint of the target model), it is written again row by row,
+each under its own savepoint, and the rows still refused go to quarantine
+with the model's message. Counts add up by construction: every source row is
+counted once as a collapsed duplicate, quarantined, created, updated or
+unchanged. No phase starts while an earlier phase of the run has a mismatch
+that no Migration Manager has acknowledged.
+"""
+
+import hashlib
+import json
+import logging
+from collections import Counter
+
+import psycopg2
+
+from odoo import fields
+from odoo.exceptions import UserError, ValidationError
+
+from ...lib import schema
+from .base import Counts, Rejected, Resolved, Row
+from .billing_accounts import BillingAccountsPhase
+from .context import MigrationContext
+from .custom_fields import CustomFieldsPhase
+from .service_plans import ServicePlansPhase
+from .subscribers import SubscribersPhase
+
+_logger = logging.getLogger(__name__)
+
+#: The phases that exist, in dependency order (lib/schema.OBJECTS).
+PHASES = sorted(
+    (CustomFieldsPhase, ServicePlansPhase, BillingAccountsPhase, SubscribersPhase),
+    key=lambda cls: schema.OBJECTS.index(cls.object),
+)
+PHASE_OF = {cls.object: cls for cls in PHASES}
+#: What a refused write raises: the row goes to quarantine with the message.
+_ROW_ERRORS = (ValidationError, UserError, ValueError, psycopg2.IntegrityError)
+
+
+def migrate(run, objects=None, chunk_size=2000):
+    """Migrate the run's objects (all the phases that exist, or ``objects``); return the phase records."""
+    ctx = MigrationContext(run, chunk_size)
+    done = ctx.env["bss.import.phase"]
+    for cls in PHASES:
+        if objects and cls.object not in objects:
+            continue
+        phase = cls(ctx)
+        record = _phase_record(ctx, cls)
+        blocker = _blocker(ctx, record)
+        if blocker:
+            record.write(
+                {
+                    "state": "blocked",
+                    "error_message": f"phase {blocker.object} has an unacknowledged mismatch: "
+                    f"{blocker.mismatch}",
+                }
+            )
+            done |= record
+            continue
+        run_phase(ctx, phase, record)
+        done |= record
+    return done
+
+
+def _phase_record(ctx, cls):
+    Phase = ctx.env["bss.import.phase"]
+    record = Phase.search([("run_id", "=", ctx.run.id), ("object", "=", cls.object)])
+    if not record:
+        record = Phase.create(
+            {"run_id": ctx.run.id, "object": cls.object, "sequence": schema.OBJECTS.index(cls.object)}
+        )
+    return record
+
+
+def _blocker(ctx, record):
+    earlier = ctx.env["bss.import.phase"].search(
+        [("run_id", "=", ctx.run.id), ("sequence", "<", record.sequence)], order="sequence"
+    )
+    return next((p for p in earlier if p._blocking() or p.state in ("blocked", "error")), None)
+
+
+class _Tally:
+    """Counts and the two content checksums of a phase, updated chunk by chunk."""
+
+    def __init__(self):
+        self.counts = Counts()
+        self.source = hashlib.sha256()
+        self.odoo = hashlib.sha256()
+        self.differing = Counter()
+
+    def add_checksums(self, results):
+        for key, source, odoo, fields_ in results:
+            self.source.update(f"{key}\t{source}\n".encode())
+            self.odoo.update(f"{key}\t{odoo}\n".encode())
+            self.differing.update(fields_)
+
+
+def run_phase(ctx, phase, record):
+    """Run one phase over its staged rows; the phase record holds the outcome."""
+    # sudo env: open quarantine rows of a previous pass are replaced by this pass's.
+    ctx.env["bss.import.quarantine"].search(
+        [("run_id", "=", ctx.run.id), ("object", "=", phase.object), ("state", "=", "open")]
+    ).unlink()
+    record.write(
+        {
+            "state": "running",
+            "date_start": fields.Datetime.now(),
+            "date_end": False,
+            "error_message": False,
+            "mismatch": False,
+            "acknowledged_by": False,
+            "acknowledged_date": False,
+            "acknowledge_reason": False,
+            **dict.fromkeys(("source_rows", *Counts().as_dict()), 0),
+        }
+    )
+    tally = _Tally()
+    try:
+        with ctx.env.cr.savepoint():
+            chunk = []
+            for item in _resolved_rows(phase, tally.counts):
+                chunk.append(item)
+                if len(chunk) >= ctx.chunk_size:
+                    _flush(ctx, phase, chunk, tally)
+                    chunk = []
+            _flush(ctx, phase, chunk, tally)
+    except Exception as exc:
+        _logger.exception("migration phase %s of run %s failed", phase.object, ctx.run.name)
+        record.write({"state": "error", "error_message": str(exc), "date_end": fields.Datetime.now()})
+        return record
+    _settle(record, tally)
+    return record
+
+
+def _resolved_rows(phase, counts):
+    """Resolve every staged row of the phase: collapse exact duplicates, then resolve each key once."""
+    key_fields = list(phase.spec.key)
+    for key, group in _adjacent(phase.rows()):
+        counts.source_rows += len(group)
+        if key is None:
+            for row in group:
+                yield Rejected(row, [f"missing key: {', '.join(key_fields)}"])
+            continue
+        yield from phase.collapse(key, group, counts)
+
+
+def _adjacent(rows):
+    """Yield (key, [rows]) of consecutive rows sharing a key, streaming (rows come ordered by key)."""
+    group, current = [], None
+    for row in rows:
+        if group and row.key != current:
+            yield current, group
+            group = []
+        current = row.key
+        group.append(row)
+    if group:
+        yield current, group
+
+
+def _flush(ctx, phase, chunk, tally):
+    if not chunk:
+        return
+    resolved = [it for it in chunk if isinstance(it, Resolved)]
+    rejected = [it for it in chunk if isinstance(it, Rejected)]
+    written, refused = write_resolved(ctx, phase, resolved, tally.counts)
+    rejected += refused
+    _quarantine(ctx, phase, rejected)
+    tally.counts.quarantined += len(rejected)
+    tally.add_checksums(phase.reconcile(written))
+
+
+def write_resolved(ctx, phase, resolved, counts):
+    """Write resolved rows: the chunk at once, else row by row. Returns (written, refused)."""
+    if not resolved:
+        return [], []
+    chunk_counts = Counts()
+    try:
+        with ctx.env.cr.savepoint():
+            phase.write_chunk(resolved, chunk_counts)
+    except _ROW_ERRORS:
+        written, refused = [], []
+        for item in resolved:
+            row_counts = Counts()
+            try:
+                with ctx.env.cr.savepoint():
+                    phase.write_chunk([item], row_counts)
+            except _ROW_ERRORS as exc:
+                refused.append(Rejected(item.row, [_message(exc)]))
+                continue
+            _add(counts, row_counts)
+            written.append(item)
+        return written, refused
+    _add(counts, chunk_counts)
+    return resolved, []
+
+
+def _message(exc):
+    if isinstance(exc, psycopg2.Error):
+        return f"refused by the database: {exc.diag.message_primary or exc.pgcode}"
+    return str(exc.args[0] if exc.args else exc)
+
+
+def _add(total, part):
+    for name, value in part.as_dict().items():
+        setattr(total, name, getattr(total, name) + value)
+
+
+def _quarantine(ctx, phase, rejected):
+    if not rejected:
+        return
+    ctx.env["bss.import.quarantine"].create(
+        [
+            {
+                "run_id": ctx.run.id,
+                "sequence": schema.OBJECTS.index(phase.object),
+                "object": phase.object,
+                "table": it.row.table or phase.table,
+                "file_id": it.row.file_id,
+                "line": it.row.line,
+                "source_key": it.row.key,
+                "reasons": "\n".join(it.reasons),
+                "values_json": json.dumps(it.row.values, ensure_ascii=False, sort_keys=True),
+            }
+            for it in rejected
+        ]
+    )
+
+
+def _settle(record, tally):
+    counts = tally.counts.as_dict()
+    source, odoo = tally.source.hexdigest(), tally.odoo.hexdigest()
+    problems = []
+    total = sum(v for k, v in counts.items() if k not in ("source_rows", "flagged"))
+    if total != counts["source_rows"]:
+        problems.append(
+            f"counts do not add up: {total} rows accounted for, {counts['source_rows']} source rows"
+        )
+    if source != odoo:
+        fields_ = ", ".join(f"{name} ({n} rows)" for name, n in sorted(tally.differing.items()))
+        problems.append(f"content checksum of the Odoo records differs from the source rows: {fields_}")
+    record.write(
+        {
+            **counts,
+            "state": "done",
+            "date_end": fields.Datetime.now(),
+            "source_checksum": source,
+            "odoo_checksum": odoo,
+            "mismatch": "\n".join(problems) or False,
+        }
+    )
+
+
+def retry(run, rows):
+    """Re-run open quarantined ``rows`` of ``run`` through their phase; return how many were migrated."""
+    ctx = MigrationContext(run)
+    migrated = 0
+    for obj in schema.OBJECTS:
+        batch = rows.filtered(lambda q, o=obj: q.object == o)
+        if not batch:
+            continue
+        if obj not in PHASE_OF:
+            raise UserError(ctx.env._("No migration phase exists yet for %(object)s.", object=obj))
+        phase = PHASE_OF[obj](ctx)
+        record = _phase_record(ctx, PHASE_OF[obj])
+        counts = Counts()
+        passed = 0
+        for q in batch.with_env(ctx.env):
+            values = q._values()
+            row = Row(
+                q.file_id.id or None,
+                q.line,
+                values,
+                phase.key_of(values) if phase.spec else q.source_key,
+                q.table,
+            )
+            item = phase.resolve(row) if row.key or not phase.spec else Rejected(row, ["missing key"])
+            refused = [item] if isinstance(item, Rejected) else write_resolved(ctx, phase, [item], counts)[1]
+            if refused:
+                q.write({"reasons": "\n".join(refused[0].reasons)})
+                continue
+            q.write(
+                {
+                    "state": "resolved",
+                    "resolved_by": run.env.uid,
+                    "resolved_date": fields.Datetime.now(),
+                    "source_key": row.key,
+                }
+            )
+            passed += 1
+        migrated += passed
+        if passed:
+            update = {
+                name: record[name] + value
+                for name, value in counts.as_dict().items()
+                if name != "source_rows"
+            }
+            update["quarantined"] = record.quarantined - passed
+            record.write(update)
+    return migrated

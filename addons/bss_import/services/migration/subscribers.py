@@ -1,0 +1,106 @@
+"""Subscribers: lines become individual contacts under their billing account.
+
+* the billing account (``parent_id``) is the migrated account of the same key;
+  a line whose account is not migrated (orphan, or its account quarantined)
+  is quarantined: re-parenting by a secondary key is a later step;
+* MSISDN, IMSI and ICCID are checked by telecom_subscriber's identifier rules
+  (the profiler's, strict ICCID check digit); an invalid one is quarantined
+  with the reason;
+* the plan code resolves the service plan (``x_plan_id``); an unknown code is
+  migrated as it is in ``x_plan_code``, without a plan, and flagged;
+* the line's status is resolved against its account's status
+  (:func:`..lib.resolution.resolve_status`, conservative policy: a paying
+  customer's service is never cut); every conflict is flagged.
+"""
+
+from odoo.addons.telecom_subscriber.tools import identifiers
+from odoo.tools import SQL
+
+from ...lib import resolution
+from .base import Rejected, Resolved
+from .billing_accounts import BillingAccountsPhase
+
+_IDENTIFIERS = {
+    "msisdn": identifiers.normalize_msisdn,
+    "imsi": identifiers.validate_imsi,
+    "iccid": lambda value: identifiers.validate_iccid(value, strict=True)[0],
+}
+
+
+class SubscribersPhase(BillingAccountsPhase):
+    object = "subscribers"
+    table = "subscribers"
+    model = "res.partner"
+    status_policy = "conservative"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self._accounts = None
+        self._plans = {}
+
+    def handled(self, name):
+        return name in ("country", "account_number", "plan_code", *_IDENTIFIERS)
+
+    def accounts(self):
+        """{account number: (partner id, account status)} of the migrated billing accounts of the company."""
+        if self._accounts is None:
+            self.env["res.partner"].flush_model(["x_account_status"])
+            self.env.cr.execute(
+                SQL(
+                    """SELECT l.source_key, p.id, p.x_account_status
+                         FROM bss_import_link l JOIN res_partner p ON p.id = l.res_id
+                        WHERE l.company_id = %s AND l.object = 'billing_accounts'""",
+                    self.ctx.company.id,
+                )
+            )
+            self._accounts = {key: (pid, status) for key, pid, status in self.env.cr.fetchall()}
+        return self._accounts
+
+    def plan(self, code):
+        """The plan variant id of a legacy plan code (None when no plan has it)."""
+        if code not in self._plans:
+            plan = self.env["product.product"]._telecom_plan_for_code(code)
+            self._plans[code] = plan.id or None
+        return self._plans[code]
+
+    def complete(self, row, row_values, vals):
+        reasons, flags = [], []
+        vals, address_reasons = self.complete_address(row, row_values, vals)
+        reasons += address_reasons
+        for name, check in _IDENTIFIERS.items():
+            line = self.lines.get(name)
+            raw = row_values.get(name)
+            if not line or line.action != "map" or not raw:
+                continue
+            try:
+                vals[line.target_field] = check(raw)
+            except identifiers.IdentifierError as exc:
+                reasons.append(f"invalid {name.upper()}: {exc.reason}")
+        account = self.accounts().get(row_values.get("account_number"))
+        if not account:
+            reasons.append("orphan: its billing account is not migrated (not in the export, or quarantined)")
+        if reasons:
+            return Rejected(row, reasons)
+        vals["parent_id"] = account[0]
+        vals.setdefault("x_subscriber_id", row.key)
+        vals["is_company"] = False
+        # "other": a contact of type "contact" takes its parent's address (Odoo syncs it both ways);
+        # a line keeps its own service address.
+        vals["type"] = "other"
+        code = row_values.get("plan_code")
+        if code:
+            vals["x_plan_code"] = code
+            vals["x_plan_id"] = self.plan(code) or False
+            if not vals["x_plan_id"]:
+                flags.append("unknown plan code: kept in x_plan_code, no plan linked")
+        if vals.get("x_subscriber_status"):
+            try:
+                status, conflict = resolution.resolve_status(
+                    vals["x_subscriber_status"], account[1], self.status_policy
+                )
+            except ValueError as exc:
+                return Rejected(row, [str(exc)])
+            vals["x_subscriber_status"] = status
+            if conflict:
+                flags.append(conflict)
+        return Resolved(row, vals, "\n".join(flags) or None)
