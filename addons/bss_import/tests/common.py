@@ -199,3 +199,53 @@ class BssImportCase(SavepointRegexMixin, TransactionCase):
 
     def finding(self, run, table, kind):
         return run.finding_ids.filtered(lambda f: f.table == table and f.kind == kind)
+
+
+def read_csv(path):
+    """The rows of a generated CSV file (canonical dialect: headers are the canonical columns)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+class MigrationCase(BssImportCase):
+    """Runs confirmed and migrated, and counts of what the mail system holds."""
+
+    def confirmed_run(self, files=None, folder=None, user=None):
+        run = self.profiled_run(files=files, folder=folder, user=user)
+        self.assertTrue(run.action_confirm_mapping(), run.error_message)
+        return run
+
+    def phase(self, run, obj):
+        return run.phase_ids.filtered(lambda p: p.object == obj)
+
+    def counts(self, run, obj):
+        phase = self.phase(run, obj)
+        self.assertEqual(len(phase), 1, obj)
+        return phase._counts()
+
+    def mail_counts(self):
+        """What the mail system holds, the runs' own chatter (their audit trail) aside."""
+        run = "bss.import.run"
+        return {
+            "mail.mail": self.env["mail.mail"].sudo().search_count([]),
+            "mail.notification": self.env["mail.notification"].sudo().search_count([]),
+            "mail.message": self.env["mail.message"].sudo().search_count([("model", "!=", run)]),
+            "mail.followers": self.env["mail.followers"].sudo().search_count([("res_model", "!=", run)]),
+        }
+
+    def link(self, obj, key, company=None):
+        return (
+            self.env["bss.import.link"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", (company or self.company).id),
+                    ("object", "=", obj),
+                    ("source_key", "=", key),
+                ]
+            )
+        )
+
+    def record(self, obj, key, company=None):
+        link = self.link(obj, key, company)
+        return self.env[link.res_model].sudo().with_context(active_test=False).browse(link.res_id)

@@ -1,0 +1,168 @@
+import json
+
+from odoo.tests import tagged
+
+from .common import SUBSCRIBER_HEADER, MigrationCase, csv_bytes, subscriber
+
+PLAN_HEADER = [
+    "plan_code",
+    "plan_name",
+    "service_type",
+    "price",
+    "currency",
+    "validity_days",
+    "data_mb",
+    "data_unlimited",
+    "active",
+]
+ACCOUNT_HEADER = [
+    "account_number",
+    "account_name",
+    "status",
+    "bill_cycle_day",
+    "currency",
+    "ar_balance",
+    "country",
+]
+
+
+def small_export(subscribers, accounts=None):
+    plans = [
+        ["PRE10", "Prepaid 10", "mobile_prepaid", "10.00", "GBP", "30", "1024", "N", "Y"],
+        ["OLD5", "Old plan 5", "mobile_prepaid", "5.00", "GBP", "30", "", "Y", "N"],
+    ]
+    accounts = accounts or [
+        ["BA001", "Acme Ltd", "open", "5", "GBP", "123.45", "GB"],
+        ["BA002", "Closed Co", "closed", "12", "GBP", "0", "GB"],
+    ]
+    return {
+        "service_plans.csv": csv_bytes([PLAN_HEADER, *plans]),
+        "billing_accounts.csv": csv_bytes([ACCOUNT_HEADER, *accounts]),
+        "subscribers.csv": csv_bytes(
+            [SUBSCRIBER_HEADER] + [[r[h] for h in SUBSCRIBER_HEADER] for r in subscribers]
+        ),
+    }
+
+
+def default_subscribers():
+    return [
+        subscriber(1),
+        subscriber(2, plan_code="OLD5"),
+        subscriber(3, msisdn="+4477009O0003"),
+        subscriber(4, account_number="BA999"),
+        subscriber(5, plan_code="LEGACY9"),
+    ]
+
+
+@tagged("post_install", "-at_install")
+class TestMigrateQuarantine(MigrationCase):
+    def test_quarantine_fix_and_rerun_then_corrected_export_updates_only_what_changed(self):
+        run = self.confirmed_run(files=small_export(default_subscribers()))
+        run.action_migrate()
+        self.assertEqual(
+            self.counts(run, "subscribers"),
+            {
+                "source_rows": 5,
+                "duplicates_collapsed": 0,
+                "quarantined": 2,
+                "created": 3,
+                "updated": 0,
+                "unchanged": 0,
+                "flagged": 1,
+            },
+        )
+        self.assertEqual(self.counts(run, "service_plans")["created"], 2)
+        # A plan no longer sold is archived with its terms; its grandfathered subscriber points at it.
+        old = self.record("service_plans", "OLD5")
+        self.assertFalse(old.active)
+        self.assertTrue(old.x_data_unlimited)
+        self.assertEqual(old.x_validity_days, 30)
+        self.assertEqual(self.record("subscribers", "S000002").x_plan_id.product_tmpl_id, old)
+        self.assertEqual(self.record("billing_accounts", "BA001").x_legacy_ar_balance, 123.45)
+
+        by_key = {q.source_key: q for q in run.quarantine_ids.with_user(self.operator)}
+        self.assertEqual(set(by_key), {"S000003", "S000004"})
+        self.assertIn("invalid MSISDN", by_key["S000003"].reasons)
+        self.assertIn("orphan", by_key["S000004"].reasons)
+
+        # Corrected in place: the row passes, is migrated and leaves the queue.
+        values = by_key["S000003"]._values()
+        values["msisdn"] = subscriber(3)["msisdn"]
+        by_key["S000003"].values_json = json.dumps(values)
+        # Still wrong (the account is still missing): it stays, with the new reason.
+        values = by_key["S000004"]._values()
+        values["city"] = "Basel"
+        by_key["S000004"].values_json = json.dumps(values)
+        self.assertEqual((by_key["S000003"] | by_key["S000004"]).action_retry(), 1)
+        self.assertEqual(by_key["S000003"].state, "resolved")
+        self.assertEqual(by_key["S000003"].resolved_by, self.operator)
+        self.assertEqual(self.record("subscribers", "S000003").x_msisdn, subscriber(3)["msisdn"].lstrip("+"))
+        self.assertEqual(by_key["S000004"].state, "open")
+        self.assertIn("orphan", by_key["S000004"].reasons)
+        counts = self.counts(run, "subscribers")
+        self.assertEqual((counts["quarantined"], counts["created"]), (1, 4))
+        self.assertTrue(self.phase(run, "subscribers").balanced)
+        # A resolved row is migrated: it is not edited any more.
+        with self.assertRaisesRegex(Exception, "resolved row"):
+            by_key["S000003"].values_json = "{}"
+        with self.assertRaisesRegex(Exception, "valid JSON"):
+            by_key["S000004"].values_json = "{not json"
+
+        # A corrected export, on a new run: only the changed field is written; the replaced value kept.
+        first = self.record("subscribers", "S000001")
+        stamp = self.record("subscribers", "S000002").write_date
+        subs = default_subscribers()
+        subs[0]["city"] = "Genève"
+        subs[2]["msisdn"] = subscriber(3)["msisdn"]
+        later = self.confirmed_run(files=small_export(subs))
+        later.action_migrate()
+        self.assertEqual(
+            self.counts(later, "subscribers"),
+            {
+                "source_rows": 5,
+                "duplicates_collapsed": 0,
+                "quarantined": 1,
+                "created": 0,
+                "updated": 1,
+                "unchanged": 3,
+                "flagged": 1,
+            },
+        )
+        link = self.link("subscribers", "S000001")
+        self.assertEqual(self.record("subscribers", "S000001"), first)
+        self.assertEqual(first.city, "Genève")
+        self.assertEqual(json.loads(link.previous_values_json), {"city": "Zürich"})
+        self.assertEqual((link.created_run_id, link.last_run_id), (run, later))
+        self.assertEqual(self.record("subscribers", "S000002").write_date, stamp)
+        self.assertTrue(self.phase(later, "subscribers").checksum_match)
+
+    def test_a_refused_chunk_is_written_row_by_row(self):
+        # Two lines with the same live MSISDN: the model refuses the second; the first is migrated.
+        subs = [subscriber(1), subscriber(2, msisdn=subscriber(1)["msisdn"]), subscriber(3)]
+        run = self.confirmed_run(files=small_export(subs))
+        run.action_migrate(["custom_fields", "service_plans", "billing_accounts", "subscribers"])
+        counts = self.counts(run, "subscribers")
+        self.assertEqual((counts["created"], counts["quarantined"]), (2, 1))
+        refused = run.quarantine_ids
+        self.assertEqual(refused.source_key, "S000002")
+        self.assertIn("MSISDN", refused.reasons)
+        self.assertTrue(self.link("subscribers", "S000003"))
+
+    def test_duplicates_collapse_and_conflicting_rows_are_quarantined(self):
+        subs = [subscriber(1), subscriber(1), subscriber(2), subscriber(2, city="Bern")]
+        run = self.confirmed_run(files=small_export(subs))
+        run.action_migrate()
+        self.assertEqual(
+            self.counts(run, "subscribers"),
+            {
+                "source_rows": 4,
+                "duplicates_collapsed": 1,
+                "quarantined": 2,
+                "created": 1,
+                "updated": 0,
+                "unchanged": 0,
+                "flagged": 0,
+            },
+        )
+        self.assertEqual(run.quarantine_ids.mapped("source_key"), ["S000002", "S000002"])
+        self.assertIn("different values", run.quarantine_ids[0].reasons)
