@@ -39,6 +39,22 @@ class TestMigratePhases(MigrationCase):
             "unchanged": 0,
             "flagged": 0,
         }
+        products = read_csv(folder / "product_catalog.csv")
+        expected["product_catalog"] = {
+            "source_rows": len(products),
+            "duplicates_collapsed": 0,
+            "quarantined": 0,
+            "created": len(products),
+            "updated": 0,
+            "unchanged": 0,
+            "flagged": len(
+                [
+                    p
+                    for p in products
+                    if p["plan_code"] and p["plan_code"] not in {x["plan_code"] for x in plans}
+                ]
+            ),
+        }
         # Custom fields: one definition per custom_fields.csv row and per "new field" mapping line.
         defs = [
             f"{TARGETS[r['object_name']]['model']}.x_{r['field_code'].lower()}"
@@ -194,6 +210,14 @@ class TestMigratePhases(MigrationCase):
         self.assertEqual(
             plan.categ_id.parent_id, self.env.ref("telecom_subscriber.product_category_service_plans")
         )
+        for row in read_csv(folder / "product_catalog.csv"):
+            product = self.record("product_catalog", row["product_code"])
+            self.assertEqual((product.default_code, product.name), (row["product_code"], row["product_name"]))
+            self.assertEqual(product.type, "service" if row["product_type"] == "addon" else "consu")
+            self.assertEqual(product.categ_id.name, row["product_type"].title())
+            self.assertEqual(product.categ_id.parent_id.name, "Legacy catalogue")
+            if row["plan_code"]:
+                self.assertIn(product, self.record("service_plans", row["plan_code"]).optional_product_ids)
         item = self.env["product.pricelist.item"].sudo().search([("product_tmpl_id", "=", plan.id)])
         self.assertEqual(item.pricelist_id.currency_id.name, plans[0]["currency"])
         self.assertEqual(round(item.fixed_price * 100), round(float(plans[0]["price"]) * 100))
