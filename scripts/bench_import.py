@@ -4,7 +4,11 @@ Run through scripts/bench_import.sh (which prepares the virtualenv, PostgreSQL
 and the database). Prints, per step, the seconds and source rows per second,
 and the process's peak resident memory before and after the run: staging
 streams rows with COPY, so the peak must not grow with the export's size.
-Nothing is kept: the run is rolled back at the end.
+With ``--native``, it also loads the same subscribers as plain contacts with
+Odoo's own import (``base_import.import.execute_import``, in batches of 2,000
+rows as the web client sends them) and prints its rows per second: the
+yardstick the importer is compared with. Nothing is kept: everything is
+rolled back at the end.
 """
 
 import argparse
@@ -35,6 +39,11 @@ def main(argv=None):
     )
     parser.add_argument("--defect-rate", default="0.01")
     parser.add_argument("--zip", action="store_true", help="stage from a ZIP instead of a folder")
+    parser.add_argument(
+        "--native",
+        action="store_true",
+        help="also load the subscribers as contacts with Odoo's own import (base_import)",
+    )
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bss_bench_"))
@@ -65,6 +74,8 @@ def main(argv=None):
             f"({'zip' if args.zip else 'folder'}), generated in {time.perf_counter() - started:.1f} s"
         )
         run_steps(args, out)
+        if args.native:
+            native_import(args, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -102,6 +113,99 @@ def run_steps(args, export):
         )
         print("findings:", ", ".join(f"{k}={v}" for k, v in summary["findings"].items() if v))
         print(f"peak RSS after the run: {peak_mib():.0f} MiB (+{peak_mib() - base:.0f} MiB)")
+        cr.rollback()
+
+
+# Odoo's own import of the subscribers as plain contacts: the columns an operator
+# would map by hand in the web client (name, e-mail, phone, address, country).
+NATIVE_FIELDS = ["name", "email", "phone", "street", "city", "zip", "country_id/.id"]
+NATIVE_BATCH = 2000
+
+
+def subscriber_contacts(export, country_ids):
+    """Yield the contact columns of subscribers.csv of a generated export (canonical dialect).
+
+    Rows the generator damaged on purpose (encoding defects) are decoded with
+    replacement characters: Odoo's import would refuse the whole file.
+    """
+    import csv
+    import io
+    import zipfile
+
+    if export.is_dir():
+        handle = open(export / "subscribers.csv", encoding="utf-8", errors="replace", newline="")  # noqa: SIM115
+    else:
+        archive = zipfile.ZipFile(export)
+        member = next(name for name in archive.namelist() if name.endswith("subscribers.csv"))
+        handle = io.TextIOWrapper(archive.open(member), encoding="utf-8", errors="replace", newline="")
+    with handle:
+        for row in csv.DictReader(handle):
+            yield [
+                f"{row['first_name']} {row['last_name']}".strip(),
+                row["email"],
+                row["msisdn"],
+                row["street"],
+                row["city"],
+                row["zip"],
+                country_ids.get(row["country"].strip().upper(), ""),
+            ]
+
+
+def native_import(args, export):
+    """Load the subscribers as contacts through base_import, as the web client does."""
+    import csv
+    import io
+
+    if args.dialect != "canonical":
+        raise SystemExit("--native reads the canonical dialect's subscribers.csv: use --dialect canonical")
+    import odoo
+    from odoo.api import Environment
+
+    registry = odoo.modules.registry.Registry(args.db)
+    with registry.cursor() as cr:
+        env = Environment(cr, odoo.SUPERUSER_ID, {})
+        # Countries by database id, as an operator's spreadsheet would resolve them.
+        country_ids = {country.code: country.id for country in env["res.country"].search([])}
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(NATIVE_FIELDS)
+        rows = 0
+        for values in subscriber_contacts(export, country_ids):
+            writer.writerow(values)
+            rows += 1
+        data = buffer.getvalue().encode()
+        base = peak_mib()
+        importer = env["base_import.import"].create(
+            {"res_model": "res.partner", "file": data, "file_name": "contacts.csv", "file_type": "text/csv"}
+        )
+        options = {
+            "has_headers": True,
+            "quoting": '"',
+            "separator": ",",
+            "encoding": "utf-8",
+            "float_thousand_separator": ",",
+            "float_decimal_separator": ".",
+        }
+        started = time.perf_counter()
+        skip = 0
+        imported = 0
+        while True:
+            result = importer.execute_import(
+                NATIVE_FIELDS, NATIVE_FIELDS, dict(options, skip=skip, limit=NATIVE_BATCH)
+            )
+            errors = [m for m in result.get("messages", []) if m.get("type") == "error"]
+            if errors:
+                raise SystemExit(f"Odoo's import refused the contacts: {errors[0].get('message')}")
+            imported += len(result.get("ids") or [])
+            if not result.get("nextrow"):
+                break
+            skip = result["nextrow"]
+        seconds = time.perf_counter() - started
+        print(
+            f"  native: {seconds:7.1f} s  {imported / seconds:10,.0f} rows/s "
+            f"({imported:,} of {rows:,} subscribers as contacts, Odoo's base_import)"
+        )
+        print(f"peak RSS after the native import: {peak_mib():.0f} MiB (+{peak_mib() - base:.0f} MiB)")
         cr.rollback()
 
 

@@ -2,7 +2,7 @@
 # Benchmark of an import run's front half (detect, stage with COPY, profile) on a
 # generated export: prints rows/s per step and the peak memory of the process.
 #
-#   scripts/bench_import.sh [--subscribers N] [--dialect D] [--zip] [--keep-db]
+#   scripts/bench_import.sh [--subscribers N] [--dialect D] [--zip] [--native]
 #
 # Uses the database bss_bench (BENCH_DB), created on first use and updated to the current code.
 set -euo pipefail
