@@ -219,9 +219,15 @@ class MigrationCase(BssImportCase):
         return run.phase_ids.filtered(lambda p: p.object == obj)
 
     def counts(self, run, obj):
+        """The phase's counts; a phase that did not run says why (its own error, an earlier mismatch)."""
         phase = self.phase(run, obj)
         self.assertEqual(len(phase), 1, obj)
-        return phase._counts()
+        problems = [
+            (p.object, p.state, p.mismatch, p.error_message)
+            for p in run.phase_ids
+            if p.mismatch or p.error_message
+        ]
+        return {**phase._counts(), **({"problems": problems} if problems and phase.state != "done" else {})}
 
     def mail_counts(self):
         """What the mail system holds, the runs' own chatter (their audit trail) aside."""

@@ -23,6 +23,10 @@ ACCOUNT_HEADER = [
     "currency",
     "ar_balance",
     "country",
+    "email",
+    "street",
+    "city",
+    "zip",
 ]
 
 
@@ -32,14 +36,39 @@ def small_export(subscribers, accounts=None):
         ["OLD5", "Old plan 5", "mobile_prepaid", "5.00", "GBP", "30", "", "Y", "N"],
     ]
     accounts = accounts or [
-        ["BA001", "Acme Ltd", "open", "5", "GBP", "123.45", "GB"],
-        ["BA002", "Closed Co", "closed", "12", "GBP", "0", "GB"],
+        [
+            "BA001",
+            "Acme Ltd",
+            "open",
+            "5",
+            "GBP",
+            "123.45",
+            "GB",
+            "ap@acme.example",
+            "9 Quai",
+            "Genève",
+            "1201",
+        ],
+        [
+            "BA002",
+            "Closed Co",
+            "closed",
+            "12",
+            "GBP",
+            "0",
+            "GB",
+            "ap@closed.example",
+            "1 Rue",
+            "Bern",
+            "3000",
+        ],
     ]
     return {
         "service_plans.csv": csv_bytes([PLAN_HEADER, *plans]),
         "billing_accounts.csv": csv_bytes([ACCOUNT_HEADER, *accounts]),
         "subscribers.csv": csv_bytes(
-            [SUBSCRIBER_HEADER] + [[r[h] for h in SUBSCRIBER_HEADER] for r in subscribers]
+            [[*SUBSCRIBER_HEADER, "email"]]
+            + [[r.get(h, "") for h in (*SUBSCRIBER_HEADER, "email")] for r in subscribers]
         ),
     }
 
@@ -166,3 +195,30 @@ class TestMigrateQuarantine(MigrationCase):
         )
         self.assertEqual(run.quarantine_ids.mapped("source_key"), ["S000002", "S000002"])
         self.assertIn("different values", run.quarantine_ids[0].reasons)
+
+    def test_an_orphan_is_reparented_only_on_one_clear_secondary_key_match(self):
+        subs = [
+            subscriber(1),
+            # Its account is not in the export, but its e-mail and service address are BA001's.
+            subscriber(
+                6, account_number="BA777", email="AP@acme.example", street="9 Quai", city="Genève", zip="1201"
+            ),
+            # The e-mail is BA002's, the address is not: not enough to re-parent it.
+            subscriber(7, account_number="BA778", email="ap@closed.example", status="terminated"),
+        ]
+        run = self.confirmed_run(files=small_export(subs))
+        run.action_migrate()
+        counts = self.counts(run, "subscribers")
+        self.assertEqual(
+            (counts["created"], counts["quarantined"], counts["flagged"]),
+            (2, 1, 1),
+            run.quarantine_ids.mapped("reasons"),
+        )
+        self.assertEqual(
+            self.record("subscribers", "S000006").parent_id, self.record("billing_accounts", "BA001")
+        )
+        self.assertIn("re-parented by secondary key", self.link("subscribers", "S000006").flag)
+        refused = run.quarantine_ids
+        self.assertEqual(refused.source_key, "S000007")
+        self.assertIn("orphan", refused.reasons)
+        self.assertIn("< 90%", refused.reasons)

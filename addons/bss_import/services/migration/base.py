@@ -161,6 +161,8 @@ class Phase:
 
     def rows(self):
         """Yield the staged rows ordered by key, then file and line (duplicates are adjacent)."""
+        if not self.has_rows():
+            return
         names = self.column_names()
         keys = SQL(", ").join(SQL.identifier(k) for k in self.spec.key)
         query = SQL("SELECT * FROM (%s) s ORDER BY %s, _file, _line", self.source_sql(), keys)

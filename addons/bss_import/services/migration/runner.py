@@ -48,6 +48,9 @@ def migrate(run, objects=None, chunk_size=2000):
         if objects and cls.object not in objects:
             continue
         phase = cls(ctx)
+        if not phase.has_rows():
+            # The export has no file of this object: nothing to migrate, nothing to report.
+            continue
         record = _phase_record(ctx, cls)
         blocker = _blocker(ctx, record)
         if blocker:

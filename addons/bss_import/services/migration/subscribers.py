@@ -1,8 +1,11 @@
 """Subscribers: lines become individual contacts under their billing account.
 
-* the billing account (``parent_id``) is the migrated account of the same key;
-  a line whose account is not migrated (orphan, or its account quarantined)
-  is quarantined: re-parenting by a secondary key is a later step;
+* the billing account (``parent_id``) is the migrated account of the same key.
+  A line whose account is not migrated (orphan, or its account quarantined)
+  is re-parented by a secondary key (e-mail, phone, service address) only when
+  exactly one migrated account matches with a confidence of 90 % or more
+  (:func:`..lib.resolution.match_by_secondary_key`), and flagged; otherwise it
+  is quarantined with the reason;
 * MSISDN, IMSI and ICCID are checked by telecom_subscriber's identifier rules
   (the profiler's, strict ICCID check digit); an invalid one is quarantined
   with the reason;
@@ -25,6 +28,10 @@ _IDENTIFIERS = {
     "imsi": identifiers.validate_imsi,
     "iccid": lambda value: identifiers.validate_iccid(value, strict=True)[0],
 }
+
+
+def _address(street, city, zip_):
+    return " ".join(part for part in (street, city, zip_) if part)
 
 
 class SubscribersPhase(BillingAccountsPhase):
@@ -63,6 +70,49 @@ class SubscribersPhase(BillingAccountsPhase):
             self._plans[code] = plan.id or None
         return self._plans[code]
 
+    def reparent(self, row_values):
+        """((account id, status), reason) of the one migrated account the orphan matches, or (None, reason).
+
+        Candidates share the e-mail, the phone digits or the street and postal
+        code; the lib's rule decides among them.
+        """
+        email = resolution.normalize_email(row_values.get("email"))
+        phone = resolution.normalize_phone(row_values.get("contact_phone"))
+        street, zip_ = row_values.get("street"), row_values.get("zip")
+        matches = []
+        if email:
+            matches.append(SQL("lower(regexp_replace(p.email, '\\s', '', 'g')) = %s", email))
+        if len(phone) >= 7:
+            matches.append(SQL("regexp_replace(p.phone, '\\D', '', 'g') LIKE %s", f"%{phone[-7:]}"))
+        if street and zip_:
+            matches.append(SQL("(lower(p.street) = lower(%s) AND p.zip = %s)", street, zip_))
+        if not matches:
+            return None, "no secondary key (e-mail, phone, street and postal code) to re-parent it by"
+        self.env["res.partner"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """SELECT p.id, p.x_account_status, p.email, p.phone, p.street, p.city, p.zip
+                     FROM bss_import_link l JOIN res_partner p ON p.id = l.res_id
+                    WHERE l.company_id = %s AND l.object = 'billing_accounts' AND (%s)
+                    ORDER BY p.id LIMIT 50""",
+                self.ctx.company.id,
+                SQL(" OR ").join(matches),
+            )
+        )
+        candidates = [
+            {"id": pid, "status": status, "email": mail, "phone": tel, "address": _address(st, city, z)}
+            for pid, status, mail, tel, st, city, z in self.env.cr.fetchall()
+        ]
+        orphan = {
+            "email": row_values.get("email"),
+            "phone": row_values.get("contact_phone"),
+            "address": _address(street, row_values.get("city"), zip_),
+        }
+        found, _confidence, reason = resolution.match_by_secondary_key(
+            orphan, candidates, fields=("email", "phone", "address")
+        )
+        return ((found["id"], found["status"]) if found else None), reason
+
     def complete(self, row, row_values, vals):
         reasons, flags = [], []
         vals, address_reasons = self.complete_address(row, row_values, vals)
@@ -78,7 +128,13 @@ class SubscribersPhase(BillingAccountsPhase):
                 reasons.append(f"invalid {name.upper()}: {exc.reason}")
         account = self.accounts().get(row_values.get("account_number"))
         if not account:
-            reasons.append("orphan: its billing account is not migrated (not in the export, or quarantined)")
+            account, why = self.reparent(row_values)
+            if account:
+                flags.append(f"orphan re-parented by secondary key: {why}")
+            else:
+                reasons.append(
+                    f"orphan: its billing account is not migrated (not in the export, or quarantined); {why}"
+                )
         if reasons:
             return Rejected(row, reasons)
         vals["parent_id"] = account[0]
