@@ -65,9 +65,10 @@ class ProductCatalogPhase(ServicePlansPhase):
         return self._categories[key]
 
     def after_create(self, records, items):
-        super().after_create(records, items)
+        result = super().after_create(records, items)
         for record, item in zip(records, items, strict=True):
             plan = self.plan_template(item.row.values.get("plan_code"))
             if plan:
                 # The plan offers its add-on: written on the plan, not on the add-on.
                 plan.optional_product_ids = [(4, record.id)]
+        return result
