@@ -20,7 +20,7 @@ class TestMigrateAccess(MigrationCase):
         with self.assertRaises(AccessError):
             run.with_user(self.operator_b).action_migrate()
         with self.assertRaisesRegex(UserError, "No migration phase exists"):
-            run.action_migrate(["invoices"])
+            run.action_migrate(["network_elements"])
         self.assertFalse(run.phase_ids)
         self.assertEqual(run.state, "confirmed")
         run.action_migrate()

@@ -140,8 +140,12 @@ class TestMigratePhases(MigrationCase):
         self.assertIn("Migration by", run.message_ids[0].body)
 
         # Quarantine holds exactly the rejected rows, with a reason each.
-        quarantine = run.quarantine_ids
-        self.assertEqual(len(quarantine), sum(c["quarantined"] for c in expected.values()))
+        quarantine = run.quarantine_ids.filtered(lambda q: q.object in expected)
+        self.assertEqual(
+            len(quarantine),
+            sum(c["quarantined"] for c in expected.values()),
+            [(q.object, q.source_key, q.reasons) for q in quarantine],
+        )
         invalid = _keys(manifest, "invalid_msisdn", "subscribers")
         for q in quarantine.filtered(lambda q: q.source_key in invalid):
             self.assertIn("invalid MSISDN", q.reasons)
@@ -190,6 +194,10 @@ class TestMigratePhases(MigrationCase):
         self.assertEqual(partner.country_id.code, row["country"])
         self.assertEqual(partner.x_subscriber_status, row["status"])
         self.assertEqual(partner.x_total_sms_count, int(row["total_sms_count"]))
+        # The last usage date is the latest of the line's own and of its monthly usage summaries.
+        events = [u["last_event"][:10] for u in read_csv(folder / "usage.csv") if u["subscriber_id"] == clean]
+        self.assertTrue(events)
+        self.assertEqual(str(partner.x_last_usage_date), max([row["last_usage_date"][:10], *events]))
         for key in _keys(manifest, "unknown_legacy_code", "subscribers"):
             unknown = self.record("subscribers", key)
             self.assertEqual((unknown.x_plan_code, unknown.x_plan_id.id), (by_key[key]["plan_code"], False))
@@ -223,7 +231,11 @@ class TestMigratePhases(MigrationCase):
         self.assertEqual(round(item.fixed_price * 100), round(float(plans[0]["price"]) * 100))
 
         # The same run again: nothing created, nothing written.
-        links = self.env["bss.import.link"].sudo().search([("company_id", "=", self.company.id)])
+        links = (
+            self.env["bss.import.link"]
+            .sudo()
+            .search([("company_id", "=", self.company.id), ("object", "in", list(expected))])
+        )
         stamps = {
             (ln.res_model, ln.res_id): self.env[ln.res_model].sudo().browse(ln.res_id).write_date
             for ln in links
@@ -250,7 +262,9 @@ class TestMigratePhases(MigrationCase):
             stamps,
         )
         self.assertEqual(
-            self.env["bss.import.link"].sudo().search_count([("company_id", "=", self.company.id)]),
+            self.env["bss.import.link"]
+            .sudo()
+            .search_count([("company_id", "=", self.company.id), ("object", "in", list(expected))]),
             len(links),
         )
         self.env.cr.execute("SELECT count(*) FROM res_partner")

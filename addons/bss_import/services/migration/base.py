@@ -42,6 +42,7 @@ class Row:
     values: dict
     key: str | None = None
     table: str | None = None
+    usage: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -164,7 +165,9 @@ class Phase:
         if not self.has_rows():
             return
         names = self.column_names()
-        keys = SQL(", ").join(SQL.identifier(k) for k in self.spec.key)
+        # Byte order (COLLATE "C"), the order Python compares strings in: phases can merge two
+        # streams by key (subscribers and their usage) without holding either in memory.
+        keys = SQL(", ").join(SQL('%s COLLATE "C"', SQL.identifier(k)) for k in self.spec.key)
         query = SQL("SELECT * FROM (%s) s ORDER BY %s, _file, _line", self.source_sql(), keys)
         cr = self.env.cr
         # A server-side cursor streams the rows: memory stays flat on millions of rows.

@@ -11,6 +11,9 @@
   with the reason;
 * the plan code resolves the service plan (``x_plan_id``); an unknown code is
   migrated as it is in ``x_plan_code``, without a plan, and flagged;
+* the monthly usage summaries (``usage.csv``) feed the last usage date (the
+  latest of the line's own date and the last event of its months) and, when
+  the line has none, its lifetime totals (the sum of its months);
 * the line's status is resolved against its account's status
   (:func:`..lib.resolution.resolve_status`, conservative policy: a paying
   customer's service is never cut); every conflict is flagged.
@@ -20,7 +23,7 @@ from odoo.addons.telecom_subscriber.tools import identifiers
 from odoo.tools import SQL
 
 from ...lib import resolution
-from .base import Rejected, Resolved
+from .base import Phase, Rejected, Resolved
 from .billing_accounts import BillingAccountsPhase
 
 _IDENTIFIERS = {
@@ -28,6 +31,53 @@ _IDENTIFIERS = {
     "imsi": identifiers.validate_imsi,
     "iccid": lambda value: identifiers.validate_iccid(value, strict=True)[0],
 }
+
+
+#: usage.csv column -> the subscriber's total it feeds when the line has none.
+_TOTALS = {
+    "voice_minutes": "total_voice_minutes",
+    "data_mb": "total_data_mb",
+    "sms_count": "total_sms_count",
+}
+
+
+class _UsageSource(Phase):
+    """The staged monthly usage summaries, read like a phase's rows (ordered by subscriber)."""
+
+    object = "usage"
+    table = "usage"
+
+    def summaries(self):
+        """Yield (subscriber id, {last_event, voice_minutes, data_mb, sms_count}) per subscriber.
+
+        A month repeated (an exact duplicate row) counts once; a value that does
+        not parse is left out of the sums (the profile reports such rows).
+        """
+        current, total, months = None, {}, set()
+        for row in self.rows():
+            sub = row.values.get("subscriber_id")
+            if sub != current:
+                if current is not None:
+                    yield current, total
+                current, total, months = sub, {}, set()
+            month = row.values.get("usage_month")
+            if month in months:
+                continue
+            months.add(month)
+            for name in ("last_event", *_TOTALS):
+                line = self.lines.get(name)
+                if not line or not row.values.get(name):
+                    continue
+                try:
+                    value = self.convert(line, name, row.values[name])
+                except ValueError:
+                    continue
+                if name == "last_event":
+                    total[name] = max(total.get(name, value), value)
+                else:
+                    total[name] = total.get(name, 0) + value
+        if current is not None:
+            yield current, total
 
 
 def _address(street, city, zip_):
@@ -44,6 +94,30 @@ class SubscribersPhase(BillingAccountsPhase):
         super().__init__(ctx)
         self._accounts = None
         self._plans = {}
+        self.usage = _UsageSource(ctx)
+
+    def rows(self):
+        """The staged lines, each with the summary of its usage months (both streams in key order)."""
+        summaries = self.usage.summaries() if self.usage.has_rows() else iter(())
+        pending = next(summaries, None)
+        for row in super().rows():
+            while pending is not None and row.key is not None and pending[0] < row.key:
+                pending = next(summaries, None)
+            row.usage = pending[1] if pending is not None and pending[0] == row.key else {}
+            yield row
+
+    def add_usage(self, row, row_values, vals):
+        """The last usage date and, where the line has none, its totals from its usage months."""
+        usage = row.usage
+        line = self.lines.get("last_usage_date")
+        if usage.get("last_event") and line and line.action == "map":
+            last = usage["last_event"].date()
+            if not vals.get(line.target_field) or vals[line.target_field] < last:
+                vals[line.target_field] = last
+        for name, total in _TOTALS.items():
+            line = self.lines.get(total)
+            if name in usage and line and line.action == "map" and not row_values.get(total):
+                vals[line.target_field] = usage[name]
 
     def handled(self, name):
         return name in ("country", "account_number", "plan_code", *_IDENTIFIERS)
@@ -137,6 +211,7 @@ class SubscribersPhase(BillingAccountsPhase):
                 )
         if reasons:
             return Rejected(row, reasons)
+        self.add_usage(row, row_values, vals)
         vals["parent_id"] = account[0]
         vals.setdefault("x_subscriber_id", row.key)
         vals["is_company"] = False
