@@ -24,6 +24,7 @@ from .base import Counts, Rejected, Resolved, Row
 from .billing_accounts import BillingAccountsPhase
 from .context import MigrationContext
 from .custom_fields import CustomFieldsPhase
+from .orders import OrdersPhase
 from .product_catalog import ProductCatalogPhase
 from .service_plans import ServicePlansPhase
 from .subscribers import SubscribersPhase
@@ -32,7 +33,14 @@ _logger = logging.getLogger(__name__)
 
 #: The phases that exist, in dependency order (lib/schema.OBJECTS).
 PHASES = sorted(
-    (CustomFieldsPhase, ServicePlansPhase, ProductCatalogPhase, BillingAccountsPhase, SubscribersPhase),
+    (
+        CustomFieldsPhase,
+        ServicePlansPhase,
+        ProductCatalogPhase,
+        BillingAccountsPhase,
+        SubscribersPhase,
+        OrdersPhase,
+    ),
     key=lambda cls: schema.OBJECTS.index(cls.object),
 )
 PHASE_OF = {cls.object: cls for cls in PHASES}
