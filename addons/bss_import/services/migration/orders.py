@@ -40,20 +40,34 @@ class _OrderLinesReader(Phase):
     table = "order_lines"
     model = "sale.order.line"
 
-    def stream(self, keys=None):
-        """Yield the staged line rows ordered by order id (byte order), or only those of ``keys``."""
+    def by_order(self):
+        """Yield (order id, [line rows]) in the byte order of the order id, as the orders stream.
+
+        A line without an order id belongs to no order (the profiler reports it).
+        """
+        current, group = None, []
+        for row in self.rows():
+            order = row.values.get("order_id")
+            if order is None:
+                continue
+            if group and order != current:
+                yield current, group
+                group = []
+            current = order
+            group.append(row)
+        if group:
+            yield current, group
+
+    def of_order(self, key):
+        """The staged line rows of one order (a quarantined order re-run alone)."""
         if not self.has_rows():
-            return
+            return []
         names = self.column_names()
-        where = SQL("WHERE order_id = ANY(%s)", list(keys)) if keys is not None else SQL()
-        query = SQL(
-            'SELECT * FROM (%s) s %s ORDER BY order_id COLLATE "C", _file, _line', self.source_sql(), where
-        )
-        with self.env.cr._cnx.cursor(name=f"bss_migrate_{self.ctx.run.id}_order_lines") as stream:
-            stream.itersize = 2000
-            stream.execute(query.code, query.params)
-            for rec in stream:
-                yield rec[0], rec[1], dict(zip(names, rec[2:], strict=True))
+        self.env.cr.execute(SQL("SELECT * FROM (%s) s WHERE order_id = %s", self.source_sql(), key))
+        return [
+            Row(rec[0], rec[1], dict(zip(names, rec[2:], strict=True)), None, self.table)
+            for rec in self.env.cr.fetchall()
+        ]
 
 
 class OrdersPhase(Phase):
@@ -75,52 +89,17 @@ class OrdersPhase(Phase):
     def rows(self):
         """The orders in key order, each with its staged lines (``row.order_lines``).
 
-        Both tables are read in byte order of the order id (``COLLATE "C"``,
-        which is Python's order of ``str``), so one pass over each merges them
-        without holding either in memory.
+        Both tables stream in the byte order of the order id (:meth:`Phase.rows`),
+        so one pass over each merges them without holding either in memory; an
+        exact copy of an order (collapsed later) gets the same lines.
         """
-        if not self.has_rows():
-            return
-        names = self.column_names()
-        query = SQL('SELECT * FROM (%s) s ORDER BY order_id COLLATE "C", _file, _line', self.source_sql())
-        lines = self.line_reader.stream()
-        try:
-            yield from self._merge(query, names, lines)
-        finally:
-            # Closes the lines' server-side cursor too when the phase stops early.
-            lines.close()
-
-    def _merge(self, query, names, lines):
-        pending = next(lines, None)
-        previous_key, previous_lines = object(), []
-        with self.env.cr._cnx.cursor(name=f"bss_migrate_{self.ctx.run.id}_orders") as stream:
-            stream.itersize = 2000
-            stream.execute(query.code, query.params)
-            for rec in stream:
-                vals = dict(zip(names, rec[2:], strict=True))
-                row = Row(rec[0], rec[1], vals, self.key_of(vals), self.table)
-                key = vals.get("order_id")
-                if key == previous_key:
-                    # An exact copy of the order (collapsed later) has the same lines.
-                    row.order_lines = previous_lines
-                    yield row
-                    continue
-                found = []
-                # Lines of orders that are not in the export (key below this one) are skipped:
-                # the profiler reports them as orphans.
-                while key is not None and pending is not None and pending[2].get("order_id") is not None:
-                    if pending[2]["order_id"] > key:
-                        break
-                    if pending[2]["order_id"] == key:
-                        found.append(pending)
-                    pending = next(lines, None)
-                previous_key, previous_lines = key, found
-                row.order_lines = found
-                yield row
-
-    def staged_lines(self, key):
-        """The staged lines of one order (a quarantined order re-run alone)."""
-        return list(self.line_reader.stream([key]))
+        groups = self.line_reader.by_order()
+        pending = next(groups, None)
+        for row in super().rows():
+            while pending is not None and row.key is not None and pending[0] < row.key:
+                pending = next(groups, None)
+            row.order_lines = pending[1] if pending is not None and pending[0] == row.key else []
+            yield row
 
     # ---------------------------------------------------------- resolution
     def complete(self, row, row_values, vals):
@@ -143,7 +122,7 @@ class OrdersPhase(Phase):
             total = None
         lines = getattr(row, "order_lines", None)
         if lines is None:
-            lines = self.staged_lines(row.key)
+            lines = self.line_reader.of_order(row.key)
         order_lines, line_reasons = self.resolve_lines(lines)
         reasons += line_reasons
         if reasons:
@@ -180,8 +159,9 @@ class OrdersPhase(Phase):
         """([line values], reasons) of an order's staged lines; a reason names the line."""
         out, reasons, seen = [], [], {}
         mapping = self.line_reader.lines
-        for _file, line, raw in lines:
-            where = f"order line {raw.get('line_no')} (order_lines line {line})"
+        for line_row in lines:
+            raw = line_row.values
+            where = f"order line {raw.get('line_no')} (order_lines line {line_row.line})"
             signature = json.dumps(raw, sort_keys=True)
             if raw.get("line_no") in seen:
                 if seen[raw.get("line_no")] != signature:
