@@ -118,6 +118,19 @@ class BssImportRun(models.Model):
     file_ids = fields.One2many("bss.import.file", "run_id", string="Files")
     finding_ids = fields.One2many("bss.import.finding", "run_id", string="Findings")
     mapping_line_ids = fields.One2many("bss.import.mapping.line", "run_id", string="Mapping")
+    status_policy = fields.Selection(
+        [
+            ("conservative", "Conservative: never cut a paying customer's service"),
+            ("account", "Billing account is the system of record"),
+            ("subscriber", "Subscriber is the system of record"),
+        ],
+        string="Status conflicts",
+        required=True,
+        default="conservative",
+        tracking=True,
+        help="How a line whose status contradicts its billing account's is migrated "
+        "(e.g. an active line on a closed account). Every conflict is flagged for review.",
+    )
     phase_ids = fields.One2many("bss.import.phase", "run_id", string="Migration phases")
     quarantine_ids = fields.One2many("bss.import.quarantine", "run_id", string="Quarantined rows")
     quarantine_count = fields.Integer(compute="_compute_quarantine_count", string="Open quarantined rows")

@@ -222,3 +222,19 @@ class TestMigrateQuarantine(MigrationCase):
         self.assertEqual(refused.source_key, "S000007")
         self.assertIn("orphan", refused.reasons)
         self.assertIn("< 90%", refused.reasons)
+
+    def test_status_conflicts_follow_the_runs_policy_and_are_flagged(self):
+        subs = [subscriber(1, account_number="BA002", status="active")]
+        run = self.confirmed_run(files=small_export(subs))
+        self.assertEqual(run.status_policy, "conservative")
+        run.action_migrate()
+        self.assertEqual(self.record("subscribers", "S000001").x_subscriber_status, "active")
+        self.assertIn("kept active (policy conservative)", self.link("subscribers", "S000001").flag)
+        # The account as system of record: the same row, migrated again, terminates the line.
+        run.status_policy = "account"
+        run.action_migrate(["subscribers"])
+        self.assertEqual(self.counts(run, "subscribers")["updated"], 1)
+        self.assertEqual(self.record("subscribers", "S000001").x_subscriber_status, "terminated")
+        link = self.link("subscribers", "S000001")
+        self.assertIn("set to terminated (policy account)", link.flag)
+        self.assertEqual(json.loads(link.previous_values_json), {"x_subscriber_status": "active"})

@@ -15,8 +15,8 @@
   latest of the line's own date and the last event of its months) and, when
   the line has none, its lifetime totals (the sum of its months);
 * the line's status is resolved against its account's status
-  (:func:`..lib.resolution.resolve_status`, conservative policy: a paying
-  customer's service is never cut); every conflict is flagged.
+  (:func:`..lib.resolution.resolve_status`, with the run's policy; by default
+  conservative: a paying customer's service is never cut); every conflict is flagged.
 """
 
 from odoo.addons.telecom_subscriber.tools import identifiers
@@ -88,13 +88,13 @@ class SubscribersPhase(BillingAccountsPhase):
     object = "subscribers"
     table = "subscribers"
     model = "res.partner"
-    status_policy = "conservative"
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self._accounts = None
         self._plans = {}
         self.usage = _UsageSource(ctx)
+        self.status_policy = ctx.run.status_policy or "conservative"
 
     def rows(self):
         """The staged lines, each with the summary of its usage months (both streams in key order)."""
