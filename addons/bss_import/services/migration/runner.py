@@ -24,6 +24,7 @@ from .base import Counts, Rejected, Resolved, Row
 from .billing_accounts import BillingAccountsPhase
 from .context import MigrationContext
 from .custom_fields import CustomFieldsPhase
+from .invoices import InvoicesPhase
 from .orders import OrdersPhase
 from .product_catalog import ProductCatalogPhase
 from .service_plans import ServicePlansPhase
@@ -40,6 +41,7 @@ PHASES = sorted(
         BillingAccountsPhase,
         SubscribersPhase,
         OrdersPhase,
+        InvoicesPhase,
     ),
     key=lambda cls: schema.OBJECTS.index(cls.object),
 )

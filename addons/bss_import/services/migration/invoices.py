@@ -1,0 +1,493 @@
+"""Invoices: legacy invoices become posted customer invoices, open items stay open to the cent.
+
+* numbering: the legacy number is kept in ``ref`` (and ``payment_reference``,
+  so a customer paying with the old number is matched); the move's ``name``
+  comes from the *Legacy Invoices* journal's own sequence (``LEGI/2024/00001``),
+  so Odoo's sequences of the company are never fed foreign numbers;
+* every invoice goes to the sale journal *Legacy Invoices* (code ``LEGI``),
+  created per company on first use, with its lines (``invoice_lines``, the
+  child table), each taxed by the company's sale tax of its rate (none of that
+  rate: the invoice is quarantined naming the rate), and posted on its own
+  invoice date. A date inside a lock date is refused and reported before
+  anything is written (Odoo's ``_post`` would silently re-date it);
+* the total Odoo computes must equal the legacy ``amount_total`` to the cent,
+  else the invoice is quarantined with both amounts;
+* what the customer already paid (``amount_total - amount_residual``) is
+  settled by one entry in the same journal on the invoice date: debit
+  *Legacy invoices migration clearing* (not reconcilable, one per company),
+  credit the receivable, reconciled with the invoice. The residual is then
+  the legacy open amount exactly, and revenue is booked once (by the invoice;
+  the settlement touches no income account);
+* a cancelled legacy invoice is kept as a cancelled invoice (no accounting effect);
+* the export holds no invoice PDFs (the generator writes none and staging
+  reads tabular files only): nothing is attached.
+
+A migrated invoice is posted: a later export that changes it is refused
+(quarantined), never written over; corrections are credit notes in Odoo.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from odoo import Command
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ...lib import legacy_codes, schema, values
+from .base import Phase, Rejected, Resolved
+
+LEGACY_JOURNAL_CODE = "LEGI"
+CLEARING_START_CODE = "1250"
+#: ir.model.data module of the per-company accounts the phase creates (not a module: never
+#: touched by module updates).
+XMLID_MODULE = "__bss_import__"
+_AMOUNTS = ("amount_untaxed", "amount_tax", "amount_total", "amount_residual")
+_LINE_BATCH = 1000
+
+
+class _InvoiceLines(Phase):
+    """The child table ``invoice_lines``, read through the run's mapping (no records of its own)."""
+
+    object = "invoices"
+    table = "invoice_lines"
+    model = "account.move.line"
+
+    def lines_of(self, invoice_numbers):
+        """{invoice number: [row values ordered by line_no]} of the staged lines of ``invoice_numbers``."""
+        found = defaultdict(list)
+        if not self.has_rows() or not invoice_numbers:
+            return found
+        names = self.column_names()
+        query = SQL(
+            "SELECT * FROM (%s) s WHERE invoice_number = ANY(%s) ORDER BY invoice_number, _file, _line",
+            self.source_sql(),
+            list(invoice_numbers),
+        )
+        self.env.cr.execute(query)
+        for rec in self.env.cr.fetchall():
+            row_values = dict(zip(names, rec[2:], strict=True))
+            found[row_values["invoice_number"]].append(row_values)
+        return found
+
+
+class InvoicesPhase(Phase):
+    object = "invoices"
+    table = "invoices"
+    model = "account.move"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.line_reader = _InvoiceLines(ctx)
+        self._lines = {}
+        self._accounts = None
+        self._currencies = {}
+        self._taxes = {}
+        self._journal = None
+        self._clearing = None
+
+    def handled(self, name):
+        return name in ("account_number", "currency", "status", *_AMOUNTS)
+
+    # ------------------------------------------------------------ which rows
+    def rows(self):
+        """The invoices, their lines read for a batch of invoices at a time."""
+        batch = []
+        for row in super().rows():
+            batch.append(row)
+            if len(batch) >= _LINE_BATCH:
+                yield from self._with_lines(batch)
+                batch = []
+        yield from self._with_lines(batch)
+
+    def _with_lines(self, batch):
+        found = self.line_reader.lines_of({row.key for row in batch if row.key})
+        for row in batch:
+            self._lines[row.key] = found.get(row.key, [])
+        yield from batch
+
+    def invoice_lines(self, key):
+        if key not in self._lines:
+            # A quarantined row retried alone.
+            self._lines[key] = self.line_reader.lines_of({key}).get(key, [])
+        return self._lines.pop(key)
+
+    # ---------------------------------------------------- company set-up
+    def journal(self):
+        """The company's *Legacy Invoices* sale journal, created on first use."""
+        if self._journal is None:
+            company = self.ctx.company
+            Journal = self.env["account.journal"].with_company(company)
+            journal = Journal.search(
+                [*Journal._check_company_domain(company), ("code", "=", LEGACY_JOURNAL_CODE)], limit=1
+            )
+            if not journal:
+                journal = Journal.create(
+                    {
+                        "name": self.env._("Legacy Invoices"),
+                        "code": LEGACY_JOURNAL_CODE,
+                        "type": "sale",
+                        "company_id": company.id,
+                        "default_account_id": self._income_account().id,
+                        "show_on_dashboard": False,
+                        # No inbound e-mail alias: nothing is ever billed into this journal again.
+                        "alias_name": False,
+                    }
+                )
+            self._journal = journal
+        return self._journal
+
+    def _income_account(self):
+        company = self.ctx.company
+        Journal = self.env["account.journal"].with_company(company)
+        sale = Journal.search(
+            [
+                *Journal._check_company_domain(company),
+                ("type", "=", "sale"),
+                ("default_account_id", "!=", False),
+            ],
+            limit=1,
+        )
+        if sale:
+            return sale.default_account_id
+        Account = self.env["account.account"].with_company(company)
+        account = Account.search(
+            [*Account._check_company_domain(company), ("account_type", "=", "income")], limit=1
+        )
+        if not account:
+            raise UserError(
+                self.env._(
+                    "%(company)s has no income account: load a chart of accounts.", company=company.name
+                )
+            )
+        return account
+
+    def clearing_account(self):
+        """*Legacy invoices migration clearing* of the company's root (branches share its chart)."""
+        if self._clearing is None:
+            root = self.ctx.company.root_id
+            name = f"legacy_invoices_clearing_account_{root.id}"
+            account = self.env.ref(f"{XMLID_MODULE}.{name}", raise_if_not_found=False)
+            if not account:
+                Account = self.env["account.account"].with_company(root)
+                account = Account.create(
+                    {
+                        "name": self.env._("Legacy invoices migration clearing"),
+                        "code": Account._search_new_account_code(CLEARING_START_CODE, cache=set()),
+                        "account_type": "asset_current",
+                        "reconcile": False,
+                        "company_ids": [root.id],
+                    }
+                )
+                self.env["ir.model.data"].create(
+                    {
+                        "module": XMLID_MODULE,
+                        "name": name,
+                        "model": "account.account",
+                        "res_id": account.id,
+                        "noupdate": True,
+                    }
+                )
+            self._clearing = account
+        return self._clearing
+
+    # ---------------------------------------------------------- resolution
+    def accounts(self):
+        """{account number: partner id} of the migrated billing accounts of the company."""
+        if self._accounts is None:
+            self.env.cr.execute(
+                SQL(
+                    """SELECT source_key, res_id FROM bss_import_link
+                        WHERE company_id = %s AND object = 'billing_accounts'""",
+                    self.ctx.company.id,
+                )
+            )
+            self._accounts = dict(self.env.cr.fetchall())
+        return self._accounts
+
+    def currency(self, code):
+        code = (code or "").strip().upper()
+        if code not in self._currencies:
+            currency = self.env["res.currency"].search([("name", "=", code)], limit=1)
+            self._currencies[code] = currency or None
+        return self._currencies[code]
+
+    def tax(self, rate):
+        """The company's percent sale tax of ``rate`` (Decimal), tax excluded from the price; None if none."""
+        if rate not in self._taxes:
+            company = self.ctx.company
+            Tax = self.env["account.tax"].with_company(company)
+            taxes = Tax.search(
+                [
+                    *Tax._check_company_domain(company),
+                    ("type_tax_use", "=", "sale"),
+                    ("amount_type", "=", "percent"),
+                    ("amount", "=", float(rate)),
+                ],
+                order="sequence, id",
+            )
+            self._taxes[rate] = taxes.filtered(lambda t: not t.price_include)[:1] or None
+        return self._taxes[rate]
+
+    def decimal(self, lines, name, raw):
+        line = lines.get(name)
+        return values.parse_decimal(raw, values.DecimalFormat((line and line.decimal_separator) or "."))
+
+    def status(self, raw):
+        """The canonical invoice status: the operator's value map, the known legacy codes, or as is."""
+        line = self.lines.get("status")
+        value_map = line._value_map() if line else {}
+        return (
+            value_map.get(raw)
+            or legacy_codes.map_code(self.table, "status", raw or "")
+            or (raw or "").strip().lower()
+        )
+
+    def complete(self, row, row_values, vals):
+        reasons = []
+        partner = self.accounts().get(row_values.get("account_number"))
+        if not partner:
+            reasons.append("its billing account is not migrated (not in the export, or quarantined)")
+        currency = self.currency(row_values.get("currency"))
+        if not currency:
+            reasons.append(f"currency: unknown ISO 4217 code {row_values.get('currency')!r}")
+        amounts = {}
+        for name in _AMOUNTS:
+            try:
+                amounts[name] = self.decimal(self.lines, name, row_values.get(name))
+            except ValueError as exc:
+                reasons.append(f"{name}: {exc}")
+        status = self.status(row_values.get("status"))
+        if status not in schema.INVOICE_STATUSES:
+            reasons.append(f"status: unknown invoice status {row_values.get('status')!r}")
+        lines, line_reasons = self.resolve_lines(row.key)
+        reasons += line_reasons
+        if reasons:
+            return Rejected(row, reasons)
+        total, residual = amounts["amount_total"], amounts["amount_residual"]
+        if residual < 0 or residual > total:
+            return Rejected(row, [f"amount_residual {residual} is not between 0 and amount_total {total}"])
+        vals.update(
+            {
+                "ref": row.key,
+                "partner_id": partner,
+                "currency_id": currency.id,
+                "amount_untaxed": float(amounts["amount_untaxed"]),
+                "amount_tax": float(amounts["amount_tax"]),
+                "amount_total": float(total),
+            }
+        )
+        vals.setdefault("invoice_date_due", vals.get("invoice_date"))
+        # Set-up happens here, before any write: a chunk's savepoint rolled back must not take it along.
+        if not currency.active:
+            currency.active = True
+        journal = self.journal()
+        if residual < total:
+            self.clearing_account()
+        if status == "cancelled":
+            vals["state"] = "cancel"
+        else:
+            vals["state"] = "posted"
+            vals["amount_residual"] = float(residual)
+            locked = self.ctx.company._get_violated_lock_dates(vals["invoice_date"], True, journal)
+            if locked:
+                return Rejected(
+                    row,
+                    [
+                        f"invoice date {vals['invoice_date']} is inside a lock date "
+                        f"({self.ctx.company._format_lock_dates(locked)}): refused, never re-dated; "
+                        "lift the lock date or post it by hand in an open period"
+                    ],
+                )
+        flag = None
+        if status == "paid" and residual:
+            flag = f"status paid but {residual} still due: the amounts are kept"
+        elif status in ("open", "overdue") and not residual:
+            flag = f"status {status} but nothing due: settled as paid"
+        return Resolved(row, {**vals, "_lines": lines}, flag)
+
+    def resolve_lines(self, key):
+        """(invoice line commands, reasons) of the staged lines of invoice ``key``."""
+        rows = self.invoice_lines(key)
+        if not rows:
+            return [], ["the invoice has no lines in invoice_lines"]
+        lines = self.line_reader.lines
+        commands, reasons = [], []
+        for values_ in rows:
+            label = f"line {values_.get('line_no')}"
+            try:
+                quantity = self.decimal(lines, "quantity", values_.get("quantity"))
+                price = self.decimal(lines, "unit_price", values_.get("unit_price"))
+                rate = self.decimal(lines, "tax_rate", values_.get("tax_rate"))
+                sequence = values.parse_int(values_.get("line_no")) or 0
+            except ValueError as exc:
+                reasons.append(f"{label}: {exc}")
+                continue
+            if quantity is None or price is None:
+                reasons.append(f"{label}: missing quantity or unit price")
+                continue
+            taxes = []
+            if rate:
+                tax = self.tax(rate)
+                if not tax:
+                    reasons.append(
+                        f"{label}: no sale tax of {rate.normalize():f} % (percent, price excluded) "
+                        "in the company"
+                    )
+                    continue
+                taxes = tax.ids
+            commands.append(
+                {
+                    "sequence": sequence,
+                    "name": values_.get("description") or "/",
+                    "quantity": float(quantity),
+                    "price_unit": float(price),
+                    "tax_ids": [Command.set(taxes)],
+                }
+            )
+        return commands, reasons
+
+    # ---------------------------------------------------------------- writes
+    def checksum(self, vals):
+        return super().checksum({k: v for k, v in vals.items() if k != "_lines"})
+
+    def reconcile(self, items):
+        return super().reconcile(
+            [Resolved(it.row, {k: v for k, v in it.vals.items() if k != "_lines"}, it.flag) for it in items]
+        )
+
+    def write_chunk(self, items, counts):
+        """Create, post and settle each new invoice; a migrated invoice changed in the export is refused."""
+        links = self.ctx.links(self.object, [it.row.key for it in items])
+        entries = []
+        for item in items:
+            checksum = self.checksum(item.vals)
+            link = links.get(item.row.key)
+            if item.flag:
+                counts.flagged += 1
+            if link:
+                if link.checksum != checksum:
+                    raise UserError(
+                        self.env._(
+                            "Invoice %(number)s is already migrated and posted (%(move)s); the export "
+                            "changed it: correct it in Odoo with a credit note.",
+                            number=item.row.key,
+                            move=self.env[self.model].browse(link.res_id).name,
+                        )
+                    )
+                counts.unchanged += 1
+                continue
+            move = self.create_invoice(item)
+            entries.append((item.row.key, move.id, checksum, item.flag))
+        if entries:
+            self.ctx.create_links(self.object, self.model, entries)
+            counts.created += len(entries)
+
+    def create_invoice(self, item):
+        vals = item.vals
+        currency = self.env["res.currency"].browse(vals["currency_id"])
+        move = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "journal_id": self.journal().id,
+                "company_id": self.ctx.company.id,
+                "partner_id": vals["partner_id"],
+                "ref": vals["ref"],
+                "payment_reference": vals["ref"],
+                "invoice_date": vals["invoice_date"],
+                "date": vals["invoice_date"],
+                "invoice_date_due": vals["invoice_date_due"],
+                "invoice_payment_term_id": False,
+                "invoice_user_id": False,
+                "currency_id": currency.id,
+                "invoice_line_ids": [Command.create(line) for line in vals["_lines"]],
+                **{k: v for k, v in vals.items() if k.startswith("x_")},
+            }
+        )
+        total = Decimal(str(vals["amount_total"]))
+        if currency.compare_amounts(move.amount_total, float(total)):
+            raise UserError(
+                self.env._(
+                    "Invoice %(number)s: the total Odoo computes from its lines and taxes is %(odoo)s, "
+                    "the legacy total is %(legacy)s (untaxed %(untaxed)s, tax %(tax)s).",
+                    number=vals["ref"],
+                    odoo=f"{move.amount_total:.{currency.decimal_places}f}",
+                    legacy=f"{total:.{currency.decimal_places}f}",
+                    untaxed=f"{move.amount_untaxed:.{currency.decimal_places}f}",
+                    tax=f"{move.amount_tax:.{currency.decimal_places}f}",
+                )
+            )
+        if vals["state"] == "cancel":
+            move.button_cancel()
+            return move
+        self.post(move)
+        paid = float(total - Decimal(str(vals["amount_residual"])))
+        if not currency.is_zero(paid):
+            self.settle(move, paid)
+        if currency.compare_amounts(move.amount_residual, vals["amount_residual"]):
+            raise UserError(
+                self.env._(
+                    "Invoice %(number)s: residual %(odoo)s after settlement, legacy %(legacy)s.",
+                    number=vals["ref"],
+                    odoo=move.amount_residual,
+                    legacy=vals["amount_residual"],
+                )
+            )
+        # Posting subscribes the customer to the invoice: the migration notifies and subscribes no one.
+        self.env["mail.followers"].search(
+            [("res_model", "=", "account.move"), ("res_id", "in", move.ids)]
+        ).unlink()
+        return move
+
+    def post(self, move):
+        """Post ``move`` on its own date (lock dates were checked before it was created) or refuse."""
+        date = move.date
+        move._post(soft=False)
+        if move.state != "posted" or move.date != date:
+            raise UserError(self.env._("%s could not be posted on its own date.", move.display_name))
+
+    def settle(self, invoice, paid):
+        """Settle ``paid`` (invoice currency) of ``invoice`` against the clearing account, reconciled."""
+        receivable = invoice.line_ids.filtered(lambda ln: ln.account_id.account_type == "asset_receivable")
+        currency = invoice.currency_id
+        if currency.compare_amounts(paid, invoice.amount_total) == 0:
+            # Fully paid: the receivable's own company amount, so no exchange difference is left.
+            balance = sum(receivable.mapped("balance"))
+        else:
+            balance = currency._convert(paid, invoice.company_currency_id, invoice.company_id, invoice.date)
+        partner = invoice.commercial_partner_id.id
+        common = {"partner_id": partner, "currency_id": currency.id}
+        entry = self.env["account.move"].create(
+            {
+                "move_type": "entry",
+                "journal_id": invoice.journal_id.id,
+                "company_id": invoice.company_id.id,
+                "date": invoice.date,
+                "ref": self.env._("%s: paid before the migration", invoice.ref),
+                "currency_id": currency.id,
+                "line_ids": [
+                    Command.create(
+                        {
+                            **common,
+                            "name": self.env._("Legacy settlement of %s", invoice.ref),
+                            "account_id": self.clearing_account().id,
+                            "amount_currency": paid,
+                            "balance": balance,
+                        }
+                    ),
+                    Command.create(
+                        {
+                            **common,
+                            "name": self.env._("Legacy settlement of %s", invoice.ref),
+                            "account_id": receivable[0].account_id.id,
+                            "amount_currency": -paid,
+                            "balance": -balance,
+                        }
+                    ),
+                ],
+            }
+        )
+        self.post(entry)
+        (
+            receivable | entry.line_ids.filtered(lambda ln: ln.account_id == receivable[0].account_id)
+        ).reconcile()
+        return entry
