@@ -81,6 +81,7 @@ class OrdersPhase(Phase):
         self._products = {}
         self._pricelists = {}
         self._parents = {}
+        self._linked = {}
 
     def handled(self, name):
         return name in ("subscriber_id", "account_number")
@@ -95,18 +96,39 @@ class OrdersPhase(Phase):
         """
         groups = self.line_reader.by_order()
         pending = next(groups, None)
+        batch = []
         for row in super().rows():
             while pending is not None and row.key is not None and pending[0] < row.key:
                 pending = next(groups, None)
             row.order_lines = pending[1] if pending is not None and pending[0] == row.key else []
-            yield row
+            batch.append(row)
+            if len(batch) >= 2000:
+                self.prefetch(batch)
+                yield from batch
+                batch = []
+        self.prefetch(batch)
+        yield from batch
+
+    def prefetch(self, rows):
+        """Look up the migrated subscribers and accounts of ``rows`` in two queries, not two per order."""
+        self._linked = {}
+        for obj, column in (("subscribers", "subscriber_id"), ("billing_accounts", "account_number")):
+            keys = {row.values.get(column) for row in rows} - {None}
+            found = self.ctx.res_ids(obj, keys)
+            self._linked.update({(obj, key): found.get(key) for key in keys})
+
+    def linked(self, obj, key):
+        """The id of the record migrated from ``key`` of ``obj`` (None when there is none)."""
+        if not key:
+            return None
+        if (obj, key) not in self._linked:
+            self._linked[(obj, key)] = self.ctx.res_ids(obj, [key]).get(key)
+        return self._linked[(obj, key)]
 
     # ---------------------------------------------------------- resolution
     def complete(self, row, row_values, vals):
         reasons, flags = [], []
-        partner = self.ctx.res_ids("subscribers", [row_values.get("subscriber_id")]).get(
-            row_values.get("subscriber_id")
-        )
+        partner = self.linked("subscribers", row_values.get("subscriber_id"))
         if not partner:
             reasons.append(
                 f"orphan: its subscriber {row_values.get('subscriber_id')} is not migrated "
@@ -127,9 +149,7 @@ class OrdersPhase(Phase):
         reasons += line_reasons
         if reasons:
             return Rejected(row, reasons)
-        invoice = self.ctx.res_ids("billing_accounts", [row_values.get("account_number")]).get(
-            row_values.get("account_number")
-        )
+        invoice = self.linked("billing_accounts", row_values.get("account_number"))
         if not invoice:
             invoice = self.parent_of(partner)
             flags.append("billing account not migrated: invoiced to the subscriber's account")
