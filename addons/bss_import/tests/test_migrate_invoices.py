@@ -245,11 +245,16 @@ class TestMigrateInvoices(MigrationCase):
             writer = csv.DictWriter(fh, header, lineterminator="\r\n")
             writer.writeheader()
             writer.writerows(invoices)
+        # A line exported twice, word for word, counts once.
+        with open(folder / "invoice_lines.csv", "a", newline="", encoding="utf-8") as fh:
+            csv.writer(fh, lineterminator="\r\n").writerow(lines[partly][0].values())
         run = self.confirmed_run(folder=folder)
         run.action_migrate(OBJECTS)
         phase = self.phase(run, "invoices")
         self.assertEqual((phase.state, phase.checksum_match, phase.mismatch), ("done", True, False))
         move = self.record("invoices", partly)
+        self.assertEqual(len(move.invoice_line_ids), len(lines[partly]))
+        self.assertEqual(self.cents(move.amount_total), self.cents(migrated[partly]["amount_total"]))
         self.assertEqual(self.cents(move.amount_residual), self.cents(residual))
         self.assertEqual(move.payment_state, "partial")
         settlement = move.line_ids.matched_credit_ids.credit_move_id.move_id

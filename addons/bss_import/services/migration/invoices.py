@@ -42,7 +42,6 @@ CLEARING_START_CODE = "1250"
 #: touched by module updates).
 XMLID_MODULE = "__bss_import__"
 _AMOUNTS = ("amount_untaxed", "amount_tax", "amount_total", "amount_residual")
-_LINE_BATCH = 1000
 
 
 class _InvoiceLines(Phase):
@@ -90,26 +89,37 @@ class InvoicesPhase(Phase):
 
     # ------------------------------------------------------------ which rows
     def rows(self):
-        """The invoices, their lines read for a batch of invoices at a time."""
-        batch = []
+        """The invoices, each with its staged lines: both streams come in key order and merge,
+        so neither is held in memory."""
+        groups = self._line_groups()
+        pending = next(groups, None)
         for row in super().rows():
-            batch.append(row)
-            if len(batch) >= _LINE_BATCH:
-                yield from self._with_lines(batch)
-                batch = []
-        yield from self._with_lines(batch)
+            while pending is not None and row.key is not None and pending[0] < row.key:
+                pending = next(groups, None)
+            if row.key is not None:
+                self._lines[row.key] = pending[1] if pending is not None and pending[0] == row.key else []
+            yield row
 
-    def _with_lines(self, batch):
-        found = self.line_reader.lines_of({row.key for row in batch if row.key})
-        for row in batch:
-            self._lines[row.key] = found.get(row.key, [])
-        yield from batch
+    def _line_groups(self):
+        """Yield (invoice number, [line values]) from the staged invoice lines, in invoice number order."""
+        if not self.line_reader.has_rows():
+            return
+        current, group = None, []
+        for line in self.line_reader.rows():
+            number = line.values.get("invoice_number")
+            if group and number != current:
+                yield current, group
+                group = []
+            current = number
+            group.append(line.values)
+        if group:
+            yield current, group
 
     def invoice_lines(self, key):
-        if key not in self._lines:
-            # A quarantined row retried alone.
-            self._lines[key] = self.line_reader.lines_of({key}).get(key, [])
-        return self._lines.pop(key)
+        """The staged lines of invoice ``key`` (read alone for a quarantined row retried)."""
+        if key in self._lines:
+            return self._lines.pop(key)
+        return self.line_reader.lines_of({key}).get(key, [])
 
     # ---------------------------------------------------- company set-up
     def journal(self):
@@ -311,8 +321,15 @@ class InvoicesPhase(Phase):
         if not rows:
             return [], ["the invoice has no lines in invoice_lines"]
         lines = self.line_reader.lines
-        commands, reasons = [], []
+        commands, reasons, seen = [], [], {}
         for values_ in rows:
+            number = values_.get("line_no")
+            if number in seen:
+                # An exact copy of a line collapses; the same line number with other values is a conflict.
+                if seen[number] != values_:
+                    reasons.append(f"line {number} is twice in invoice_lines with different values")
+                continue
+            seen[number] = values_
             label = f"line {values_.get('line_no')}"
             try:
                 quantity = self.decimal(lines, "quantity", values_.get("quantity"))
