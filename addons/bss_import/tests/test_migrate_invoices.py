@@ -269,3 +269,38 @@ class TestMigrateInvoices(MigrationCase):
                 [("move_id", "=", voided.id), ("parent_state", "=", "posted")]
             )
         )
+
+    def test_a_migrated_invoice_changed_in_the_export_is_refused_not_written_over(self):
+        folder, manifest, invoices, lines = self.export()
+        self.sale_taxes(lines)
+        counts, migrated, _quarantined = self.expected(manifest, invoices, lines)
+        self.confirmed_run(folder=folder).action_migrate(OBJECTS)
+        changed = next(iter(migrated))
+        move = self.record("invoices", changed)
+        stamp, due = move.write_date, move.invoice_date_due
+        # The corrected export moves one posted invoice's due date.
+        with open(folder / "invoices.csv", newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh))
+        for row in invoices:
+            if row["invoice_number"] == changed:
+                row["due_date"] = str(due + datetime.timedelta(days=10))
+        with open(folder / "invoices.csv", "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, header, lineterminator="\r\n")
+            writer.writeheader()
+            writer.writerows(invoices)
+        again = self.confirmed_run(folder=folder)
+        again.action_migrate(OBJECTS)
+        self.assertEqual(
+            self.counts(again, "invoices"),
+            dict(
+                counts,
+                created=0,
+                unchanged=counts["created"] - 1,
+                quarantined=counts["quarantined"] + 1,
+            ),
+        )
+        refused = again.quarantine_ids.filtered(lambda q: q.source_key == changed)
+        self.assertIn("already migrated and posted", refused.reasons)
+        self.assertIn("credit note", refused.reasons)
+        self.env.invalidate_all()
+        self.assertEqual((move.write_date, move.invoice_date_due), (stamp, due))
