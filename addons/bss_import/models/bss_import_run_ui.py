@@ -1,4 +1,5 @@
 from odoo import _, models
+from odoo.exceptions import MissingError
 
 from ..lib import mapping, schema
 
@@ -162,4 +163,71 @@ class BssImportRunUi(models.Model):
             "lines": lines,
             "templates": templates,
             "progress": self.get_progress(),
+        }
+
+    # ------------------------------------------------------------ CLI
+    def _check_summary_access(self):
+        self.ensure_one()
+        self._check_operator()
+        if not self.exists():
+            raise MissingError(_("Import run %(id)s does not exist.", id=self.id))
+        self.check_access("read")
+
+    def get_migration_summary(self):
+        """The migration's reconciliation as one JSON-ready dict (the CLI's ``status`` output).
+
+        ``objects`` holds each phase's counts; ``control_totals`` the figures
+        compared source vs Odoo (the content checksum of each phase, ``""``
+        while none was computed, and the control totals the phase records);
+        ``mismatches`` the phases whose counts do
+        not add up, whose checksums differ or that recorded a mismatch, unless a
+        Migration Manager acknowledged it.
+        """
+        self._check_summary_access()
+        objects, control_totals = {}, {}
+        mismatches = 0
+        for phase in self.phase_ids:
+            objects[phase.object] = {
+                "source_rows": phase.source_rows,
+                "duplicates_collapsed": phase.duplicates_collapsed,
+                "quarantined": phase.quarantined,
+                "created": phase.created,
+                "updated": phase.updated,
+                "unchanged": phase.unchanged,
+            }
+            control_totals[f"{phase.object}.checksum"] = {
+                "source": phase.source_checksum or "",
+                "odoo": phase.odoo_checksum or "",
+            }
+            # The control totals a phase records, once the migration writes them.
+            for total in phase["total_ids"] if "total_ids" in phase._fields else ():
+                control_totals[f"{phase.object}.{total.name}"] = {
+                    "source": total.source or "",
+                    "odoo": total.odoo or "",
+                }
+            off = not phase.balanced or not phase.checksum_match or bool(phase.mismatch)
+            if off and not phase.acknowledged_date:
+                mismatches += 1
+        return {
+            "run_id": self.id,
+            "state": self.state,
+            "objects": objects,
+            "findings": self._finding_totals(),
+            "control_totals": control_totals,
+            "mismatches": mismatches,
+        }
+
+    def get_quarantine_summary(self):
+        """Open quarantined rows counted by object and first reason (the CLI's ``quarantine`` output)."""
+        self._check_summary_access()
+        groups = self.env["bss.import.quarantine"]._read_group(
+            [("run_id", "=", self.id), ("state", "=", "open")], ["object", "reason"], ["__count"]
+        )
+        by_object = {}
+        for obj, reason, count in groups:
+            by_object.setdefault(obj, {})[reason or ""] = count
+        return {
+            "run_id": self.id,
+            "open": sum(sum(reasons.values()) for reasons in by_object.values()),
+            "by_object": by_object,
         }
