@@ -7,10 +7,13 @@ and no other package::
     export ODOO_PASSWORD=...
     scripts/bss_migrate.py --url https://odoo.example.com --db staging profile export.zip
     scripts/bss_migrate.py --db staging profile export/ --json > profile.json
+    scripts/bss_migrate.py --db staging status 42
+    scripts/bss_migrate.py --db staging quarantine 42 --json
 
-Exit codes: 0 success; 1 the server refused the export or a step (the message
-names the run); 2 usage, connection or authentication errors. Progress goes to
-stderr, results to stdout.
+Exit codes: 0 success (``status``: every phase reconciles); 1 the server refused
+the export, a step or the run id (unknown run, no access), or ``status`` found
+mismatches that no Migration Manager acknowledged; 2 usage, connection or
+authentication errors. Progress goes to stderr, results to stdout.
 """
 
 import argparse
@@ -29,6 +32,8 @@ import xmlrpc.client
 
 DEFAULT_URL = "http://127.0.0.1:8069"
 RUN_MODEL = "bss.import.run"
+PHASE_MODEL = "bss.import.phase"
+COUNTS = ("source_rows", "duplicates_collapsed", "quarantined", "created", "updated", "unchanged")
 MIB = 1024 * 1024
 # Odoo refuses requests above 128 MiB and base64 adds a third: keep chunks well below.
 MAX_CHUNK_MIB = 64
@@ -386,6 +391,75 @@ def summary_json(summary):
     }
 
 
+def migration_json(summary):
+    """``get_migration_summary`` in the documented shape (counts as integers, totals as strings)."""
+    return {
+        "run_id": _int(summary.get("run_id")),
+        "state": _text(summary.get("state")),
+        "objects": {
+            obj: {name: _int(counts.get(name)) for name in COUNTS}
+            for obj, counts in (summary.get("objects") or {}).items()
+        },
+        "findings": {kind: _int(count) for kind, count in (summary.get("findings") or {}).items()},
+        "control_totals": {
+            name: {"source": _text(pair.get("source")), "odoo": _text(pair.get("odoo"))}
+            for name, pair in (summary.get("control_totals") or {}).items()
+        },
+        "mismatches": _int(summary.get("mismatches")),
+    }
+
+
+def quarantine_json(summary):
+    """``get_quarantine_summary`` in the documented shape."""
+    return {
+        "run_id": _int(summary.get("run_id")),
+        "open": _int(summary.get("open")),
+        "by_object": {
+            obj: {_text(reason): _int(count) for reason, count in (reasons or {}).items()}
+            for obj, reasons in (summary.get("by_object") or {}).items()
+        },
+    }
+
+
+def status_text(summary, phases):
+    """The phases as a table, then the control totals that differ and the verdict."""
+    headers = ["Object", "State", "Source rows", "Collapsed", "Quarantined", "Created", "Updated"]
+    headers += ["Unchanged", "Balanced"]
+    rows = []
+    for obj, counts in summary["objects"].items():
+        phase = phases.get(obj) or {}
+        balanced = phase.get("balanced")
+        if balanced is None:
+            balanced = counts["source_rows"] == sum(counts[name] for name in COUNTS[1:])
+        rows.append(
+            [obj, _text(phase.get("state")), *(counts[name] for name in COUNTS), "yes" if balanced else "NO"]
+        )
+    out = [f"Run {summary['run_id']} ({summary['state']})", ""]
+    out.append(format_table(headers, rows, numeric=range(2, 8)) if rows else "No phase has run yet.")
+    differ = [
+        [name, pair["source"], pair["odoo"]]
+        for name, pair in summary["control_totals"].items()
+        if pair["source"] != pair["odoo"]
+    ]
+    if differ:
+        out += ["", "Control totals that differ:", format_table(["Total", "Source", "Odoo"], differ)]
+    mismatches = summary["mismatches"]
+    out += ["", f"{mismatches} mismatch(es) not acknowledged" if mismatches else "Reconciled: no mismatch."]
+    return "\n".join(out) + "\n"
+
+
+def quarantine_text(summary):
+    rows = [
+        [obj, count, reason or "(no reason)"]
+        for obj, reasons in summary["by_object"].items()
+        for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    out = [f"Run {summary['run_id']}: {summary['open']} open quarantined row(s)"]
+    if rows:
+        out += ["", format_table(["Object", "Rows", "Reason"], rows, numeric=(1,))]
+    return "\n".join(out) + "\n"
+
+
 def format_table(headers, rows, numeric=()):
     """Aligned text table; columns whose index is in ``numeric`` are right-aligned."""
     cells = [[_text(c) for c in row] for row in rows]
@@ -512,6 +586,46 @@ def cmd_profile(args, client, progress):
     return 0
 
 
+def _run_call(client, run_id, method):
+    """A summary method of an existing run; a refusal (unknown run, no access) is one line, exit 1."""
+    try:
+        return client.call(RUN_MODEL, method, [[run_id]])
+    except xmlrpc.client.Fault as exc:
+        raise RunFailed(f"run {run_id}: {fault_message(exc)}")
+
+
+def _print_json(data):
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def cmd_status(args, client, progress):
+    summary = migration_json(_run_call(client, args.run_id, "get_migration_summary"))
+    if args.json:
+        _print_json(summary)
+    else:
+        try:
+            rows = client.call(
+                PHASE_MODEL,
+                "search_read",
+                [[("run_id", "=", args.run_id)]],
+                {"fields": ["object", "state", "balanced"]},
+            )
+        except xmlrpc.client.Fault as exc:
+            raise RunFailed(f"run {args.run_id}: {fault_message(exc)}")
+        sys.stdout.write(status_text(summary, {row["object"]: row for row in rows}))
+    return 1 if summary["mismatches"] else 0
+
+
+def cmd_quarantine(args, client, progress):
+    summary = quarantine_json(_run_call(client, args.run_id, "get_quarantine_summary"))
+    if args.json:
+        _print_json(summary)
+    else:
+        sys.stdout.write(quarantine_text(summary))
+    return 0
+
+
 # --- argument parsing ---------------------------------------------------------------------------------------
 
 
@@ -532,6 +646,16 @@ def _positive(value):
         raise argparse.ArgumentTypeError(f"not a number: {value!r}")
     if number <= 0:
         raise argparse.ArgumentTypeError("must be more than 0")
+    return number
+
+
+def _run_id(value):
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a run id: {value!r}")
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"not a run id: {value!r}")
     return number
 
 
@@ -572,7 +696,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="bss_migrate.py",
         description="Migrate a Digital BSS export into Odoo (addon bss_import) over XML-RPC.",
-        epilog="Exit codes: 0 success, 1 the server refused the export, 2 usage, connection or login error.",
+        epilog="Exit codes: 0 success (status: reconciled), 1 the server refused the export, a step or the "
+        "run id, or status found unacknowledged mismatches, 2 usage, connection or login error.",
     )
     _add_global_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -604,6 +729,36 @@ def build_parser():
     )
     _add_global_options(profile, defaults=False)
     profile.set_defaults(handler=cmd_profile)
+
+    status = commands.add_parser(
+        "status",
+        help="print the reconciliation of a run's phases; exit 1 while mismatches remain",
+        description="Print each migration phase of run RUN_ID (state, source rows, duplicates collapsed, "
+        "quarantined, created, updated, unchanged, balanced), the control totals that differ and the "
+        "number of mismatches no Migration Manager acknowledged. Exit 0 when reconciled, 1 when "
+        "mismatches remain or the run is unknown.",
+    )
+    status.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the import run")
+    status.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: run_id, state, objects, findings, control_totals, mismatches",
+    )
+    _add_global_options(status, defaults=False)
+    status.set_defaults(handler=cmd_status)
+
+    quarantine = commands.add_parser(
+        "quarantine",
+        help="count a run's open quarantined rows by object and reason",
+        description="Count the open quarantined rows of run RUN_ID by object and first reason. "
+        "Exit 1 when the run is unknown.",
+    )
+    quarantine.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the import run")
+    quarantine.add_argument(
+        "--json", action="store_true", help="print one JSON object: run_id, open, by_object"
+    )
+    _add_global_options(quarantine, defaults=False)
+    quarantine.set_defaults(handler=cmd_quarantine)
     return parser
 
 

@@ -49,6 +49,31 @@ REPORT_FINDINGS = [
 ]
 
 
+MIGRATION_COUNTS = ("source_rows", "duplicates_collapsed", "quarantined", "created", "updated", "unchanged")
+
+
+def phase(obj, source_rows, collapsed, quarantined, created, updated, unchanged, checksum="c1", odoo=None):
+    counts = (collapsed, quarantined, created, updated, unchanged)
+    return {
+        "object": obj,
+        "state": "done",
+        "balanced": source_rows == sum(counts),
+        **dict(zip(MIGRATION_COUNTS, (source_rows, *counts), strict=True)),
+        "source_checksum": checksum,
+        "odoo_checksum": checksum if odoo is None else odoo,
+    }
+
+
+MIGRATED_PHASES = [
+    phase("billing_accounts", 10, 1, 1, 8, 0, 0, checksum="ab12"),
+    phase("subscribers", 200, 6, 9, 185, 0, 0, checksum="cd34"),
+]
+MIGRATED_QUARANTINE = {
+    "subscribers": {"Invalid MSISDN: 12ab": 5, "Orphan: billing account B9 not found": 4},
+    "billing_accounts": {"Missing mandatory value: name": 1},
+}
+
+
 class FakeOdoo:
     """In-memory imitation of Odoo's XML-RPC services for ``bss.import.run``."""
 
@@ -73,10 +98,62 @@ class FakeOdoo:
     def execute_kw(self, db, uid, password, model, method, args, kwargs):
         if (db, uid, password) != (DB, UID, PASSWORD):
             raise xmlrpc.client.Fault(3, "Access Denied")
-        assert model == "bss.import.run", model
         with self.lock:
             self.calls.append((method, args))
+        if model == "bss.import.phase":
+            assert method == "search_read", method
+            return self.phase_search_read(*args, **kwargs)
+        assert model == "bss.import.run", model
         return getattr(self, "rpc_" + method)(*args, **kwargs)
+
+    def _existing(self, ids):
+        # The wording of the real server's check (bss_import_run_ui._check_summary_access).
+        if ids[0] not in self.runs:
+            raise xmlrpc.client.Fault(2, f"Import run {ids[0]} does not exist.")
+        return self.runs[ids[0]]
+
+    def rpc_get_migration_summary(self, ids):
+        run = self._existing(ids)
+        phases = run.get("phases", [])
+        return {
+            "run_id": ids[0],
+            "state": run["state"],
+            "objects": {p["object"]: {k: p[k] for k in MIGRATION_COUNTS} for p in phases},
+            "findings": dict(SUMMARY_FINDINGS),
+            "control_totals": {
+                f"{p['object']}.checksum": {"source": p["source_checksum"], "odoo": p["odoo_checksum"]}
+                for p in phases
+            },
+            "mismatches": sum(
+                1 for p in phases if not p["balanced"] or p["source_checksum"] != p["odoo_checksum"]
+            ),
+        }
+
+    def rpc_get_quarantine_summary(self, ids):
+        run = self._existing(ids)
+        by_object = run.get("quarantine", {})
+        return {
+            "run_id": ids[0],
+            "open": sum(sum(r.values()) for r in by_object.values()),
+            "by_object": by_object,
+        }
+
+    def phase_search_read(self, domain, fields):
+        [(field, op, run_id)] = domain
+        assert (field, op) == ("run_id", "="), domain
+        return [
+            {"id": n, **{f: p[f] for f in fields}} for n, p in enumerate(self.runs[run_id].get("phases", []))
+        ]
+
+    def migrated_run(self, phases=None, quarantine=None):
+        """A run as the migration leaves it: its phases and open quarantined rows."""
+        run_id = self.rpc_create({})
+        self.runs[run_id].update(
+            state="migrated",
+            phases=MIGRATED_PHASES if phases is None else phases,
+            quarantine=MIGRATED_QUARANTINE if quarantine is None else quarantine,
+        )
+        return run_id
 
     def rpc_create(self, vals):
         with self.lock:
@@ -574,3 +651,138 @@ def test_calls_carry_the_timeout_over_http_and_https(url, connection):
     conn = client._object("transport").make_connection("odoo.example.com")
     assert type(conn).__name__ == connection
     assert conn.timeout == 7
+
+
+# --- status and quarantine ----------------------------------------------------------------------------------
+
+
+def run_cli(fake, *args):
+    return cli("--url", fake.url, "--db", DB, *args)
+
+
+def test_status_json_is_the_documented_shape_and_exit_0_when_reconciled(fake):
+    run_id = fake.migrated_run()
+    result = run_cli(fake, "status", run_id, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "run_id": run_id,
+        "state": "migrated",
+        "objects": {
+            "billing_accounts": {
+                "source_rows": 10,
+                "duplicates_collapsed": 1,
+                "quarantined": 1,
+                "created": 8,
+                "updated": 0,
+                "unchanged": 0,
+            },
+            "subscribers": {
+                "source_rows": 200,
+                "duplicates_collapsed": 6,
+                "quarantined": 9,
+                "created": 185,
+                "updated": 0,
+                "unchanged": 0,
+            },
+        },
+        "findings": {"duplicate_rows": 2, "orphans": 1},
+        "control_totals": {
+            "billing_accounts.checksum": {"source": "ab12", "odoo": "ab12"},
+            "subscribers.checksum": {"source": "cd34", "odoo": "cd34"},
+        },
+        "mismatches": 0,
+    }
+    assert [method for method, _args in fake.calls] == ["get_migration_summary"]
+
+
+def test_status_table_lists_every_phase(fake):
+    run_id = fake.migrated_run()
+    result = run_cli(fake, "status", run_id)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Run {run_id} (migrated)"
+    header = next(line for line in lines if line.startswith("Object"))
+    for title in ("State", "Source rows", "Collapsed", "Quarantined", "Created", "Updated", "Unchanged"):
+        assert title in header
+    assert header.rstrip().endswith("Balanced")
+    row = next(line for line in lines if line.startswith("subscribers"))
+    assert row.split() == ["subscribers", "done", "200", "6", "9", "185", "0", "0", "yes"]
+    assert lines[-1] == "Reconciled: no mismatch."
+
+
+def test_status_exits_1_while_mismatches_remain(fake):
+    run_id = fake.migrated_run(
+        phases=[
+            phase("billing_accounts", 10, 0, 0, 9, 0, 0),
+            phase("subscribers", 5, 0, 0, 5, 0, 0, checksum="aa", odoo="bb"),
+        ]
+    )
+    result = run_cli(fake, "status", run_id)
+    assert result.returncode == 1, result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("billing_accounts"))
+    assert row.split()[-1] == "NO"
+    assert "Control totals that differ:" in result.stdout
+    assert "subscribers.checksum  aa      bb" in result.stdout
+    assert result.stdout.splitlines()[-1] == "2 mismatch(es) not acknowledged"
+    as_json = run_cli(fake, "status", run_id, "--json")
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["mismatches"] == 2
+
+
+def test_status_of_a_run_not_migrated_yet(fake):
+    run_id = fake.migrated_run(phases=[], quarantine={})
+    result = run_cli(fake, "status", run_id)
+    assert result.returncode == 0, result.stderr
+    assert "No phase has run yet." in result.stdout
+
+
+def test_quarantine_counts_by_object_and_reason(fake):
+    run_id = fake.migrated_run()
+    result = run_cli(fake, "quarantine", run_id, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"run_id": run_id, "open": 10, "by_object": MIGRATED_QUARANTINE}
+    text = run_cli(fake, "quarantine", run_id)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == f"Run {run_id}: 10 open quarantined row(s)"
+    assert lines[2].split() == ["Object", "Rows", "Reason"]
+    assert lines[4].split() == ["subscribers", "5", "Invalid", "MSISDN:", "12ab"]
+    assert lines[5].split()[:2] == ["subscribers", "4"]
+    assert lines[6].split()[:2] == ["billing_accounts", "1"]
+
+
+@pytest.mark.parametrize("command", ["status", "quarantine"])
+def test_unknown_run_id_is_one_line_and_exit_1(fake, command):
+    result = run_cli(fake, command, 99, "--json")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert _one_error_line(result) == "error: run 99: Import run 99 does not exist."
+
+
+@pytest.mark.parametrize("command", ["status", "quarantine"])
+@pytest.mark.parametrize("run_id", ["abc", "0", "-3"])
+def test_bad_run_id_is_a_usage_error(fake, command, run_id):
+    result = (
+        run_cli(fake, command, "--", run_id) if run_id.startswith("-") else run_cli(fake, command, run_id)
+    )
+    assert result.returncode == 2
+    assert "not a run id" in result.stderr
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize("command", ["status", "quarantine"])
+def test_summary_commands_need_a_run_id_and_report_connection_errors(fake, command):
+    missing = run_cli(fake, command)
+    assert missing.returncode == 2
+    assert "RUN_ID" in missing.stderr
+    refused = cli("--url", "http://127.0.0.1:9", "--db", DB, command, 1)
+    assert refused.returncode == 2
+    assert "connection refused" in _one_error_line(refused)
+
+
+def test_help_describes_status_and_quarantine():
+    result = cli("--help")
+    assert result.returncode == 0
+    assert "status" in result.stdout and "quarantine" in result.stdout
+    status = cli("status", "--help")
+    assert "mismatches" in status.stdout and "--json" in status.stdout
