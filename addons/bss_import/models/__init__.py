@@ -5,6 +5,7 @@ from . import (
     bss_import_mapping_line,
     bss_import_mapping_template,
     bss_import_phase,
+    bss_import_phase_total,
     bss_import_progress,
     bss_import_quarantine,
     bss_import_run,

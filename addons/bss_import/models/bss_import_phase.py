@@ -56,6 +56,8 @@ class BssImportPhase(models.Model):
     acknowledged_date = fields.Datetime(readonly=True)
     acknowledge_reason = fields.Text(readonly=True)
     error_message = fields.Text("Last error", readonly=True)
+    total_ids = fields.One2many("bss.import.phase.total", "phase_id", "Control totals", readonly=True)
+    sample_ids = fields.One2many("bss.import.phase.sample", "phase_id", "Side-by-side sample", readonly=True)
 
     _sql_constraints = [("run_object_uniq", "unique(run_id, object)", "One phase per object and run.")]
 

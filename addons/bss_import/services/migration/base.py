@@ -13,6 +13,7 @@ writes only the fields whose value differs and keeps the values it replaced.
 """
 
 import datetime
+import decimal
 import json
 from dataclasses import dataclass, field
 
@@ -360,3 +361,159 @@ class Phase:
     def differing(self, source, odoo):
         """The fields whose values differ between the source's mapped values and the Odoo record's."""
         return [f for f in sorted(source) if self.checksum({f: source[f]}) != self.checksum({f: odoo.get(f)})]
+
+    # ------------------------------------------------- control totals, sample
+    #: Keys shown side by side on the phase (0: no sample); the run's id seeds which keys.
+    sample_size = 0
+
+    def control_totals(self):
+        """[(name, source text, Odoo text)] the runner compares when the phase settles (none by default).
+
+        The source side is the phase's clean rows (:meth:`clean_rows`); the
+        Odoo side the records linked to those keys. Amounts are Decimal text.
+        """
+        return []
+
+    def clean_rows(self, columns):
+        """{key: {column: text}} of the staged rows of the phase minus the quarantined and collapsed ones.
+
+        One row per key (the first by file and line: the copies collapsed into
+        it), keys with an open quarantine row of this run left out. Read with SQL
+        from the staging tables, never from what the phase wrote.
+        """
+        if not self.has_rows():
+            return {}
+        key = SQL("concat_ws('/', %s)", SQL(", ").join(SQL.identifier(k) for k in self.spec.key))
+        present = SQL(" AND ").join(SQL("%s IS NOT NULL", SQL.identifier(k)) for k in self.spec.key)
+        cols = [c for c in columns if c in self.column_names()]
+        select = SQL(", ").join([key, *(SQL.identifier(c) for c in cols)])
+        query = SQL(
+            """SELECT DISTINCT ON (1) %s FROM (%s) s
+                WHERE %s AND %s NOT IN (
+                    SELECT source_key FROM bss_import_quarantine
+                     WHERE run_id = %s AND object = %s AND state = 'open' AND source_key IS NOT NULL)
+             ORDER BY 1, _file, _line""",
+            select,
+            self.source_sql(),
+            present,
+            key,
+            self.ctx.run.id,
+            self.object,
+        )
+        self.env.flush_all()
+        self.env.cr.execute(query)
+        return {rec[0]: dict(zip(cols, rec[1:], strict=True)) for rec in self.env.cr.fetchall()}
+
+    def linked_rows(self, keys, fields_):
+        """{key: {field: value}} of the Odoo records linked to ``keys`` (SQL over bss.import.link)."""
+        Model = self.env[self.model]
+        Model.flush_model(fields_)
+        self.env["bss.import.link"].flush_model()
+        select = SQL(", ").join([SQL("l.source_key"), *(SQL("t.%s", SQL.identifier(f)) for f in fields_)])
+        self.env.cr.execute(
+            SQL(
+                """SELECT %s FROM bss_import_link l JOIN %s t ON t.id = l.res_id
+                    WHERE l.company_id = %s AND l.object = %s AND l.res_model = %s
+                      AND l.source_key = ANY(%s)""",
+                select,
+                SQL.identifier(Model._table),
+                self.ctx.company.id,
+                self.object,
+                self.model,
+                list(keys),
+            )
+        )
+        return {rec[0]: dict(zip(fields_, rec[1:], strict=True)) for rec in self.env.cr.fetchall()}
+
+    def count_totals(self, column=None, target=None, label=None):
+        """Record count (and count by ``column`` of the source vs ``target`` field of Odoo)."""
+        source = self.clean_rows([column] if column else [])
+        odoo = self.linked_rows(source, [target] if target else [])
+        name = label or self.object.replace("_", " ")
+        totals = [
+            (
+                f"{name}: records (source rows minus quarantined and collapsed)",
+                str(len(source)),
+                str(len(odoo)),
+            )
+        ]
+        if column:
+            line = self.lines.get(column)
+            by_source, by_odoo = {}, {}
+            for values_ in source.values():
+                raw = values_.get(column)
+                try:
+                    code = self.convert(line, column, raw) if line else raw
+                except ValueError:
+                    code = raw
+                by_source[code or ""] = by_source.get(code or "", 0) + 1
+            for values_ in odoo.values():
+                code = values_.get(target) or ""
+                by_odoo[code] = by_odoo.get(code, 0) + 1
+            for code in sorted(set(by_source) | set(by_odoo)):
+                totals.append(
+                    (
+                        f"{name}: records with {column} {code or '(empty)'}",
+                        str(by_source.get(code, 0)),
+                        str(by_odoo.get(code, 0)),
+                    )
+                )
+        return totals
+
+    def amount_totals(self, pairs):
+        """Sums of source amount columns vs Odoo amount fields, Decimal text to the cent (all currencies).
+
+        ``pairs``: (source column, Odoo field). Source cells are parsed with the
+        mapping's decimal separator; an empty cell counts as 0.
+        """
+        cent = decimal.Decimal("0.01")
+        source = self.clean_rows([c for c, _f in pairs])
+        odoo = self.linked_rows(source, [f for _c, f in pairs])
+        totals = []
+        for column, target in pairs:
+            line = self.lines.get(column)
+            dec = values.DecimalFormat((line and line.decimal_separator) or ".")
+            src = sum(
+                (
+                    values.parse_decimal(v[column], dec).quantize(cent)
+                    for v in source.values()
+                    if v.get(column)
+                ),
+                decimal.Decimal(0),
+            )
+            ood = sum(
+                (decimal.Decimal(str(v[target] or 0)).quantize(cent) for v in odoo.values()),
+                decimal.Decimal(0),
+            )
+            totals.append(
+                (f"{self.object}: sum of {column} (Odoo {target}), all currencies", str(src), str(ood))
+            )
+        return totals
+
+    def sample_lines(self):
+        """[(key, field, source text, Odoo text, differs)] of a seeded sample of the migrated keys.
+
+        The sample is ``resolution.sample`` of the clean keys linked in Odoo,
+        seeded with the run's id; the source values are the staged row resolved
+        again, the Odoo values the linked record's, compared as reconcile does.
+        """
+        if not self.sample_size:
+            return []
+        linked = self.linked_rows(self.clean_rows([]), [])
+        keys = set(resolution.sample(list(linked), self.ctx.run.id, min(self.sample_size, len(linked))))
+        resolved = {}
+        for row in self.rows():
+            if row.key in keys and row.key not in resolved:
+                item = self.resolve(row)
+                if isinstance(item, Resolved):
+                    resolved[row.key] = item
+        links = self.ctx.links(self.object, sorted(resolved))
+        out = []
+        for key in sorted(resolved):
+            vals = resolved[key].vals
+            record = self.env[self.model].browse(links[key].res_id).exists() if key in links else None
+            for name in sorted(vals):
+                odoo = record[name] if record else None
+                differs = self.checksum({name: vals[name]}) != self.checksum({name: odoo})
+                out.append((key, name, str(comparable(vals[name])), str(comparable(odoo)), differs))
+        return out

@@ -74,6 +74,12 @@ class InvoicesPhase(Phase):
     table = "invoices"
     model = "account.move"
 
+    def control_totals(self):
+        """Records migrated and their amounts: the clean source rows against the records linked to them."""
+        return self.count_totals() + self.amount_totals(
+            [("amount_total", "amount_total"), ("amount_residual", "amount_residual")]
+        )
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.line_reader = _InvoiceLines(ctx)

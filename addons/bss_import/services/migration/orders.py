@@ -75,6 +75,10 @@ class OrdersPhase(Phase):
     table = "orders"
     model = "sale.order"
 
+    def control_totals(self):
+        """Records migrated and their amounts: the clean source rows against the records linked to them."""
+        return self.count_totals() + self.amount_totals([("total_amount", "amount_untaxed")])
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.line_reader = _OrderLinesReader(ctx)

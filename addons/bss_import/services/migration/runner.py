@@ -144,7 +144,7 @@ def run_phase(ctx, phase, record):
         _logger.exception("migration phase %s of run %s failed", phase.object, ctx.run.name)
         record.write({"state": "error", "error_message": str(exc), "date_end": fields.Datetime.now()})
         return record
-    _settle(record, tally)
+    _settle(record, tally, phase)
     return record
 
 
@@ -242,8 +242,10 @@ def _quarantine(ctx, phase, rejected):
     )
 
 
-def _settle(record, tally):
+def _settle(record, tally, phase):
     counts = tally.counts.as_dict()
+    totals = [(name, str(source), str(odoo)) for name, source, odoo in phase.control_totals()]
+    samples = phase.sample_lines()
     source, odoo = tally.source.hexdigest(), tally.odoo.hexdigest()
     problems = []
     total = sum(v for k, v in counts.items() if k not in ("source_rows", "flagged"))
@@ -254,6 +256,28 @@ def _settle(record, tally):
     if source != odoo:
         fields_ = ", ".join(f"{name} ({n} rows)" for name, n in sorted(tally.differing.items()))
         problems.append(f"content checksum of the Odoo records differs from the source rows: {fields_}")
+    problems += [f"control total differs: {n}: source {s}, Odoo {o}" for n, s, o in totals if s != o]
+    record.total_ids.unlink()
+    record.sample_ids.unlink()
+    record.env["bss.import.phase.total"].create(
+        [
+            {"phase_id": record.id, "sequence": n, "name": name, "source": s, "odoo": o, "match": s == o}
+            for n, (name, s, o) in enumerate(totals)
+        ]
+    )
+    record.env["bss.import.phase.sample"].create(
+        [
+            {
+                "phase_id": record.id,
+                "source_key": k,
+                "field_name": f,
+                "source_value": s,
+                "odoo_value": o,
+                "differs": d,
+            }
+            for k, f, s, o, d in samples
+        ]
+    )
     record.write(
         {
             **counts,

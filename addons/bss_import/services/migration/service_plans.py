@@ -15,6 +15,10 @@ class ServicePlansPhase(Phase):
     table = "service_plans"
     model = "product.template"
 
+    def control_totals(self):
+        """Records migrated: the clean source rows against the records linked to them."""
+        return self.count_totals()
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self._categories = {}
