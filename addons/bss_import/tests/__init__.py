@@ -9,6 +9,7 @@ from . import (
     test_migrate_orders,
     test_migrate_phases,
     test_migrate_quarantine,
+    test_migrate_reconcile,
     test_migration_summary,
     test_profile,
     test_report,
