@@ -23,7 +23,6 @@ from odoo.addons.telecom_subscriber.tools import identifiers
 from odoo.tools import SQL
 
 from ..lib import legacy_codes, profile_rules, schema
-from ..lib.copy_stream import column_name
 from ..lib.errors import ExportError
 from . import stage_tables
 
@@ -94,25 +93,8 @@ class StagedRun:
 
         Values are trimmed; empty cells are NULL.
         """
-        parts = []
-        for file in self.files[table]:
-            located = self.columns[file.id]
-            exprs = [SQL("%s::integer AS _file", file.id), SQL("_line"), SQL("_damaged")]
-            for col in columns:
-                if col in located:
-                    exprs.append(
-                        SQL(
-                            "NULLIF(btrim(%s), '') AS %s",
-                            SQL.identifier(column_name(located[col])),
-                            SQL.identifier(col),
-                        )
-                    )
-                else:
-                    exprs.append(SQL("NULL::text AS %s", SQL.identifier(col)))
-            parts.append(
-                SQL("SELECT %s FROM %s", SQL(", ").join(exprs), stage_tables.ident(self.tables[file.id]))
-            )
-        return SQL("(%s)", SQL(" UNION ALL ").join(parts))
+        files = [(f.id, self.tables[f.id], self.columns[f.id]) for f in self.files[table]]
+        return SQL("(%s)", stage_tables.union_select(files, columns, extra=("_damaged",)))
 
     def key_expr(self, table, alias="s"):
         cols = [c for c in profile_rules.keys(table) if self.has(table, c)]

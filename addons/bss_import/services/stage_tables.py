@@ -78,3 +78,29 @@ def create_and_copy(cr, table, keep, rows, on_rows=None):
         raise
     cr.execute(SQL("ANALYZE %s", ident(table)))
     return stream.rows
+
+
+def union_select(files, columns, extra=()):
+    """SQL of the union of staged files, read as named columns.
+
+    ``files``: ``(file id, staging table, {name: source column index})``
+    triples. Each file gives ``_file``, ``_line``, the ``extra`` staging
+    columns, then one text column per name of ``columns``: trimmed, an empty
+    cell as NULL, NULL where the file has no such column.
+    """
+    parts = []
+    for file_id, table, located in files:
+        exprs = [SQL("%s::integer AS _file", file_id), SQL("_line"), *(SQL.identifier(c) for c in extra)]
+        for name in columns:
+            if name in located:
+                exprs.append(
+                    SQL(
+                        "NULLIF(btrim(%s), '') AS %s",
+                        SQL.identifier(column_name(located[name])),
+                        SQL.identifier(name),
+                    )
+                )
+            else:
+                exprs.append(SQL("NULL::text AS %s", SQL.identifier(name)))
+        parts.append(SQL("SELECT %s FROM %s", SQL(", ").join(exprs), ident(table)))
+    return SQL(" UNION ALL ").join(parts)

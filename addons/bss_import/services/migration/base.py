@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from odoo.tools import SQL
 
 from ...lib import legacy_codes, resolution, schema, values
-from ...lib.copy_stream import column_name
 from .. import stage_tables
 
 #: Context of every write of the migration: no tracking messages, no followers, no mail.
@@ -119,8 +118,7 @@ class Phase:
         Columns are named by their canonical name, or by their new x_ field
         when the operator mapped an unknown column to a new field.
         """
-        parts = []
-        names = self.column_names()
+        files = []
         for file in self.ctx.staged.files[self.table]:
             located = {}
             for line in file.mapping_line_ids.sorted("column_index"):
@@ -129,26 +127,8 @@ class Phase:
                 name = line.canonical or (line.action == "new_field" and line.target_field)
                 if name:
                     located.setdefault(name, line.column_index)
-            exprs = [SQL("%s::integer AS _file", file.id), SQL("_line")]
-            for name in names:
-                if name in located:
-                    exprs.append(
-                        SQL(
-                            "NULLIF(btrim(%s), '') AS %s",
-                            SQL.identifier(column_name(located[name])),
-                            SQL.identifier(name),
-                        )
-                    )
-                else:
-                    exprs.append(SQL("NULL::text AS %s", SQL.identifier(name)))
-            parts.append(
-                SQL(
-                    "SELECT %s FROM %s",
-                    SQL(", ").join(exprs),
-                    stage_tables.ident(self.ctx.staged.tables[file.id]),
-                )
-            )
-        return SQL(" UNION ALL ").join(parts)
+            files.append((file.id, self.ctx.staged.tables[file.id], located))
+        return stage_tables.union_select(files, self.column_names())
 
     def column_names(self):
         names = list(self.spec.column_names)
