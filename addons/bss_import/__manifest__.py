@@ -21,6 +21,7 @@
     "assets": {
         "web.assets_backend": [
             "bss_import/static/src/import_wizard/*",
+            "bss_import/static/src/quarantine/*",
         ],
         "web.assets_tests": [
             "bss_import/static/src/tours/*",

@@ -22,6 +22,7 @@ class BssImportQuarantine(models.Model):
     _name = "bss.import.quarantine"
     _description = "Quarantined source row"
     _order = "run_id, sequence, file_id, line, id"
+    _rec_name = "source_key"
 
     run_id = fields.Many2one("bss.import.run", required=True, ondelete="cascade", index=True, readonly=True)
     company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
@@ -98,3 +99,32 @@ class BssImportQuarantine(models.Model):
         for run in rows.run_id:
             migrated += run._retry_quarantine(rows.filtered(lambda q, r=run: q.run_id == r))
         return migrated
+
+    def action_retry_row(self):
+        """Re-run this row from its form and tell the operator the outcome there.
+
+        The form saves the corrected values before calling this; the notice
+        says whether the row left the queue or, when it still fails, why, and
+        the form reloads to show its new state and reasons.
+        """
+        self.ensure_one()
+        if self.state != "open":
+            raise UserError(_("Row %(key)s is already migrated.", key=self.source_key))
+        migrated = self.action_retry()
+        if migrated:
+            kind, title = "success", _("Row migrated")
+            message = _("Row %(key)s passed: it is migrated and left the queue.", key=self.source_key)
+        else:
+            kind, title = "warning", _("Row still refused")
+            message = _("Row %(key)s still fails: %(reasons)s", key=self.source_key, reasons=self.reasons)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": kind,
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
