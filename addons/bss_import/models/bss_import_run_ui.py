@@ -163,7 +163,65 @@ class BssImportRunUi(models.Model):
             "lines": lines,
             "templates": templates,
             "progress": self.get_progress(),
+            "migration": self._wizard_migration(),
         }
+
+    def _wizard_migration(self):
+        """The Migrate step: each phase's outcome, and the open quarantine by object and reason.
+
+        ``blocking`` tells the screen which phase stops the next ones (a
+        mismatch no Migration Manager acknowledged); ``can_acknowledge`` shows
+        the acknowledge button only to those who may use it.
+        """
+        phases = self.phase_ids.read(
+            [
+                "object",
+                "state",
+                "date_start",
+                "date_end",
+                "source_rows",
+                "duplicates_collapsed",
+                "quarantined",
+                "created",
+                "updated",
+                "unchanged",
+                "flagged",
+                "balanced",
+                "checksum_match",
+                "mismatch",
+                "acknowledged_by",
+                "acknowledged_date",
+                "acknowledge_reason",
+                "error_message",
+            ]
+        )
+        for values, phase in zip(phases, self.phase_ids, strict=True):
+            values["blocking"] = phase._blocking()
+        quarantine = self.get_quarantine_summary() if self.phase_ids else {"open": 0, "by_object": {}}
+        return {
+            "phases": phases,
+            "quarantine_open": quarantine["open"],
+            "quarantine": [
+                {"object": obj, "reason": reason, "count": count}
+                for obj, reasons in quarantine["by_object"].items()
+                for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+            ],
+            "can_acknowledge": self.env.user.has_group("bss_import.bss_import_group_manager"),
+        }
+
+    def action_open_quarantine(self, object_name=None, reason=None):
+        """The run's open quarantined rows, optionally of one object and first reason (removable filters)."""
+        action = self.action_view_quarantine()
+        context = dict(action["context"])
+        if object_name:
+            context["search_default_object"] = object_name
+            context.pop("search_default_group_object", None)
+        if reason:
+            context["search_default_reason"] = reason
+        action["context"] = context
+        # Called through the ORM (not a button): the web client needs the views spelled out.
+        action["views"] = [(False, "list"), (False, "form")]
+        return action
 
     # ------------------------------------------------------------ CLI
     def _check_summary_access(self):

@@ -24,19 +24,23 @@ const LINE_FIELDS = [
     "is_edited",
 ];
 // Order of the run's states; "error" counts as the state the refused step started from.
-const RANK = { draft: 0, detected: 1, staged: 2, profiled: 3, confirmed: 4 };
+const RANK = { draft: 0, detected: 1, staged: 2, profiled: 3, confirmed: 4, migrating: 4, migrated: 5 };
+const CONFIRMED_STATES = ["confirmed", "migrating", "migrated"];
 const STEP_OF_STATE = {
     draft: "upload",
     detected: "files",
     staged: "profile",
     profiled: "mapping",
-    confirmed: "confirm",
+    confirmed: "migrate",
+    migrating: "migrate",
+    migrated: "migrate",
 };
+const PHASE = "bss.import.phase";
 const POLL_INTERVAL = 1000;
 
 /**
  * The step-by-step screens of an import run: upload → detected files →
- * profile → mapping → confirm. Every step is a method of bss.import.run; the
+ * profile → mapping → confirm → migrate. Every step is a method of bss.import.run; the
  * wizard only calls them and re-reads the whole run after each one
  * (get_wizard_data), so what it shows is always what the server holds.
  */
@@ -119,6 +123,7 @@ export class ImportWizard extends Component {
             { key: "profile", label: _t("Profile"), available: rank >= 1, done: rank >= 3 },
             { key: "mapping", label: _t("Mapping"), available: rank >= 3, done: rank >= 4 },
             { key: "confirm", label: _t("Confirm"), available: rank >= 3, done: rank >= 4 },
+            { key: "migrate", label: _t("Migrate"), available: rank >= 4, done: this.migrationDone },
         ];
     }
 
@@ -127,7 +132,7 @@ export class ImportWizard extends Component {
     }
 
     get isConfirmed() {
-        return this.run?.state === "confirmed";
+        return CONFIRMED_STATES.includes(this.run?.state);
     }
 
     selectionLabel(selection, value) {
@@ -210,6 +215,17 @@ export class ImportWizard extends Component {
         }
     }
 
+    /**
+     * Keep the run in the URL and on the action itself: coming back to the
+     * wizard through the breadcrumbs (e.g. from a quarantined row) mounts it
+     * again from the same action, which must then reopen this run.
+     */
+    rememberRun(runId) {
+        this.props.updateActionState?.({ active_id: runId });
+        this.props.action.params = { ...(this.props.action.params || {}), active_id: runId };
+        this.props.action.context = { ...(this.props.action.context || {}), active_id: runId };
+    }
+
     openRun() {
         return this.actionService.doAction({
             type: "ir.actions.act_window",
@@ -231,7 +247,7 @@ export class ImportWizard extends Component {
             templateName: "",
             dirtyFiles: {},
         });
-        this.props.updateActionState?.({ active_id: false });
+        this.rememberRun(false);
         this.env.config.setDisplayName(this.props.action.name || _t("New import"));
     }
 
@@ -284,7 +300,7 @@ export class ImportWizard extends Component {
             return false;
         }
         this.state.runId = result[0];
-        this.props.updateActionState?.({ active_id: this.state.runId });
+        this.rememberRun(this.state.runId);
         await this.load();
         return true;
     }
@@ -454,6 +470,7 @@ export class ImportWizard extends Component {
             detect: _t("Detecting the files"),
             stage: _t("Staging the rows"),
             profile: _t("Profiling the data"),
+            migrate: _t("Migrating the phases in dependency order"),
         }[this.state.running];
     }
 
@@ -696,6 +713,102 @@ export class ImportWizard extends Component {
             res_id: this.run.template_id[0],
             views: [[false, "form"]],
         });
+    }
+
+    // ------------------------------------------------------------ migrate
+    get migration() {
+        return this.state.data?.migration || { phases: [], quarantine: [], quarantine_open: 0 };
+    }
+
+    /** Migrated, every phase done and nothing blocking: the run is ready for sign-off. */
+    get migrationDone() {
+        const phases = this.migration.phases;
+        return (
+            this.run?.state === "migrated" &&
+            phases.length > 0 &&
+            phases.every((p) => p.state === "done" && p.balanced && (!p.mismatch || p.acknowledged_date))
+        );
+    }
+
+    get canMigrate() {
+        return ["confirmed", "migrated"].includes(this.run?.state);
+    }
+
+    get migrationTotals() {
+        const totals = { source_rows: 0, duplicates_collapsed: 0, quarantined: 0, created: 0, updated: 0, unchanged: 0 };
+        for (const phase of this.migration.phases) {
+            for (const name of Object.keys(totals)) {
+                totals[name] += phase[name];
+            }
+        }
+        return totals;
+    }
+
+    phaseStateClass(phase) {
+        return (
+            {
+                done: "text-bg-success",
+                running: "text-bg-info",
+                blocked: "text-bg-danger",
+                error: "text-bg-danger",
+            }[phase.state] || "text-bg-secondary"
+        );
+    }
+
+    phaseStateLabel(phase) {
+        return (
+            {
+                pending: _t("Pending"),
+                running: _t("Running"),
+                done: _t("Done"),
+                blocked: _t("Blocked"),
+                error: _t("Error"),
+            }[phase.state] || phase.state
+        );
+    }
+
+    async migrate() {
+        const { ok } = await this.runLongStep("migrate", "action_migrate");
+        await this.load();
+        if (ok) {
+            const off = this.migration.phases.filter((p) => p.blocking || ["blocked", "error"].includes(p.state));
+            this.notification.add(
+                off.length
+                    ? _t("Migration finished: %s phase(s) need attention.", off.length)
+                    : _t("Migration finished: every phase reconciles."),
+                { type: off.length ? "warning" : "success" }
+            );
+        }
+    }
+
+    openReconciliation(phase) {
+        return this.actionService.doAction(
+            {
+                type: "ir.actions.act_window",
+                name: _t("Reconciliation: %s", this.objectLabel(phase.object)),
+                res_model: PHASE,
+                res_id: phase.id,
+                views: [[false, "form"]],
+                target: "new",
+            },
+            { onClose: () => this.load() }
+        );
+    }
+
+    async acknowledge(phase) {
+        const action = await this.orm.call(PHASE, "action_open_acknowledge", [[phase.id]]);
+        // Called through the ORM (not a button): the web client needs the view spelled out.
+        return this.actionService.doAction({ ...action, views: [[false, "form"]] }, { onClose: () => this.load() });
+    }
+
+    async openQuarantine(object = false, reason = false) {
+        const { ok, result } = await this.call(
+            () => this.orm.call(RUN, "action_open_quarantine", [[this.state.runId], object, reason]),
+            { busy: false }
+        );
+        if (ok) {
+            return this.actionService.doAction(result);
+        }
     }
 }
 
