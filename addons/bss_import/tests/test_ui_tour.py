@@ -1,4 +1,5 @@
 import base64
+import csv
 import hashlib
 import json
 import os
@@ -6,9 +7,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from odoo.exceptions import UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .common import load_generator
+from .common import MigrationCase, load_generator, subscriber
+from .test_migrate_quarantine import default_subscribers, small_export
 
 TOUR = "bss_import_wizard_tour"
 WIZARD_URL = "/odoo/action-bss_import.bss_import_import_wizard_action"
@@ -31,7 +34,7 @@ class TestBssImportTour(HttpCase):
             groups="base.group_user,bss_import.bss_import_group_user",
         )
 
-    def test_wizard_upload_profile_map_confirm(self):
+    def test_wizard_upload_profile_map_confirm_migrate_fix_quarantine(self):
         export = self.tmp / "export"
         load_generator().main(
             ["--out", str(export), "--subscribers", "20", "--seed", "7", "--defects", DEFECTS, "--jobs", "1"]
@@ -40,18 +43,30 @@ class TestBssImportTour(HttpCase):
         sent = {p.name: p.read_bytes() for p in sorted(export.iterdir()) if p.name != "manifest.json"}
         self.assertEqual(set(sent), set(manifest["files"]))
 
+        # The row the operator corrects in the quarantine: the subscriber whose MSISDN the
+        # generator wrote in national form ("0" + national number); the right value is the
+        # international one (the export's market is GB: +44).
+        [bad] = manifest["defects"]["invalid_msisdn"]["objects"]["subscribers"]["items"]
+        self.assertEqual(manifest["market"], "GB")
+        with (export / bad["file"]).open(newline="", encoding="utf-8") as handle:
+            [source] = [r for r in csv.DictReader(handle) if r["subscriber_id"] == bad["key"]]
+        self.assertTrue(source["msisdn"].startswith("0"), source["msisdn"])
+        fixed = "+44" + source["msisdn"][1:]
+
         # The browser gets the export as the operator would pick it: the files' bytes.
         files = {name: base64.b64encode(data).decode() for name, data in sent.items()}
         options = {"stepDelay": 0, "keepWatchBrowser": False, "debug": False, "startUrl": WIZARD_URL}
+        tour_fix = {"key": bad["key"], "column": "msisdn", "value": fixed}
         code = f"window.bssImportTourFiles = {json.dumps(files)}; "
+        code += f"window.bssImportTourFix = {json.dumps(tour_fix)}; "
         code += f"odoo.startTour({TOUR!r}, {json.dumps(options)});"
-        self.start_tour(WIZARD_URL, TOUR, login=self.operator.login, code=code, timeout=180)
+        self.start_tour(WIZARD_URL, TOUR, login=self.operator.login, code=code, timeout=360)
 
         self.env.invalidate_all()
         run = self.env["bss.import.run"].search([("user_id", "=", self.operator.id)])
         self.assertEqual(len(run), 1, "the wizard created one run")
         self.addCleanup(shutil.rmtree, run._upload_dir(), True)
-        self.assertEqual(run.state, "confirmed")
+        self.assertEqual(run.state, "migrated")
         self.assertEqual(run.mapping_confirmed_by, self.operator)
 
         # The chunks (1 KiB in the tour) were put back together byte for byte: staging
@@ -97,3 +112,112 @@ class TestBssImportTour(HttpCase):
             lambda t: t.table == "network_elements" and t.header == "element_type"
         )
         self.assertEqual(tline.action, "skip")
+
+        # Migrated from the wizard: every phase ran and reconciles. Of the 21 subscriber rows,
+        # one duplicate collapsed; 5 were quarantined (S000000013's invalid MSISDN, two lines of
+        # the account quarantined for its missing name, S000000018's missing last name, the
+        # orphan S000000019); fixing S000000013 from its form moved it to the created ones.
+        self.assertEqual(run.phase_ids.mapped("state"), ["done"] * 7)
+        subscribers = run.phase_ids.filtered(lambda p: p.object == "subscribers")
+        self.assertEqual(
+            subscribers._counts(),
+            {
+                "source_rows": 21,
+                "duplicates_collapsed": 1,
+                "quarantined": 4,
+                "created": 16,
+                "updated": 0,
+                "unchanged": 0,
+                "flagged": 0,
+            },
+        )
+        self.assertTrue(subscribers.balanced)
+        still_open = run.quarantine_ids.filtered(lambda q: q.object == "subscribers" and q.state == "open")
+        self.assertEqual(
+            sorted(still_open.mapped("source_key")), ["S000000003", "S000000004", "S000000018", "S000000019"]
+        )
+        self.assertEqual(
+            run.get_quarantine_summary()["by_object"]["subscribers"],
+            {
+                "orphan: its billing account is not migrated (not in the export, or quarantined); "
+                "no candidates": 3,
+                "missing mandatory value: last_name": 1,
+            },
+        )
+
+        # The row corrected in its form was migrated with the corrected value and left the queue.
+        row = run.quarantine_ids.filtered(lambda q: q.source_key == bad["key"])
+        self.assertEqual(row.state, "resolved")
+        self.assertEqual(row.resolved_by, self.operator)
+        self.assertEqual(json.loads(row.values_json)["msisdn"], fixed)
+        link = self.env["bss.import.link"].search(
+            [("object", "=", "subscribers"), ("source_key", "=", bad["key"])]
+        )
+        self.assertEqual(len(link), 1)
+        partner = self.env[link.res_model].browse(link.res_id)
+        self.assertEqual(partner.x_msisdn, fixed.lstrip("+"))
+        self.assertEqual(partner.x_subscriber_id, bad["key"])
+
+
+@tagged("post_install", "-at_install")
+class TestQuarantineFromTheScreens(MigrationCase):
+    """What the Migrate step and the quarantined row's form give the operator."""
+
+    def test_migrate_step_data_and_row_rerun_from_its_form(self):
+        run = self.confirmed_run(files=small_export(default_subscribers()))
+        run.action_migrate()
+
+        # The Migrate step: each phase's counts, and the open rows by object and first reason.
+        data = run.get_wizard_data()["migration"]
+        phases = {p["object"]: p for p in data["phases"]}
+        self.assertEqual(list(phases), ["custom_fields", "service_plans", "billing_accounts", "subscribers"])
+        self.assertEqual(
+            {k: phases["subscribers"][k] for k in ("state", "source_rows", "quarantined", "created")},
+            {"state": "done", "source_rows": 5, "quarantined": 2, "created": 3},
+        )
+        self.assertFalse(any(p["blocking"] for p in data["phases"]))
+        self.assertEqual(data["quarantine_open"], 2)
+        self.assertEqual(
+            sorted((q["object"], q["reason"].split(":", 1)[0], q["count"]) for q in data["quarantine"]),
+            [("subscribers", "invalid MSISDN", 1), ("subscribers", "orphan", 1)],
+        )
+        self.assertFalse(data["can_acknowledge"], "an operator does not acknowledge mismatches")
+
+        # Its links open the run's open rows of one object (and reason) as removable filters.
+        action = run.action_open_quarantine("subscribers", "orphan")
+        self.assertEqual(action["domain"], [("run_id", "=", run.id)])
+        self.assertEqual(action["views"], [(False, "list"), (False, "form")])
+        self.assertEqual(
+            action["context"],
+            {
+                "search_default_open": 1,
+                "search_default_object": "subscribers",
+                "search_default_reason": "orphan",
+            },
+        )
+
+        rows = {q.source_key: q for q in run.quarantine_ids}
+        self.assertEqual(rows["S000003"].display_name, "S000003")
+        # Still wrong (its account is still not migrated): it stays, and the form says why.
+        orphan = rows["S000004"]
+        orphan.values_json = json.dumps({**orphan._values(), "city": "Basel"})
+        notice = orphan.action_retry_row()
+        self.assertEqual(notice["params"]["type"], "warning")
+        self.assertIn("S000004 still fails: orphan", notice["params"]["message"])
+        self.assertEqual(orphan.state, "open")
+
+        # Corrected: it passes, is migrated and leaves the queue.
+        bad = rows["S000003"]
+        bad.values_json = json.dumps({**bad._values(), "msisdn": subscriber(3)["msisdn"]})
+        notice = bad.action_retry_row()
+        self.assertEqual(notice["params"]["type"], "success")
+        self.assertEqual(notice["params"]["next"], {"type": "ir.actions.client", "tag": "soft_reload"})
+        self.assertEqual(bad.state, "resolved")
+        self.assertEqual(self.record("subscribers", "S000003").x_msisdn, subscriber(3)["msisdn"].lstrip("+"))
+        with self.assertRaisesRegex(UserError, "already migrated"):
+            bad.action_retry_row()
+
+        data = run.get_wizard_data()["migration"]
+        subscribers = next(p for p in data["phases"] if p["object"] == "subscribers")
+        self.assertEqual((subscribers["quarantined"], subscribers["created"]), (1, 4))
+        self.assertEqual(data["quarantine_open"], 1)
