@@ -221,3 +221,25 @@ class TestQuarantineFromTheScreens(MigrationCase):
         subscribers = next(p for p in data["phases"] if p["object"] == "subscribers")
         self.assertEqual((subscribers["quarantined"], subscribers["created"]), (1, 4))
         self.assertEqual(data["quarantine_open"], 1)
+
+        # An account changed in Odoo after the migration: migrating again shows the mismatch,
+        # the subscribers blocked behind it, and the acknowledge button to managers only.
+        self.record("billing_accounts", "BA001").write({"x_account_status": "closed"})
+        run.action_migrate()
+        data = run.get_wizard_data()["migration"]
+        phases = {p["object"]: p for p in data["phases"]}
+        self.assertTrue(phases["billing_accounts"]["blocking"])
+        self.assertIn("control total differs", phases["billing_accounts"]["mismatch"])
+        self.assertEqual(phases["subscribers"]["state"], "blocked")
+        self.assertFalse(data["can_acknowledge"])
+        as_manager = run.with_user(self.manager)
+        self.assertTrue(as_manager.get_wizard_data()["migration"]["can_acknowledge"])
+        as_manager.action_acknowledge_mismatch("billing_accounts", "Closed in Odoo on purpose")
+        acknowledged = next(
+            p
+            for p in as_manager.get_wizard_data()["migration"]["phases"]
+            if p["object"] == "billing_accounts"
+        )
+        self.assertFalse(acknowledged["blocking"])
+        self.assertEqual(acknowledged["acknowledged_by"][0], self.manager.id)
+        self.assertEqual(acknowledged["acknowledge_reason"], "Closed in Odoo on purpose")
