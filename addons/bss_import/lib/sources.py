@@ -206,7 +206,9 @@ def _add(members, skipped, name, size, opener, limits, documents=None):
         skipped.append((name, "hidden or system file"))
         return
     if documents is not None and name.lower().endswith(DOCUMENT_EXTENSIONS):
+        # Listed as skipped too: detection reports every file that is not a table.
         documents.append(Member(name, size, "document", None, opener))
+        skipped.append((name, "a document, not a table: kept for the rows that name it"))
         return
     if name.lower().endswith((".zip", ".gz", ".7z", ".rar", ".tar")):
         skipped.append((name, "nested archives are not read; extract them into the export"))
