@@ -185,7 +185,11 @@ class InvoicesPhase(Phase):
         for row in super().rows():
             while pending is not None and row.key is not None and pending[0] < row.key:
                 pending = next(groups, None)
-            if row.key is not None:
+            if row.key is not None and row.key not in self._lines:
+                # Resolution trails the stream by one key (rows are grouped by key before they are
+                # resolved), and a sample resolves a few keys only: hold two keys' lines, not all.
+                while len(self._lines) > 1:
+                    self._lines.pop(next(iter(self._lines)))
                 self._lines[row.key] = pending[1] if pending is not None and pending[0] == row.key else []
             yield row
 
