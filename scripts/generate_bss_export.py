@@ -1898,7 +1898,7 @@ def main(argv=None):
     parser.add_argument(
         "--invoice-pdfs",
         type=int,
-        default=10,
+        default=0,
         help="invoices with a PDF (the first N billing accounts' invoices; invoices.csv pdf_file)",
     )
     parser.add_argument("--bench", action="store_true", help="print rows/s and peak memory")

@@ -32,7 +32,8 @@ class TestMigrateInvoices(MigrationCase):
         cls.company.tax_calculation_rounding_method = "round_per_line"
 
     def export(self):
-        folder, manifest = self.generate("--defects", DEFECTS, subscribers=60, seed=8)
+        # The first 10 billing accounts' invoices come with their PDF.
+        folder, manifest = self.generate("--defects", DEFECTS, "--invoice-pdfs", "10", subscribers=60, seed=8)
         invoices = read_csv(folder / "invoices.csv")
         lines = defaultdict(list)
         for line in read_csv(folder / "invoice_lines.csv"):
