@@ -841,6 +841,39 @@ def invalid_identifier(kind, value, ordinal, market):
     return variants[ordinal % 2]
 
 
+#: Folder of the invoice PDFs inside the export; ``pdf_file`` holds the path relative to the export root.
+PDF_FOLDER = "invoice_pdfs"
+
+
+def pdf_name(invoice_number):
+    return f"{PDF_FOLDER}/{invoice_number}.pdf"
+
+
+def invoice_pdf(number, account, total, currency):
+    """A small valid one-page PDF of an invoice (xref offsets computed, so PDF readers accept it)."""
+    text = f"Invoice {number} - account {account} - total {total} {currency}"
+    text = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
 def generate_chunk(job):
     cfg, chunk, picks, tmpdir = job
     seed = cfg["seed"]
@@ -882,6 +915,7 @@ def generate_chunk(job):
         writers[table] = csv.writer(fh, delimiter=dialect.delim(table), lineterminator=dialect.lineterminator)
         counts[table] = 0
     items = []
+    pdfs = []
     secret_values = {}
     secret_limit = cfg["secret_values_limit"]
     secret_cols = cfg["secret_columns"]
@@ -1013,11 +1047,13 @@ def generate_chunk(job):
         # --- invoice of last month
         ikey = f"INV{a + 1:09d}"
         inv_lines = []
+        prices = []
         net = 0
         for line_no, i in enumerate(subs, start=1):
             stype = service_type(seed, i)
             price = plan_price[plans_by_type[stype][(i >> 3) % len(plans_by_type[stype])]]
             net += price
+            prices.append(price)
             inv_lines.append(
                 [
                     ikey,
@@ -1030,7 +1066,9 @@ def generate_chunk(job):
                     amount(price),
                 ]
             )
-        tax = net // 5
+        # 20 % per line, rounded half up to the cent as Odoo's default tax rounding (round_per_line)
+        # does: a price of x cents has a tax of x/5, whose fraction is never exactly .5.
+        tax = sum((line_price + 2) // 5 for line_price in prices)
         paid = astatus == "open" and rnd() < 0.7
         istatus = "paid" if paid else ("overdue" if astatus != "open" else "open")
         irow = [
@@ -1044,7 +1082,14 @@ def generate_chunk(job):
             amount(0 if paid else net + tax),
             cur,
             code("invoices.status", istatus),
+            pdf_name(ikey) if a < cfg["invoice_pdfs"] else "",
         ]
+        if a < cfg["invoice_pdfs"]:
+            pdf_path = os.path.join(out_dir, "pdf", pdf_name(ikey))
+            os.makedirs(os.path.dirname(pdf_path), exist_ok=True)
+            with open(pdf_path, "wb") as pdf:
+                pdf.write(invoice_pdf(ikey, akey, amount(net + tax), cur))
+            pdfs.append(pdf_name(ikey))
         # Amounts of line 'quantity' use amount(100) = 1.00 so quantities read as decimals.
         emit("invoices", irow, None, ikey, None, inv_picks.get(a, (None,))[0] == "duplicate_rows")
         for line in inv_lines:
@@ -1261,7 +1306,14 @@ def generate_chunk(job):
     for fh in files.values():
         fh.close()
     pieces = {t: (sink.crc, sink.size, sink.csize) for t, sink in sinks.items()}
-    return {"chunk": chunk, "rows": counts, "items": items, "secrets": secret_values, "pieces": pieces}
+    return {
+        "chunk": chunk,
+        "rows": counts,
+        "items": items,
+        "secrets": secret_values,
+        "pieces": pieces,
+        "pdfs": pdfs,
+    }
 
 
 # --------------------------------------------------------------- globals ---
@@ -1560,6 +1612,7 @@ def build_config(args, counts):
         "product_price": {p[0]: p[3] for p in products},
         "secret_columns": secret_columns,
         "secret_values_limit": args.secret_values_limit,
+        "invoice_pdfs": args.invoice_pdfs,
         "secret_spellings": args.secret_spellings,
         "global_tables": (
             "service_plans",
@@ -1682,7 +1735,16 @@ def assemble(args, cfg, dialect, results, tmpdir, counts):
                         size += piece_size
                         pieces.append(os.path.join(tmpdir, f"part{res['chunk']:05d}", table))
                 zw.add(name, crc, size, pieces)
-    elif args.format == "xlsx":
+            for n, (src, name) in enumerate(pdf_files(results, tmpdir)):
+                piece = os.path.join(tmpdir, f"pdf{n:06d}")
+                crc, size, _csize = deflate_file(src, piece, ZIP_LEVEL)
+                zw.add(name, crc, size, [piece])
+    else:
+        for src, name in pdf_files(results, tmpdir):
+            target = os.path.join(out, *name.split("/"))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(src, target)
+    if not as_zip and args.format == "xlsx":
         for table in schema.TABLES:
             name = dialect.file_name(table, "xlsx")
             target = os.path.join(out, name)
@@ -1696,6 +1758,13 @@ def assemble(args, cfg, dialect, results, tmpdir, counts):
         fh.write("\n")
     manifest["_path"] = manifest_path
     return manifest, sum(row_counts.values())
+
+
+def pdf_files(results, tmpdir):
+    """(part file, name inside the export) of the invoice PDFs the workers wrote, in chunk order."""
+    for res in sorted(results, key=lambda r: r["chunk"]):
+        for name in res["pdfs"]:
+            yield os.path.join(tmpdir, f"part{res['chunk']:05d}", "pdf", name), name
 
 
 def convert_to_xlsx(stage, dialect, cfg):
@@ -1825,6 +1894,12 @@ def main(argv=None):
         choices=("dialect", "unseen"),
         default="dialect",
         help="headers of the secret columns: the dialect's, or spellings the secret detector has never seen",
+    )
+    parser.add_argument(
+        "--invoice-pdfs",
+        type=int,
+        default=0,
+        help="invoices with a PDF (the first N billing accounts' invoices; invoices.csv pdf_file)",
     )
     parser.add_argument("--bench", action="store_true", help="print rows/s and peak memory")
     args = parser.parse_args(argv)

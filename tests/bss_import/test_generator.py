@@ -250,3 +250,73 @@ def test_crc32_combine(gen):
     for len_a, len_b in ((0, 0), (7, 0), (0, 9), (1000, 1 << 16), (70000, 3)):
         a, b = os.urandom(len_a), os.urandom(len_b)
         assert gen.crc32_combine(zlib.crc32(a), zlib.crc32(b), len_b) == zlib.crc32(a + b)
+
+
+def test_invoice_tax_is_rounded_half_up_per_line_as_odoo_does(run, tmp_path):
+    # The export's totals are what Odoo computes with a 20 % tax rounded per line: no invoice is
+    # off by a cent (the old integer division rounded every tax down).
+    from decimal import ROUND_HALF_UP, Decimal
+
+    run(tmp_path, "--subscribers", 400, "--seed", 8)
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    _name, _header, invoices = _read(tmp_path, manifest, "invoices")
+    _name, _header, lines = _read(tmp_path, manifest, "invoice_lines")
+    cols = schema.TABLES["invoice_lines"].column_names
+    icols = schema.TABLES["invoices"].column_names
+    tax_of = defaultdict(Decimal)
+    net_of = defaultdict(Decimal)
+    down = 0
+    for line in lines:
+        base = Decimal(line[cols.index("quantity")]) * Decimal(line[cols.index("unit_price")])
+        exact = base * Decimal(line[cols.index("tax_rate")]) / 100
+        tax_of[line[0]] += exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
+        net_of[line[0]] += base
+        down += exact != exact.quantize(Decimal("0.01"), "ROUND_DOWN")
+    assert len(invoices) == 200 and down > 50
+    for row in invoices:
+        number = row[icols.index("invoice_number")]
+        assert Decimal(row[icols.index("amount_tax")]) == tax_of[number], number
+        assert Decimal(row[icols.index("amount_untaxed")]) == net_of[number], number
+        assert Decimal(row[icols.index("amount_total")]) == net_of[number] + tax_of[number], number
+        assert row[icols.index("pdf_file")] == ""
+    assert not (tmp_path / "invoice_pdfs").exists()
+
+
+@pytest.mark.parametrize("dialect", ["canonical", "legacy-pipe"])
+def test_invoice_pdfs_are_valid_and_named_by_their_invoices(run, tmp_path, dialect):
+    import io
+
+    from odoo.addons.bss_import.lib import sources
+    from odoo.tools.pdf import PdfFileReader
+
+    args = ["--subscribers", 50, "--seed", 3, "--dialect", dialect, "--invoice-pdfs", 7]
+    run(tmp_path / "folder", *args)
+    run(tmp_path / "export.zip", *args)
+    manifest = json.loads((tmp_path / "folder" / "manifest.json").read_text(encoding="utf-8"))
+    _name, header, invoices = _read(tmp_path / "folder", manifest, "invoices")
+    icols = schema.TABLES["invoices"].column_names
+    named = {r[icols.index("invoice_number")]: r[icols.index("pdf_file")] for r in invoices}
+    with_pdf = {k: v for k, v in named.items() if v}
+    # The first 7 billing accounts' invoices, each in invoice_pdfs/ at the export's root.
+    assert sorted(with_pdf) == [f"INV{n:09d}" for n in range(1, 8)]
+    assert all(v == f"invoice_pdfs/{k}.pdf" for k, v in with_pdf.items())
+    assert sorted(p.name for p in (tmp_path / "folder" / "invoice_pdfs").iterdir()) == sorted(
+        f"{k}.pdf" for k in with_pdf
+    )
+    for key, path in with_pdf.items():
+        reader = PdfFileReader(io.BytesIO((tmp_path / "folder" / path).read_bytes()))
+        assert len(reader.pages) == 1
+        assert f"Invoice {key}" in reader.pages[0].extract_text()
+    # The ZIP holds the same PDFs; opening the export lists them as documents, not as tables.
+    _zip_equals_folder(tmp_path / "export.zip", tmp_path / "folder")
+    for source in (tmp_path / "export.zip", tmp_path / "folder"):
+        with sources.open_export(source) as export:
+            assert len(export.members) == 14
+            assert sorted(d.name for d in export.documents) == sorted(with_pdf.values())
+            document = export.documents[0]
+            with document.open() as fh:
+                assert fh.read() == (tmp_path / "folder" / document.name).read_bytes()
+    # The column is recognised under the dialect's header.
+    from odoo.addons.bss_import.lib import headers
+
+    assert "pdf_file" in headers.canonical_candidates(header[icols.index("pdf_file")])

@@ -198,6 +198,7 @@ _RAW_SYNONYMS = {
     "amount_residual": "amount_residual open_amount balance_due residual amount_due",
     "description": "description desc label line_description",
     "tax_rate": "tax_rate vat_rate tax_pct",
+    "pdf_file": "pdf_file pdf invoice_pdf pdf_path pdf_name invoice_file invoice_document",
     "usage_month": "usage_month month period bill_period usage_period",
     "sms_count_usage": "sms_count sms",
     "roaming": "roaming roaming_flag is_roaming",

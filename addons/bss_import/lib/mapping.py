@@ -235,6 +235,8 @@ TARGETS = {
             "amount_total": None,
             "amount_residual": None,
             "currency": None,
+            # The file itself is attached to the invoice (ir.attachment), not stored in a field.
+            "pdf_file": None,
         },
     },
     "invoice_lines": {

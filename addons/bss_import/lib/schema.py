@@ -326,6 +326,7 @@ _TABLES = (
             _c("amount_residual", "decimal", True, "amount still due"),
             _c("currency", "code", True, "ISO 4217 currency code"),
             _c("status", "code", True, "invoice status", choices=INVOICE_STATUSES),
+            _c("pdf_file", "str", False, "the invoice's PDF: its path inside the export"),
         ),
         "customer invoices (open items become receivables)",
     ),

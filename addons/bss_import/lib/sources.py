@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv", ".dat", ".psv")
+#: Documents an export may carry beside its tables (invoice PDFs): listed, never parsed as tables.
+DOCUMENT_EXTENSIONS = (".pdf",)
 XLSX_EXTENSIONS = (".xlsx", ".xlsm")
 _IGNORED_PREFIXES = ("__MACOSX/", ".")
 SAMPLE_SIZE = 1 << 20
@@ -121,13 +123,15 @@ class Member:
 
 @dataclass
 class Export:
-    """An opened export: its data ``members`` and the ``skipped`` ``(name, reason)`` entries."""
+    """An opened export: its data ``members``, the ``skipped`` ``(name, reason)`` entries and its
+    ``documents`` (:class:`Member` of kind ``"document"``: PDFs the tables refer to by path)."""
 
     source: str
     members: list
     skipped: list
     _zip: object = field(default=None, repr=False)
     _tmp: list = field(default_factory=list, repr=False)
+    documents: list = field(default_factory=list)
 
     def close(self):
         if self._zip is not None:
@@ -195,11 +199,16 @@ def _xlsx_sheets(opener, label, limits):
             book.close()
 
 
-def _add(members, skipped, name, size, opener, limits):
+def _add(members, skipped, name, size, opener, limits, documents=None):
     kind = _kind(name)
     base = posixpath.basename(name.replace("\\", "/"))
     if base.startswith(".") or name.startswith(_IGNORED_PREFIXES[0]):
         skipped.append((name, "hidden or system file"))
+        return
+    if documents is not None and name.lower().endswith(DOCUMENT_EXTENSIONS):
+        # Listed as skipped too: detection reports every file that is not a table.
+        documents.append(Member(name, size, "document", None, opener))
+        skipped.append((name, "a document, not a table: kept for the rows that name it"))
         return
     if name.lower().endswith((".zip", ".gz", ".7z", ".rar", ".tar")):
         skipped.append((name, "nested archives are not read; extract them into the export"))
@@ -262,7 +271,7 @@ def open_export(source, limits=None):
     archives, missing paths and exports without any data file.
     """
     limits = limits or Limits()
-    members, skipped = [], []
+    members, skipped, documents = [], [], []
     zf = None
     if isinstance(source, list | tuple):
         label = ", ".join(str(s) for s in source)
@@ -270,7 +279,15 @@ def open_export(source, limits=None):
             path = str(path)
             if not os.path.isfile(path):
                 raise ExportError("no such file", file=path)
-            _add(members, skipped, os.path.basename(path), os.path.getsize(path), _file_opener(path), limits)
+            _add(
+                members,
+                skipped,
+                os.path.basename(path),
+                os.path.getsize(path),
+                _file_opener(path),
+                limits,
+                documents,
+            )
     else:
         source = str(source)
         label = source
@@ -283,14 +300,22 @@ def open_export(source, limits=None):
                     if os.path.islink(full):
                         skipped.append((rel, "symbolic links are not followed"))
                         continue
-                    _add(members, skipped, rel, os.path.getsize(full), _file_opener(full), limits)
+                    _add(members, skipped, rel, os.path.getsize(full), _file_opener(full), limits, documents)
         elif os.path.isfile(source):
             with open(source, "rb") as fh:
                 magic = fh.read(4)
             if source.lower().endswith(".zip") or (magic == b"PK\x03\x04" and _kind(source) != "xlsx"):
                 zf, infos = _open_zip(source, limits)
                 for info in sorted(infos, key=lambda i: i.filename):
-                    _add(members, skipped, info.filename, info.file_size, _zip_opener(zf, info), limits)
+                    _add(
+                        members,
+                        skipped,
+                        info.filename,
+                        info.file_size,
+                        _zip_opener(zf, info),
+                        limits,
+                        documents,
+                    )
             else:
                 _add(
                     members,
@@ -306,7 +331,7 @@ def open_export(source, limits=None):
         if zf is not None:
             zf.close()
         raise ExportError("the export holds no CSV/TXT/XLSX data file", file=label)
-    return Export(label, members, skipped, zf)
+    return Export(label, members, skipped, zf, documents=documents)
 
 
 def _file_opener(path):

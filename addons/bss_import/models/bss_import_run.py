@@ -13,7 +13,7 @@ from odoo.tools import SQL, config
 
 from ..lib import schema, sources
 from ..lib.errors import ExportError
-from ..services import profiler, stage_tables
+from ..services import documents, profiler, stage_tables
 from ..services.migration import runner
 
 _logger = logging.getLogger(__name__)
@@ -556,6 +556,8 @@ class BssImportRun(models.Model):
                 member = file._member(export)
                 file._stage(member, bytes_before=done, bytes_total=total)
                 done += file.size
+            # The PDFs the tables refer to: kept with the run before the uploads are deleted.
+            documents.stage_documents(self, export)
         self._server_write({"state": "staged"})
         if not self.sudo().server_path:  # sudo: admin-only field, read only
             self._delete_uploads()

@@ -1,5 +1,6 @@
 import csv
 import datetime
+import json
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -31,7 +32,8 @@ class TestMigrateInvoices(MigrationCase):
         cls.company.tax_calculation_rounding_method = "round_per_line"
 
     def export(self):
-        folder, manifest = self.generate("--defects", DEFECTS, subscribers=60, seed=8)
+        # The first 10 billing accounts' invoices come with their PDF.
+        folder, manifest = self.generate("--defects", DEFECTS, "--invoice-pdfs", "10", subscribers=60, seed=8)
         invoices = read_csv(folder / "invoices.csv")
         lines = defaultdict(list)
         for line in read_csv(folder / "invoice_lines.csv"):
@@ -91,6 +93,8 @@ class TestMigrateInvoices(MigrationCase):
         counts, migrated, quarantined = self.expected(manifest, invoices, lines)
         paid = {k: r for k, r in migrated.items() if Decimal(r["amount_residual"]) == 0}
         still_open = {k: r for k, r in migrated.items() if Decimal(r["amount_residual"]) != 0}
+        # The generator's taxes are Odoo's (half up, per line): no total is a cent off.
+        self.assertNotIn("the total Odoo computes", quarantined.values())
         # The export exercises both kinds and the quarantine (else this test proves less than it says).
         self.assertTrue(paid and still_open and quarantined, (len(paid), len(still_open), len(quarantined)))
         run = self.confirmed_run(folder=folder)
@@ -133,6 +137,54 @@ class TestMigrateInvoices(MigrationCase):
             self.assertEqual(self.cents(move.amount_residual), self.cents(row["amount_residual"]), key)
             self.assertEqual(move.payment_state, "paid" if key in paid else "not_paid")
             self.assertFalse(move.message_follower_ids)
+
+        # The PDFs of the export are attached to their invoices, and to no other record.
+        with_pdf = {k: r["pdf_file"] for k, r in migrated.items() if r["pdf_file"]}
+        self.assertTrue(with_pdf)
+        self.assertEqual(
+            self.invoice_attachments(moves),
+            {
+                self.record("invoices", k).id: [(path.rsplit("/", 1)[1], (folder / path).read_bytes())]
+                for k, path in with_pdf.items()
+            },
+        )
+        # Control totals by state: the legacy status and residual against the move's state and payment.
+        totals = {t.name: (t.source, t.odoo) for t in phase.total_ids}
+        self.assertTrue(all(t.match for t in phase.total_ids), totals)
+        self.assertEqual(totals["invoices posted, paid: records"], (str(len(paid)),) * 2)
+        self.assertEqual(totals["invoices posted, not paid: records"], (str(len(still_open)),) * 2)
+        self.assertEqual(
+            totals["invoices posted, not paid: sum of amount_residual, all currencies"],
+            (str(sum(Decimal(r["amount_residual"]) for r in still_open.values())),) * 2,
+        )
+        self.assertEqual(
+            totals["invoices posted, paid: sum of amount_total, all currencies"],
+            (str(sum(Decimal(r["amount_total"]) for r in paid.values())),) * 2,
+        )
+        # A side-by-side sample of 25 invoices: header, lines and attachment, all equal.
+        sample = phase.sample_ids
+        self.assertEqual(len(set(sample.mapped("source_key"))), 25)
+        self.assertFalse(sample.filtered("differs"))
+        self.assertEqual(
+            set(sample.mapped("field_name")),
+            {
+                "amount_residual",
+                "amount_tax",
+                "amount_total",
+                "amount_untaxed",
+                "attachment",
+                "currency_id",
+                "invoice_date",
+                "invoice_date_due",
+                "invoice_line_ids",
+                "partner_id",
+                "ref",
+                "state",
+            },
+        )
+        sampled = sample.filtered(lambda s: s.field_name == "attachment" and s.source_key in with_pdf)
+        for line in sampled:
+            self.assertEqual(line.odoo_value, f"{line.source_key}.pdf")
 
         # Revenue is booked once, by the invoices: the settlements touch no income account.
         income = self.env["account.move.line"].search(
@@ -182,17 +234,118 @@ class TestMigrateInvoices(MigrationCase):
         self.assertEqual({m.id: m.write_date for m in moves | settlements}, stamps)
         self.assertEqual(self.env["account.move"].search_count([]), move_count)
         self.assertEqual(self.mail_counts(), mail_before)
+        self.assertEqual(len(self.invoice_attachments(moves)), len(with_pdf))
+        self.assertEqual(sum(len(v) for v in self.invoice_attachments(moves).values()), len(with_pdf))
 
-    def test_unknown_tax_rate_is_quarantined_naming_the_rate(self):
+    def invoice_attachments(self, moves):
+        """{move id: [(file name, bytes)]} of the attachments of ``moves``."""
+        found = {}
+        attachments = (
+            self.env["ir.attachment"]
+            .sudo()
+            .search([("res_model", "=", "account.move"), ("res_id", "in", moves.ids)], order="res_id, name")
+        )
+        for att in attachments:
+            found.setdefault(att.res_id, []).append((att.name, att.raw))
+        return found
+
+    def test_plain_run_without_a_tax_of_the_rate_creates_the_legacy_tax_once(self):
+        # The default chart of a fresh database has no 20 % sale tax: the invoices still migrate.
         folder, manifest, invoices, lines = self.export()
+        Tax = self.env["account.tax"].with_context(active_test=False)
+        self.assertFalse(Tax.search([("company_id", "=", self.company.id), ("amount", "=", 20)]))
+        counts, migrated, quarantined = self.expected(manifest, invoices, lines)
+        run = self.confirmed_run(folder=folder)
+        mail_before = self.mail_counts()
+        run.action_migrate(OBJECTS)
+        self.assertEqual(self.counts(run, "invoices"), counts)
+        tax = Tax.search([("company_id", "=", self.company.id), ("amount", "=", 20)])
+        default = self.company.account_sale_tax_id
+        self.assertEqual(
+            (tax.name, tax.type_tax_use, tax.amount_type, tax.price_include, tax.active),
+            ("Legacy sales tax 20 %", "sale", "percent", False, True),
+        )
+        self.assertEqual(
+            tax.invoice_repartition_line_ids.account_id, default.invoice_repartition_line_ids.account_id
+        )
+        for key, row in migrated.items():
+            move = self.record("invoices", key)
+            self.assertEqual(move.invoice_line_ids.tax_ids, tax)
+            self.assertEqual(self.cents(move.amount_tax), self.cents(row["amount_tax"]))
+        # Said in the run's log, and created once: a new run of the export finds it.
+        self.assertEqual(
+            len(run.message_ids.filtered(lambda m: "created Legacy sales tax 20 %" in (m.body or ""))), 1
+        )
+        self.assertEqual(self.mail_counts(), mail_before)
+        again = self.confirmed_run(folder=folder)
+        again.action_migrate(OBJECTS)
+        self.assertEqual(self.counts(again, "invoices"), dict(counts, created=0, unchanged=counts["created"]))
+        self.assertEqual(Tax.search_count([("company_id", "=", self.company.id), ("amount", "=", 20)]), 1)
+
+    def test_no_sale_tax_to_copy_is_quarantined_naming_the_rate_and_line(self):
+        folder, manifest, invoices, lines = self.export()
+        taxes = self.env["account.tax"].search(
+            [("company_id", "=", self.company.id), ("type_tax_use", "=", "sale")]
+        )
+        self.company.account_sale_tax_id = False
+        taxes.active = False
         run = self.confirmed_run(folder=folder)
         run.action_migrate(OBJECTS)
         counts, migrated, quarantined = self.expected(manifest, invoices, lines)
         rejected = run.quarantine_ids.filtered(lambda q: q.object == "invoices")
         self.assertEqual(len(rejected), len(migrated) + len(quarantined))
         for q in rejected.filtered(lambda q: q.source_key in migrated):
-            self.assertIn("no sale tax of 20 %", q.reasons)
+            self.assertIn(f"line 1 (invoice_lines, invoice {q.source_key}): tax_rate 20 %", q.reasons)
+            self.assertIn("no sale tax of that rate", q.reasons)
         self.assertFalse(self.env["account.move"].search([("journal_id.code", "=", "LEGI")]))
+
+    def test_a_missing_or_unreadable_pdf_quarantines_its_invoice_naming_file_and_row(self):
+        folder, manifest, invoices, lines = self.export()
+        self.sale_taxes(lines)
+        counts, migrated, quarantined = self.expected(manifest, invoices, lines)
+        with_pdf = [k for k, r in migrated.items() if r["pdf_file"]]
+        missing, broken = with_pdf[0], with_pdf[1]
+        (folder / migrated[missing]["pdf_file"]).unlink()
+        (folder / migrated[broken]["pdf_file"]).write_bytes(b"this is no PDF")
+        line_of = {}
+        for n, row in enumerate(invoices, start=2):
+            line_of.setdefault(row["invoice_number"], n)
+        run = self.confirmed_run(folder=folder)
+        run.action_migrate(OBJECTS)
+        self.assertEqual(
+            self.counts(run, "invoices"),
+            dict(counts, created=counts["created"] - 2, quarantined=counts["quarantined"] + 2),
+        )
+        rows = {q.source_key: q for q in run.quarantine_ids if q.source_key in (missing, broken)}
+        self.assertEqual(
+            rows[missing].reasons,
+            f"pdf_file: the file 'invoice_pdfs/{missing}.pdf' (invoices.csv line {line_of[missing]}) "
+            "is not in the export",
+        )
+        self.assertEqual(
+            rows[broken].reasons,
+            f"pdf_file: the file 'invoice_pdfs/{broken}.pdf' (invoices.csv line {line_of[broken]}) "
+            "is not a readable PDF",
+        )
+        self.assertEqual(rows[missing].line, line_of[missing])
+        moves = self.env["account.move"].search(
+            [("journal_id.code", "=", "LEGI"), ("move_type", "=", "out_invoice")]
+        )
+        self.assertEqual(len(self.invoice_attachments(moves)), len(with_pdf) - 2)
+        # The operator empties pdf_file: the invoice migrates, without an attachment, and the
+        # phase's totals count it.
+        row = rows[missing].with_user(self.operator)
+        values = row._values()
+        values["pdf_file"] = None
+        row.values_json = json.dumps(values)
+        self.assertEqual(row.action_retry(), 1)
+        move = self.record("invoices", missing)
+        self.assertEqual((move.state, self.invoice_attachments(move)), ("posted", {}))
+        phase = self.phase(run, "invoices")
+        totals = {t.name: (t.source, t.odoo) for t in phase.total_ids}
+        records = "invoices: records (source rows minus quarantined and collapsed)"
+        self.assertEqual(totals[records], (str(counts["created"] - 1),) * 2)
+        self.assertEqual((phase.balanced, phase.checksum_match, phase.mismatch), (True, True, False))
 
     def test_invoice_inside_a_lock_date_is_refused_never_redated(self):
         folder, manifest, invoices, lines = self.export()

@@ -151,6 +151,48 @@ class TestMigrateOrders(MigrationCase):
         self.assertIn("total_amount (1 rows)", phase.mismatch)
         self.assertTrue(phase.balanced)
 
+        # Control totals by state (the legacy status converted as the phase converts it): counts and
+        # amounts match, but for the one order whose legacy total is 1.00 above its lines.
+        rows = {o["order_id"]: o for o in read_csv(folder / "orders.csv")}
+        by_state = {}
+        for key in migrated:
+            state, locked = STATES[rows[key]["status"]]
+            name = f"{state}, locked" if locked else state
+            count, amount = by_state.get(name, (0, Decimal(0)))
+            by_state[name] = (count + 1, amount + Decimal(rows[key]["total_amount"]))
+        totals = {t.name: (t.source, t.odoo) for t in phase.total_ids}
+        self.assertEqual(set(by_state), {"draft", "sale", "sale, locked", "cancel"})
+        for name, (count, amount) in by_state.items():
+            self.assertEqual(totals[f"orders {name}: records"], (str(count), str(count)))
+            odoo = amount - 1 if name == "sale, locked" else amount
+            self.assertEqual(
+                totals[f"orders {name}: sum of total_amount (Odoo amount_untaxed), all currencies"],
+                (str(amount), str(odoo)),
+            )
+        self.assertEqual(
+            [t.name for t in phase.total_ids if not t.match],
+            [
+                "orders: sum of total_amount (Odoo amount_untaxed), all currencies",
+                "orders sale, locked: sum of total_amount (Odoo amount_untaxed), all currencies",
+            ],
+        )
+        # A side-by-side sample of 25 orders: header, lines and legacy total; only the wrong
+        # total differs.
+        sample = phase.sample_ids
+        self.assertEqual(len(set(sample.mapped("source_key"))), 25)
+        self.assertTrue(
+            {"order_line", "total_amount", "partner_id", "date_order", "state"}
+            <= set(sample.mapped("field_name"))
+        )
+        self.assertEqual(
+            {(s.source_key, s.field_name) for s in sample.filtered("differs")},
+            {(edits["wrong_total"], "total_amount")}
+            & {(k, "total_amount") for k in sample.mapped("source_key")},
+        )
+        line = sample.filtered(lambda s: s.field_name == "order_line")[:1]
+        self.assertEqual(line.source_value, line.odoo_value)
+        self.assertIn("|", line.source_value)
+
         # Every migrated order: its customer, invoice address, original date, state and lines.
         rows = {o["order_id"]: o for o in read_csv(folder / "orders.csv")}
         lines = {}

@@ -238,3 +238,102 @@ class TestMigrateQuarantine(MigrationCase):
         link = self.link("subscribers", "S000001")
         self.assertIn("set to terminated (policy account)", link.flag)
         self.assertEqual(json.loads(link.previous_values_json), {"x_subscriber_status": "active"})
+
+    def test_a_fixed_row_retried_settles_the_phase_again(self):
+        """The reconciliation after a retry counts the corrected row: its totals, checksums and sample."""
+        accounts = [
+            [
+                "BA001",
+                "Acme Ltd",
+                "open",
+                "5",
+                "GBP",
+                "123.45",
+                "GB",
+                "ap@acme.example",
+                "9 Quai",
+                "Bern",
+                "1201",
+            ],
+            [
+                "BA002",
+                "Closed Co",
+                "closed",
+                "12",
+                "GBP",
+                "0",
+                "GB",
+                "ap@closed.example",
+                "1 Rue",
+                "Bern",
+                "3000",
+            ],
+            # No name: quarantined as missing a mandatory value.
+            ["BA003", "", "open", "7", "GBP", "50.10", "GB", "ap@new.example", "2 Way", "Leeds", "LS1"],
+        ]
+        run = self.confirmed_run(files=small_export([subscriber(1)], accounts))
+        run.action_migrate(["custom_fields", "service_plans", "billing_accounts"])
+        phase = self.phase(run, "billing_accounts")
+        before = {t.name: (t.source, t.odoo) for t in phase.total_ids}
+        checksum = phase.source_checksum
+        self.assertEqual(
+            phase._counts(),
+            {
+                "source_rows": 3,
+                "duplicates_collapsed": 0,
+                "quarantined": 1,
+                "created": 2,
+                "updated": 0,
+                "unchanged": 0,
+                "flagged": 0,
+            },
+        )
+        records = "billing accounts: records (source rows minus quarantined and collapsed)"
+        self.assertEqual(before[records], ("2", "2"))
+        self.assertEqual(before["open AR (x_legacy_ar_balance), all accounts"], ("123.45", "123.45"))
+        self.assertEqual(before["billing accounts: records with status open"], ("1", "1"))
+        self.assertEqual({s.source_key for s in phase.sample_ids}, {"BA001", "BA002"})
+
+        row = run.quarantine_ids.with_user(self.operator)
+        self.assertEqual(row.source_key, "BA003")
+        self.assertIn("missing mandatory value: account_name", row.reasons)
+        values = row._values()
+        values["account_name"] = "New Ltd"
+        row.values_json = json.dumps(values)
+        self.assertEqual(row.action_retry(), 1)
+
+        after = {t.name: (t.source, t.odoo) for t in phase.total_ids}
+        # Exactly the fixed row's value more, on both sides; everything else as it was.
+        self.assertEqual(after[records], ("3", "3"))
+        self.assertEqual(after["open AR (x_legacy_ar_balance), all accounts"], ("173.55", "173.55"))
+        self.assertEqual(after["billing accounts: records with status open"], ("2", "2"))
+        self.assertEqual(after["billing accounts: records with status closed"], ("1", "1"))
+        self.assertEqual(after["open AR, accounts whose balance differs"], ("0", "0"))
+        self.assertEqual(set(after), set(before))
+        self.assertTrue(all(t.match for t in phase.total_ids))
+        self.assertEqual(
+            phase._counts(),
+            {
+                "source_rows": 3,
+                "duplicates_collapsed": 0,
+                "quarantined": 0,
+                "created": 3,
+                "updated": 0,
+                "unchanged": 0,
+                "flagged": 0,
+            },
+        )
+        self.assertTrue(phase.balanced)
+        self.assertTrue(phase.checksum_match)
+        self.assertNotEqual(phase.source_checksum, checksum)
+        self.assertFalse(phase.mismatch)
+        self.assertEqual(phase.state, "done")
+        self.assertEqual({s.source_key for s in phase.sample_ids}, {"BA001", "BA002", "BA003"})
+        name = phase.sample_ids.filtered(lambda s: s.source_key == "BA003" and s.field_name == "name")
+        self.assertEqual((name.source_value, name.odoo_value, name.differs), ("New Ltd", "New Ltd", False))
+        self.assertEqual(self.record("billing_accounts", "BA003").x_legacy_ar_balance, 50.10)
+        # The same run's phase run again finds the row (now the staged one) unchanged.
+        run.action_migrate(["billing_accounts"])
+        self.assertEqual(
+            (phase.created, phase.unchanged, phase.quarantined, phase.checksum_match), (0, 3, 0, True)
+        )

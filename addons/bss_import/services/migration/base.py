@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from odoo.tools import SQL
 
 from ...lib import legacy_codes, resolution, schema, values
+from ...lib.copy_stream import column_name
 from .. import stage_tables
 
 #: Context of every write of the migration: no tracking messages, no followers, no mail.
@@ -490,10 +491,51 @@ class Phase:
         links = self.ctx.links(self.object, sorted(resolved))
         out = []
         for key in sorted(resolved):
-            vals = resolved[key].vals
+            vals = self.sample_source(resolved[key])
             record = self.env[self.model].browse(links[key].res_id).exists() if key in links else None
+            odoo_vals = self.sample_odoo(record, vals) if record else {}
             for name in sorted(vals):
-                odoo = record[name] if record else None
+                odoo = odoo_vals.get(name)
                 differs = self.checksum({name: vals[name]}) != self.checksum({name: odoo})
                 out.append((key, name, str(comparable(vals[name])), str(comparable(odoo)), differs))
         return out
+
+    def sample_source(self, item):
+        """The values of a resolved row shown in the sample (a phase with lines adds them)."""
+        return item.vals
+
+    def sample_odoo(self, record, vals):
+        """The Odoo record's values of the fields of ``vals``, as :meth:`sample_source` names them."""
+        return {name: record[name] for name in vals}
+
+    # ------------------------------------------------------------- retries
+    def restage(self, row):
+        """Write the values of a corrected row (a quarantined row retried) over its staged row.
+
+        The staged tables are the source the reconciliation reads: once the
+        operator's correction is migrated, it is the source row (the
+        quarantine row keeps the values and the reasons it was rejected for).
+        """
+        file = self.env["bss.import.file"].browse(row.file_id) if row.file_id else None
+        table = file and self.ctx.staged.tables.get(file.id)
+        if not table or not row.line:
+            return
+        located = {}
+        for line in file.mapping_line_ids.sorted("column_index"):
+            name = line.canonical or (line.action == "new_field" and line.target_field)
+            if name and line.action != "drop":
+                located.setdefault(name, line.column_index)
+        sets = [
+            SQL("%s = %s", SQL.identifier(column_name(located[name])), value)
+            for name, value in row.values.items()
+            if name in located
+        ]
+        if sets:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE %s SET %s WHERE _line = %s",
+                    stage_tables.ident(table),
+                    SQL(", ").join(sets),
+                    row.line,
+                )
+            )

@@ -6,10 +6,19 @@
   so Odoo's sequences of the company are never fed foreign numbers;
 * every invoice goes to the sale journal *Legacy Invoices* (code ``LEGI``),
   created per company on first use, with its lines (``invoice_lines``, the
-  child table), each taxed by the company's sale tax of its rate (none of that
-  rate: the invoice is quarantined naming the rate), and posted on its own
-  invoice date. A date inside a lock date is refused and reported before
-  anything is written (Odoo's ``_post`` would silently re-date it);
+  child table), and posted on its own invoice date;
+* taxes: a line's ``tax_rate`` is the company's sale tax of that rate
+  (percent, price excluded; the first by sequence). When the company has
+  none (a fresh database's default chart has no 20 % sale tax), the phase
+  creates *Legacy sales tax <rate> %*, a copy of the company's default sale
+  tax (so its tax lines go to the chart's tax accounts) with that rate, once
+  per company, and says so in the run's log: the legacy invoices carry the
+  tax they were issued with, whatever the chart offers for new sales. A
+  company with no sale tax at all to copy quarantines the invoice with a
+  reason naming the rate and the line. An operator who wants another tax
+  creates it (same rate) before migrating: an existing tax always wins;
+* a date inside a lock date is refused and reported before anything is
+  written (Odoo's ``_post`` would silently re-date it);
 * the total Odoo computes must equal the legacy ``amount_total`` to the cent,
   else the invoice is quarantined with both amounts;
 * what the customer already paid (``amount_total - amount_residual``) is
@@ -19,13 +28,17 @@
   the legacy open amount exactly, and revenue is booked once (by the invoice;
   the settlement touches no income account);
 * a cancelled legacy invoice is kept as a cancelled invoice (no accounting effect);
-* the export holds no invoice PDFs (the generator writes none and staging
-  reads tabular files only): nothing is attached.
+* the invoice's PDF (``pdf_file``, a path inside the export) is attached to
+  the invoice under its original file name: staging kept the export's PDFs
+  with the run (:mod:`..documents`); a ``pdf_file`` naming no file of the
+  export, or a file that is not a PDF, quarantines the invoice with a reason
+  naming the file and the row.
 
 A migrated invoice is posted: a later export that changes it is refused
 (quarantined), never written over; corrections are credit notes in Odoo.
 """
 
+import posixpath
 from collections import defaultdict
 from decimal import Decimal
 
@@ -34,6 +47,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ...lib import legacy_codes, schema, values
+from .. import documents
 from .base import Phase, Rejected, Resolved
 
 LEGACY_JOURNAL_CODE = "LEGI"
@@ -42,6 +56,10 @@ CLEARING_START_CODE = "1250"
 #: touched by module updates).
 XMLID_MODULE = "__bss_import__"
 _AMOUNTS = ("amount_untaxed", "amount_tax", "amount_total", "amount_residual")
+#: Values a resolved invoice carries for the write only (not fields of the move, not checksummed).
+_WRITE_ONLY = ("_lines", "_pdf")
+#: Name of the sale tax the phase creates for a rate the company has no tax of.
+LEGACY_TAX_NAME = "Legacy sales tax %s %%"
 
 
 class _InvoiceLines(Phase):
@@ -74,11 +92,75 @@ class InvoicesPhase(Phase):
     table = "invoices"
     model = "account.move"
 
+    sample_size = 25
+
     def control_totals(self):
-        """Records migrated and their amounts: the clean source rows against the records linked to them."""
-        return self.count_totals() + self.amount_totals(
-            [("amount_total", "amount_total"), ("amount_residual", "amount_residual")]
+        """Records migrated and their amounts, overall and by state: the clean source rows against the
+        records linked to them."""
+        return (
+            self.count_totals()
+            + self.amount_totals([("amount_total", "amount_total"), ("amount_residual", "amount_residual")])
+            + self.state_totals()
         )
+
+    def state_totals(self):
+        """Count, total and residual per state, the source's status converted as the phase converts it.
+
+        Source: a cancelled status is ``cancelled``; otherwise the invoice is
+        posted and its legacy residual says how much is paid. Odoo: the move's
+        ``state`` and ``payment_state``. Amounts are Decimal text to the cent.
+        """
+        cent = Decimal("0.01")
+        source = self.clean_rows(["status", "amount_total", "amount_residual"])
+        odoo = self.linked_rows(source, ["state", "payment_state", "amount_total", "amount_residual"])
+
+        def amount(raw):
+            return self.decimal(self.lines, "amount_total", raw).quantize(cent) if raw else Decimal(0)
+
+        def source_state(row):
+            if self.status(row.get("status")) == "cancelled":
+                return "cancelled"
+            total, residual = amount(row.get("amount_total")), amount(row.get("amount_residual"))
+            return (
+                "posted, paid"
+                if not residual
+                else "posted, not paid"
+                if residual == total
+                else ("posted, partially paid")
+            )
+
+        def odoo_state(row):
+            if row["state"] != "posted":
+                return "cancelled" if row["state"] == "cancel" else row["state"]
+            return {
+                "paid": "posted, paid",
+                "in_payment": "posted, paid",
+                "not_paid": "posted, not paid",
+                "partial": "posted, partially paid",
+            }.get(row["payment_state"], f"posted, {row['payment_state']}")
+
+        by = {"source": defaultdict(lambda: [0, Decimal(0), Decimal(0)]), "odoo": None}
+        by["odoo"] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
+        for row in source.values():
+            acc = by["source"][source_state(row)]
+            acc[0] += 1
+            acc[1] += amount(row.get("amount_total"))
+            acc[2] += amount(row.get("amount_residual"))
+        for row in odoo.values():
+            acc = by["odoo"][odoo_state(row)]
+            acc[0] += 1
+            acc[1] += Decimal(str(row["amount_total"] or 0)).quantize(cent)
+            acc[2] += Decimal(str(row["amount_residual"] or 0)).quantize(cent)
+        totals = []
+        empty = [0, Decimal(0), Decimal(0)]
+        for state in sorted(set(by["source"]) | set(by["odoo"])):
+            src, ood = by["source"].get(state, empty), by["odoo"].get(state, empty)
+            totals += [
+                (f"invoices {state}: records", str(src[0]), str(ood[0])),
+                (f"invoices {state}: sum of amount_total, all currencies", str(src[1]), str(ood[1])),
+                (f"invoices {state}: sum of amount_residual, all currencies", str(src[2]), str(ood[2])),
+            ]
+        return totals
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -89,9 +171,10 @@ class InvoicesPhase(Phase):
         self._taxes = {}
         self._journal = None
         self._clearing = None
+        self._documents = None
 
     def handled(self, name):
-        return name in ("account_number", "currency", "status", *_AMOUNTS)
+        return name in ("account_number", "currency", "status", "pdf_file", *_AMOUNTS)
 
     # ------------------------------------------------------------ which rows
     def rows(self):
@@ -102,7 +185,11 @@ class InvoicesPhase(Phase):
         for row in super().rows():
             while pending is not None and row.key is not None and pending[0] < row.key:
                 pending = next(groups, None)
-            if row.key is not None:
+            if row.key is not None and row.key not in self._lines:
+                # Resolution trails the stream by one key (rows are grouped by key before they are
+                # resolved), and a sample resolves a few keys only: hold two keys' lines, not all.
+                while len(self._lines) > 1:
+                    self._lines.pop(next(iter(self._lines)))
                 self._lines[row.key] = pending[1] if pending is not None and pending[0] == row.key else []
             yield row
 
@@ -228,21 +315,72 @@ class InvoicesPhase(Phase):
         return self._currencies[code]
 
     def tax(self, rate):
-        """The company's percent sale tax of ``rate`` (Decimal), tax excluded from the price; None if none."""
+        """The company's percent sale tax of ``rate`` (Decimal), tax excluded from the price.
+
+        None exists: *Legacy sales tax <rate> %* is created from the company's
+        default sale tax (logged on the run). None when there is nothing to copy.
+        """
         if rate not in self._taxes:
             company = self.ctx.company
             Tax = self.env["account.tax"].with_company(company)
-            taxes = Tax.search(
-                [
-                    *Tax._check_company_domain(company),
-                    ("type_tax_use", "=", "sale"),
-                    ("amount_type", "=", "percent"),
-                    ("amount", "=", float(rate)),
-                ],
-                order="sequence, id",
-            )
-            self._taxes[rate] = taxes.filtered(lambda t: not t.price_include)[:1] or None
+            # The migration's context reads archived records too: an archived tax is not the company's.
+            domain = [
+                *Tax._check_company_domain(company),
+                ("active", "=", True),
+                ("type_tax_use", "=", "sale"),
+                ("amount_type", "=", "percent"),
+            ]
+            taxes = Tax.search([*domain, ("amount", "=", float(rate))], order="sequence, id")
+            tax = taxes.filtered(lambda t: not t.price_include)[:1]
+            if not tax:
+                template = Tax.browse(company.account_sale_tax_id.id).filtered(
+                    lambda t: t.active and t.type_tax_use == "sale" and t.amount_type == "percent"
+                ) or Tax.search(domain, order="sequence, id", limit=1)
+                if template:
+                    name = LEGACY_TAX_NAME % f"{rate.normalize():f}"
+                    tax = template.copy(
+                        {
+                            "name": name,
+                            "amount": float(rate),
+                            "price_include_override": "tax_excluded",
+                            "description": name,
+                            "invoice_label": name,
+                        }
+                    )
+                    self.ctx.run._message_log(
+                        body=self.env._(
+                            "Invoices: the company had no sale tax of %(rate)s %%; created %(tax)s "
+                            "(a copy of %(template)s, same tax accounts) for the legacy invoices.",
+                            rate=f"{rate.normalize():f}",
+                            tax=name,
+                            template=template.name,
+                        )
+                    )
+            self._taxes[rate] = tax or None
         return self._taxes[rate]
+
+    def document(self, row, row_values):
+        """(attachment id or None, reasons) of the invoice's ``pdf_file`` among the export's documents."""
+        path = (row_values.get("pdf_file") or "").strip().replace("\\", "/")
+        if not path:
+            return None, []
+        if self._documents is None:
+            self._documents = documents.index(self.ctx.run)
+        where = self.where(row)
+        attachment = self._documents.get(path) or self._documents.get(path.lstrip("./"))
+        if not attachment:
+            return None, [f"pdf_file: the file {path!r} ({where}) is not in the export"]
+        # sudo: the run's staged documents are server-managed attachments.
+        head = self.env["ir.attachment"].sudo().browse(attachment).raw[:5]
+        self.env["ir.attachment"].invalidate_model(["raw", "datas"])
+        if head != b"%PDF-":
+            return None, [f"pdf_file: the file {path!r} ({where}) is not a readable PDF"]
+        return attachment, []
+
+    def where(self, row):
+        """The file and line of a source row, as reasons name them."""
+        name = self.env["bss.import.file"].browse(row.file_id).name if row.file_id else self.spec.file_name
+        return f"{name} line {row.line}" if row.line else name
 
     def decimal(self, lines, name, raw):
         line = lines.get(name)
@@ -277,6 +415,8 @@ class InvoicesPhase(Phase):
             reasons.append(f"status: unknown invoice status {row_values.get('status')!r}")
         lines, line_reasons = self.resolve_lines(row.key)
         reasons += line_reasons
+        pdf, pdf_reasons = self.document(row, row_values)
+        reasons += pdf_reasons
         if reasons:
             return Rejected(row, reasons)
         total, residual = amounts["amount_total"], amounts["amount_residual"]
@@ -322,7 +462,8 @@ class InvoicesPhase(Phase):
             flag = f"status paid but {residual} still due: the amounts are kept"
         elif status in ("open", "overdue") and not residual:
             flag = f"status {status} but nothing due: settled as paid"
-        return Resolved(row, {**vals, "_lines": lines}, flag)
+        pdf_name = pdf and posixpath.basename((row_values.get("pdf_file") or "").strip().replace("\\", "/"))
+        return Resolved(row, {**vals, "_lines": lines, "_pdf": pdf and (pdf, pdf_name)}, flag)
 
     def computed_total(self, lines, currency):
         """The total Odoo will compute for ``lines`` (its own tax engine, the company's rounding method)."""
@@ -384,8 +525,9 @@ class InvoicesPhase(Phase):
                 tax = self.tax(rate)
                 if not tax:
                     reasons.append(
-                        f"{label}: no sale tax of {rate.normalize():f} % (percent, price excluded) "
-                        "in the company"
+                        f"{label} (invoice_lines, invoice {key}): tax_rate {rate.normalize():f} %: the "
+                        "company has no sale tax of that rate (percent, price excluded) and no sale tax "
+                        "to copy: create one"
                     )
                     continue
                 taxes = tax.ids
@@ -402,12 +544,41 @@ class InvoicesPhase(Phase):
 
     # ---------------------------------------------------------------- writes
     def checksum(self, vals):
-        return super().checksum({k: v for k, v in vals.items() if k != "_lines"})
+        return super().checksum({k: v for k, v in vals.items() if k not in _WRITE_ONLY})
 
     def reconcile(self, items):
         return super().reconcile(
-            [Resolved(it.row, {k: v for k, v in it.vals.items() if k != "_lines"}, it.flag) for it in items]
+            [
+                Resolved(it.row, {k: v for k, v in it.vals.items() if k not in _WRITE_ONLY}, it.flag)
+                for it in items
+            ]
         )
+
+    def sample_source(self, item):
+        """The header values, the lines as text and the PDF's file name (what an operator compares)."""
+        vals = {k: v for k, v in item.vals.items() if k not in _WRITE_ONLY}
+        vals["invoice_line_ids"] = _lines_text(
+            (ln["sequence"], ln["name"], ln["quantity"], ln["price_unit"], sorted(ln["tax_ids"][0][2]))
+            for ln in item.vals["_lines"]
+        )
+        vals["attachment"] = item.vals["_pdf"] and item.vals["_pdf"][1]
+        return vals
+
+    def sample_odoo(self, record, vals):
+        odoo = {f: record[f] for f in vals if f not in ("invoice_line_ids", "attachment")}
+        odoo["invoice_line_ids"] = _lines_text(
+            (ln.sequence, ln.name, ln.quantity, ln.price_unit, sorted(ln.tax_ids.ids))
+            for ln in record.invoice_line_ids.sorted(lambda ln: (ln.sequence, ln.id))
+        )
+        # sudo: the sample lists the names of the invoice's attachments only.
+        names = (
+            self.env["ir.attachment"]
+            .sudo()
+            .search([("res_model", "=", self.model), ("res_id", "=", record.id)], order="name")
+            .mapped("name")
+        )
+        odoo["attachment"] = ", ".join(names) or False
+        return odoo
 
     def write_chunk(self, items, counts):
         """Create, post and settle each new invoice; a migrated invoice changed in the export is refused."""
@@ -477,11 +648,21 @@ class InvoicesPhase(Phase):
                     legacy=vals["amount_residual"],
                 )
             )
+        if vals.get("_pdf"):
+            self.attach(move, *vals["_pdf"])
         # Posting subscribes the customer to the invoice: the migration notifies and subscribes no one.
         self.env["mail.followers"].search(
             [("res_model", "=", "account.move"), ("res_id", "in", move.ids)]
         ).unlink()
         return move
+
+    def attach(self, move, attachment, name):
+        """A copy of the staged PDF on ``move`` under its original file name (same filestore file)."""
+        # sudo: the run's staged documents are server-managed; the copy belongs to the invoice.
+        self.env["ir.attachment"].sudo().browse(attachment).copy(
+            {"name": name, "res_model": self.model, "res_id": move.id, "description": False}
+        )
+        self.env["ir.attachment"].invalidate_model(["raw", "datas"])
 
     def post(self, move):
         """Post ``move`` on its own date (lock dates were checked before it was created) or refuse."""
@@ -536,3 +717,11 @@ class InvoicesPhase(Phase):
             receivable | entry.line_ids.filtered(lambda ln: ln.account_id == receivable[0].account_id)
         ).reconcile()
         return entry
+
+
+def _lines_text(lines):
+    """Invoice lines as one comparable text: sequence, label, quantity, unit price and tax ids."""
+    return ";".join(
+        f"{seq}|{name}|{round(qty, 6):g}|{round(price, 6):g}|{','.join(map(str, taxes))}"
+        for seq, name, qty, price, taxes in lines
+    )

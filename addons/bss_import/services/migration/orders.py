@@ -75,9 +75,65 @@ class OrdersPhase(Phase):
     table = "orders"
     model = "sale.order"
 
+    sample_size = 25
+
     def control_totals(self):
-        """Records migrated and their amounts: the clean source rows against the records linked to them."""
-        return self.count_totals() + self.amount_totals([("total_amount", "amount_untaxed")])
+        """Records migrated and their amounts, overall, by state and by order type: the clean source
+        rows against the records linked to them."""
+        totals = self.count_totals() + self.amount_totals([("total_amount", "amount_untaxed")])
+        totals += self.state_totals()
+        line = self.lines.get("order_type")
+        target = line and line.action in ("map", "new_field") and line.target_field
+        if target and target in self.env[self.model]._fields:
+            totals += self.count_totals("order_type", target, "orders")[1:]
+        return totals
+
+    def state_totals(self):
+        """Count and amount (tax excluded) per state, the legacy status converted as the phase does.
+
+        Source: the mapped ``status`` (its value map, then the legacy codes)
+        and *locked* for a done order; Odoo: ``state`` and ``locked``. The
+        source amount is ``total_amount``, Odoo's ``amount_untaxed``, Decimal
+        text to the cent, all currencies.
+        """
+        cent = Decimal("0.01")
+        source = self.clean_rows(["status", "total_amount"])
+        odoo = self.linked_rows(source, ["state", "locked", "amount_untaxed"])
+        line = self.lines.get("status")
+
+        def source_state(row):
+            raw = row.get("status")
+            try:
+                state = (self.convert(line, "status", raw) if line and line.target_field else raw) or "draft"
+            except ValueError:
+                state = raw or ""
+            done = legacy_codes.map_code("orders", "status", raw or "") == "done"
+            return f"{state}, locked" if done else state
+
+        by_source, by_odoo = {}, {}
+        for row in source.values():
+            acc = by_source.setdefault(source_state(row), [0, Decimal(0)])
+            acc[0] += 1
+            raw = row.get("total_amount")
+            acc[1] += self.decimal("orders", "total_amount", raw).quantize(cent) if raw else Decimal(0)
+        for row in odoo.values():
+            acc = by_odoo.setdefault(
+                f"{row['state']}, locked" if row["locked"] else row["state"], [0, Decimal(0)]
+            )
+            acc[0] += 1
+            acc[1] += Decimal(str(row["amount_untaxed"] or 0)).quantize(cent)
+        totals = []
+        for state in sorted(set(by_source) | set(by_odoo)):
+            src, ood = by_source.get(state, [0, Decimal(0)]), by_odoo.get(state, [0, Decimal(0)])
+            totals += [
+                (f"orders {state}: records", str(src[0]), str(ood[0])),
+                (
+                    f"orders {state}: sum of total_amount (Odoo amount_untaxed), all currencies",
+                    str(src[1]),
+                    str(ood[1]),
+                ),
+            ]
+        return totals
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -406,6 +462,13 @@ class OrdersPhase(Phase):
                 else link.previous_values_json,
             }
         )
+
+    def sample_source(self, item):
+        """The order side by side as the reconciliation compares it: header, lines and control total."""
+        return self.signature(item)
+
+    def sample_odoo(self, record, vals):
+        return self.odoo_signature(record, vals)
 
     # ------------------------------------------------------------- reconcile
     def reconcile(self, items):

@@ -291,7 +291,13 @@ def _settle(record, tally, phase):
 
 
 def retry(run, rows):
-    """Re-run open quarantined ``rows`` of ``run`` through their phase; return how many were migrated."""
+    """Re-run open quarantined ``rows`` of ``run`` through their phase; return how many were migrated.
+
+    A corrected row that passes becomes the staged row (:meth:`Phase.restage`):
+    the reconciliation reads the source from staging, so the phase is then
+    settled again (:func:`_resettle`) over the corrected source, and its
+    control totals, checksums and sample include the row.
+    """
     ctx = MigrationContext(run)
     migrated = 0
     for obj in schema.OBJECTS:
@@ -318,6 +324,7 @@ def retry(run, rows):
             if refused:
                 q.write({"reasons": "\n".join(refused[0].reasons)})
                 continue
+            phase.restage(row)
             q.write(
                 {
                     "state": "resolved",
@@ -336,4 +343,33 @@ def retry(run, rows):
             }
             update["quarantined"] = record.quarantined - passed
             record.write(update)
+            if record.state == "done":
+                _resettle(ctx, phase, record)
     return migrated
+
+
+def _resettle(ctx, phase, record):
+    """Settle a phase again after a retry: checksums over its staged rows now, its counts as they stand.
+
+    The content checksums are recomputed the way :func:`run_phase` builds
+    them (rows in key order, the migrated ones reconciled chunk by chunk),
+    leaving out the rows still in quarantine; control totals and the sample
+    are read again by :func:`_settle`.
+    """
+    still_open = set(
+        ctx.env["bss.import.quarantine"]
+        .search([("run_id", "=", ctx.run.id), ("object", "=", phase.object), ("state", "=", "open")])
+        .mapped("source_key")
+    )
+    tally = _Tally()
+    chunk = []
+    for item in _resolved_rows(phase, Counts()):
+        if isinstance(item, Resolved) and item.row.key not in still_open:
+            chunk.append(item)
+        if len(chunk) >= ctx.chunk_size:
+            tally.add_checksums(phase.reconcile(chunk))
+            chunk = []
+    if chunk:
+        tally.add_checksums(phase.reconcile(chunk))
+    tally.counts = Counts(**{name: record[name] for name in Counts().as_dict()})
+    _settle(record, tally, phase)
