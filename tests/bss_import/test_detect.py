@@ -164,6 +164,21 @@ def test_zip_bomb_is_refused_before_reading(tmp_path):
         sources.open_export(path, sources.Limits(max_member_size=1 << 20))
 
 
+def test_member_limits_count_tables_and_documents_apart(tmp_path):
+    """An export carries one PDF per invoice: documents must not eat the tables' member limit."""
+    table = b"SUB_NO,MSISDN\nS1,447700900001\n"
+    pdfs = {f"invoice_pdfs/INV{n}.pdf": b"%PDF-1.4\n%%EOF\n" for n in range(6)}
+    path = _zip(tmp_path / "docs.zip", {"subscribers.csv": table, **pdfs})
+    with sources.open_export(path, sources.Limits(max_members=1)) as export:
+        assert len(export.documents) == 6
+        assert [m.name for m in export.members] == ["subscribers.csv"]
+    with pytest.raises(ExportError, match="6 documents in the archive; at most 5"):
+        sources.open_export(path, sources.Limits(max_members=1, max_documents=5))
+    two = _zip(tmp_path / "two.zip", {"subscribers.csv": table, "accounts.csv": table, **pdfs})
+    with pytest.raises(ExportError, match="2 files in the archive besides documents; at most 1"):
+        sources.open_export(two, sources.Limits(max_members=1))
+
+
 def test_member_inflating_beyond_its_declared_size_is_stopped():
     reader = sources._GuardedReader(io.BytesIO(b"x" * 5000), 4096, "subscribers.csv")
     with pytest.raises(ExportError, match="inflates beyond"):

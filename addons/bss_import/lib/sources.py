@@ -48,7 +48,10 @@ SAMPLE_SIZE = 1 << 20
 class Limits:
     """Sanity limits of an export (bytes). The defaults fit a 2M-subscriber export comfortably."""
 
+    #: Tables (and other files) in an archive; documents are counted apart.
     max_members: int = 500
+    #: Documents (invoice PDFs): one per invoice of the export is normal, so the limit is far higher.
+    max_documents: int = 5_000_000
     max_member_size: int = 20 << 30
     max_total_size: int = 100 << 30
     # Text compresses 5-20x; several hundred times is a bomb.
@@ -234,9 +237,18 @@ def _open_zip(path, limits):
     except OSError as exc:
         raise ExportError(f"cannot open the archive ({exc.strerror})", file=os.path.basename(path))
     infos = [i for i in zf.infolist() if not i.is_dir()]
-    if len(infos) > limits.max_members:
+    documents = sum(1 for i in infos if i.filename.lower().endswith(DOCUMENT_EXTENSIONS))
+    if len(infos) - documents > limits.max_members:
         zf.close()
-        raise ExportError(f"{len(infos)} files in the archive; at most {limits.max_members} are accepted")
+        raise ExportError(
+            f"{len(infos) - documents} files in the archive besides documents; "
+            f"at most {limits.max_members} are accepted"
+        )
+    if documents > limits.max_documents:
+        zf.close()
+        raise ExportError(
+            f"{documents} documents in the archive; at most {limits.max_documents} are accepted"
+        )
     total = 0
     for info in infos:
         if _unsafe(info.filename):
