@@ -958,3 +958,11 @@ def test_report_usage_and_refusals(fake, tmp_path):
     )
     assert unwritable.returncode == 2
     assert _one_error_line(unwritable).startswith(f"error: cannot write {tmp_path / 'missing' / 'r.pdf'}: ")
+
+
+def test_report_to_stdout(fake):
+    run_id = fake.migrated_run()
+    result = cli("--url", fake.url, "--db", DB, "-q", "report", run_id, "--format", "csv", "--output", "-")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "section,object\n" + "BSSI/00001"
+    assert result.stderr == ""

@@ -204,3 +204,15 @@ class TestReconciliationPdf(MigrationCase, HttpCase):
         self.assertTrue(pdf.startswith(b"%PDF-"), pdf[:200])
         self.assertIn(b"%%EOF", pdf[-1024:])
         self.assertGreater(len(pdf), 5000)
+
+        # The form's CSV button: the browser downloads the same file the RPC method returns.
+        action = run.with_user(self.operator).action_download_reconciliation_csv()
+        self.authenticate("bss_operator", "bss_operator")
+        response = self.url_open(action["url"])
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("attachment", response.headers["Content-Disposition"])
+        csv_answer = run.with_user(self.operator).get_reconciliation_report("csv")
+        self.assertEqual(response.content, base64.b64decode(csv_answer["data"]))
+        # A user without the migration groups gets nothing.
+        self.authenticate("bss_plain", "bss_plain")
+        self.assertNotEqual(self.url_open(action["url"]).status_code, 200)
