@@ -29,6 +29,7 @@ import os
 import re
 import socket
 import sys
+import threading
 import time
 import xml.parsers.expat
 import xmlrpc.client
@@ -188,8 +189,9 @@ class OdooClient:
 
 
 class Progress:
-    def __init__(self, quiet=False):
+    def __init__(self, quiet=False, interval=5.0):
         self.quiet = quiet
+        self.interval = interval
 
     def __call__(self, message):
         if not self.quiet:
@@ -328,7 +330,8 @@ class Run:
     def step(self, method, label):
         self.progress(f"{label}...")
         try:
-            ok = self.call(method)
+            with StepPoller(self, label):
+                ok = self.call(method)
         except xmlrpc.client.Fault as exc:
             self.fail(fault_message(exc))
         except ConnectionFailed as exc:
@@ -336,6 +339,57 @@ class Run:
         self.refresh()
         if ok is False or self.state == "error":
             self.fail(f"{method} failed")
+
+
+class StepPoller:
+    """While a long step runs (staging a million rows), print the progress the server commits
+    on the side (``get_progress``: done / total and a message) every ``progress.interval`` seconds.
+
+    It polls on its own connection (an XML-RPC proxy is not shared between threads) and
+    never fails the step: the progress is informative.
+    """
+
+    def __init__(self, run, label):
+        self.run = run
+        self.label = label
+        self.stop = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        if not self.run.progress.quiet and self.run.progress.interval > 0:
+            self.thread = threading.Thread(target=self._poll, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+    def _poll(self):
+        main = self.run.client
+        client = OdooClient(main.url, main.db, main.user, main.password, timeout=main.timeout)
+        client.uid = main.uid
+        started, last = time.monotonic(), None
+        while not self.stop.wait(self.run.progress.interval):
+            try:
+                info = client.call(RUN_MODEL, "get_progress", [[self.run.id]])
+            except (CliError, xmlrpc.client.Fault):
+                continue
+            if self.stop.is_set():
+                return
+            done, total = _int(info.get("done")), _int(info.get("total"))
+            seen = (info.get("step"), done, total, info.get("message"))
+            if not info.get("step") or seen == last:
+                continue
+            last = seen
+            parts = [f"  {self.label}:"]
+            if total:
+                parts.append(f"{100 * done // total}%")
+            if info.get("message"):
+                parts.append(_text(info.get("message")))
+            parts.append(f"({time.monotonic() - started:.0f} s)")
+            self.run.progress(" ".join(parts))
 
 
 # --- output -------------------------------------------------------------------------------------------------
@@ -818,6 +872,14 @@ def _add_global_options(parser, defaults):
     group.add_argument(
         "-q", "--quiet", action="store_true", default=default(False), help="no progress messages on stderr"
     )
+    group.add_argument(
+        "--progress-interval",
+        type=float,
+        default=default(5.0),
+        metavar="SECONDS",
+        help="how often the progress of a long step (staging, profiling) is asked and printed "
+        "(default 5; 0: never)",
+    )
 
 
 def _add_export_arguments(parser):
@@ -948,7 +1010,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.db:
         parser.error("--db is required (or set ODOO_DB)")
-    progress = Progress(args.quiet)
+    progress = Progress(args.quiet, args.progress_interval)
     try:
         password = read_password(parser, args.password_env)
         client = OdooClient(args.url, args.db, args.user, password, timeout=args.timeout)

@@ -84,6 +84,7 @@ class FakeOdoo:
         self.step_result = {}  # method -> ("false", message) or ("fault", message)
         self.stall = {}  # (file, offset) -> seconds to sleep once after storing that chunk
         self.templates = []  # (id, name) of the saved mapping templates
+        self.step_progress = {}  # method -> (get_progress answer while it runs, seconds it takes)
         self.plan = [{"object": "billing_accounts", "rows": 10}, {"object": "subscribers", "rows": 200}]
         # What action_migrate makes of each object (phase dicts, see phase()).
         self.outcome = {p["object"]: p for p in MIGRATED_PHASES}
@@ -165,6 +166,9 @@ class FakeOdoo:
     def rpc_action_confirm_mapping(self, ids):
         return self._step(ids, "action_confirm_mapping", "confirmed")
 
+    def rpc_get_progress(self, ids):
+        return self.runs[ids[0]].get("progress") or {"state": "draft", "step": False, "done": 0, "total": 0}
+
     def rpc_get_migration_plan(self, ids):
         return self.plan
 
@@ -233,6 +237,10 @@ class FakeOdoo:
 
     def _step(self, ids, method, state):
         run = self.runs[ids[0]]
+        if method in self.step_progress:
+            # A long step: its progress is readable (get_progress) while it runs.
+            run["progress"], delay = self.step_progress[method]
+            time.sleep(delay)
         outcome, message = self.step_result.get(method, (None, None))
         if outcome == "fault":
             raise xmlrpc.client.Fault(2, message)
@@ -966,3 +974,25 @@ def test_report_to_stdout(fake):
     assert result.returncode == 0, result.stderr
     assert result.stdout == "section,object\n" + "BSSI/00001"
     assert result.stderr == ""
+
+
+def test_long_steps_print_the_servers_progress_while_they_run(fake, csv_file):
+    answer = {
+        "state": "detected",
+        "step": "stage",
+        "done": 50,
+        "total": 200,
+        "message": "subscribers.csv: 3 rows",
+    }
+    fake.step_progress["action_stage"] = (answer, 1.5)
+    result = profile(fake, csv_file, "--progress-interval", "0.2", "--json")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    polled = [line for line in lines if line.startswith("  staging rows: 25% subscribers.csv: 3 rows (")]
+    assert len(polled) == 1, lines  # printed once: the progress did not change afterwards
+    assert lines.index("staging rows...") < lines.index(polled[0]) < lines.index("profiling...")
+    assert [m for m, _a in fake.calls].count("get_progress") >= 3
+    polls = [m for m, _a in fake.calls].count("get_progress")
+    quiet = profile(fake, csv_file, "--progress-interval", "0.2", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert [m for m, _a in fake.calls].count("get_progress") == polls  # quiet: nobody asks
