@@ -5,6 +5,8 @@ free port of 127.0.0.1 and drops the database afterwards. Odoo runs from its
 source tree (``ODOO_PATH``) with the Python running pytest (the project's
 virtualenv); PostgreSQL comes from the PG* variables or the local cluster, as in
 scripts/setup.sh. Every assertion message carries the end of the server log.
+On a machine shared by several test runs, ``BSS_E2E_DB_PREFIX`` and
+``BSS_E2E_HTTP_PORT`` choose the database name prefix and the HTTP port.
 """
 
 import csv

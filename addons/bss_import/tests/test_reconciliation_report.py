@@ -6,6 +6,7 @@ import json
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 
+from ..models.bss_import_run_report import flag_kind
 from .common import MigrationCase
 from .test_migrate_quarantine import default_subscribers, small_export
 
@@ -176,6 +177,20 @@ class TestReconciliationReport(MigrationCase):
         self.assertEqual(
             (action["type"], action["report_name"]), ("ir.actions.report", "bss_import.report_reconciliation")
         )
+
+    def test_flag_kinds_group_lines_without_their_figures(self):
+        self.assertEqual(
+            flag_kind("unknown plan code: kept in x_plan_code, no plan linked"), "unknown plan code"
+        )
+        self.assertEqual(
+            flag_kind("active subscriber on closed account: kept active (policy conservative)"),
+            "active subscriber on closed account",
+        )
+        self.assertEqual(
+            flag_kind("status paid but 12.50 still due: the amounts are kept"),
+            flag_kind("status paid but 3 still due: the amounts are kept"),
+        )
+        self.assertEqual(flag_kind("status paid but -0.01 still due: x"), "status paid but # still due")
 
     def test_access_and_unknown_format(self):
         run = self.migrated()
