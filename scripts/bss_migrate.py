@@ -7,13 +7,16 @@ and no other package::
     export ODOO_PASSWORD=...
     scripts/bss_migrate.py --url https://odoo.example.com --db staging profile export.zip
     scripts/bss_migrate.py --db staging profile export/ --json > profile.json
+    scripts/bss_migrate.py --db staging run export.zip --template "Operator X" --json
     scripts/bss_migrate.py --db staging status 42
+    scripts/bss_migrate.py --db staging report 42 --format pdf --output run-42.pdf
     scripts/bss_migrate.py --db staging quarantine 42 --json
 
-Exit codes: 0 success (``status``: every phase reconciles); 1 the server refused
-the export, a step or the run id (unknown run, no access), or ``status`` found
-mismatches that no Migration Manager acknowledged; 2 usage, connection or
-authentication errors. Progress goes to stderr, results to stdout.
+Exit codes: 0 success (``run`` and ``status``: every phase reconciles); 1 the
+server refused the export, a step or the run id (unknown run, no access), or
+``run``/``status`` found mismatches that no Migration Manager acknowledged; 2
+usage, connection or authentication errors. Progress goes to stderr, results
+to stdout.
 """
 
 import argparse
@@ -26,6 +29,7 @@ import os
 import re
 import socket
 import sys
+import threading
 import time
 import xml.parsers.expat
 import xmlrpc.client
@@ -33,6 +37,8 @@ import xmlrpc.client
 DEFAULT_URL = "http://127.0.0.1:8069"
 RUN_MODEL = "bss.import.run"
 PHASE_MODEL = "bss.import.phase"
+TEMPLATE_MODEL = "bss.import.mapping.template"
+REPORT_FORMATS = ("pdf", "csv", "json")
 COUNTS = ("source_rows", "duplicates_collapsed", "quarantined", "created", "updated", "unchanged")
 MIB = 1024 * 1024
 # Odoo refuses requests above 128 MiB and base64 adds a third: keep chunks well below.
@@ -183,8 +189,9 @@ class OdooClient:
 
 
 class Progress:
-    def __init__(self, quiet=False):
+    def __init__(self, quiet=False, interval=5.0):
         self.quiet = quiet
+        self.interval = interval
 
     def __call__(self, message):
         if not self.quiet:
@@ -323,7 +330,8 @@ class Run:
     def step(self, method, label):
         self.progress(f"{label}...")
         try:
-            ok = self.call(method)
+            with StepPoller(self, label):
+                ok = self.call(method)
         except xmlrpc.client.Fault as exc:
             self.fail(fault_message(exc))
         except ConnectionFailed as exc:
@@ -331,6 +339,57 @@ class Run:
         self.refresh()
         if ok is False or self.state == "error":
             self.fail(f"{method} failed")
+
+
+class StepPoller:
+    """While a long step runs (staging a million rows), print the progress the server commits
+    on the side (``get_progress``: done / total and a message) every ``progress.interval`` seconds.
+
+    It polls on its own connection (an XML-RPC proxy is not shared between threads) and
+    never fails the step: the progress is informative.
+    """
+
+    def __init__(self, run, label):
+        self.run = run
+        self.label = label
+        self.stop = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        if not self.run.progress.quiet and self.run.progress.interval > 0:
+            self.thread = threading.Thread(target=self._poll, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+    def _poll(self):
+        main = self.run.client
+        client = OdooClient(main.url, main.db, main.user, main.password, timeout=main.timeout)
+        client.uid = main.uid
+        started, last = time.monotonic(), None
+        while not self.stop.wait(self.run.progress.interval):
+            try:
+                info = client.call(RUN_MODEL, "get_progress", [[self.run.id]])
+            except (CliError, xmlrpc.client.Fault):
+                continue
+            if self.stop.is_set():
+                return
+            done, total = _int(info.get("done")), _int(info.get("total"))
+            seen = (info.get("step"), done, total, info.get("message"))
+            if not info.get("step") or seen == last:
+                continue
+            last = seen
+            parts = [f"  {self.label}:"]
+            if total:
+                parts.append(f"{100 * done // total}%")
+            if info.get("message"):
+                parts.append(_text(info.get("message")))
+            parts.append(f"({time.monotonic() - started:.0f} s)")
+            self.run.progress(" ".join(parts))
 
 
 # --- output -------------------------------------------------------------------------------------------------
@@ -434,15 +493,14 @@ def status_text(summary, phases):
         rows.append(
             [obj, _text(phase.get("state")), *(counts[name] for name in COUNTS), "yes" if balanced else "NO"]
         )
-    out = [f"Run {summary['run_id']} ({summary['state']})", ""]
-    out.append(format_table(headers, rows, numeric=range(2, 8)) if rows else "No phase has run yet.")
+    out = [f"Run {summary['run_id']} ({summary['state']})"]
+    out += table_section(None, headers, rows, numeric=range(2, 8), empty="No phase has run yet.")
     differ = [
         [name, pair["source"], pair["odoo"]]
         for name, pair in summary["control_totals"].items()
         if pair["source"] != pair["odoo"]
     ]
-    if differ:
-        out += ["", "Control totals that differ:", format_table(["Total", "Source", "Odoo"], differ)]
+    out += table_section("Control totals that differ:", ["Total", "Source", "Odoo"], differ)
     mismatches = summary["mismatches"]
     out += ["", f"{mismatches} mismatch(es) not acknowledged" if mismatches else "Reconciled: no mismatch."]
     return "\n".join(out) + "\n"
@@ -455,9 +513,18 @@ def quarantine_text(summary):
         for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
     ]
     out = [f"Run {summary['run_id']}: {summary['open']} open quarantined row(s)"]
-    if rows:
-        out += ["", format_table(["Object", "Rows", "Reason"], rows, numeric=(1,))]
+    out += table_section(None, ["Object", "Rows", "Reason"], rows, numeric=(1,))
     return "\n".join(out) + "\n"
+
+
+def table_section(title, headers, rows, numeric=(), empty=None):
+    """The lines of one block of a readable output: a blank line, the title (if any), then
+    the table; without rows, ``empty`` in place of the table, or nothing when ``empty`` is None."""
+    if not rows and empty is None:
+        return []
+    out = [""] if title is None else ["", title]
+    out.append(format_table(headers, rows, numeric) if rows else empty)
+    return out
 
 
 def format_table(headers, rows, numeric=()):
@@ -485,76 +552,68 @@ def _delimiter(value):
 
 def report_text(report):
     """The readable profile report (``get_profile_report``)."""
-    out = [f"Run {_text(report.get('name'))}: {_text(report.get('state'))}", ""]
+    out = [f"Run {_text(report.get('name'))}: {_text(report.get('state'))}"]
     files = report.get("files") or []
-    out.append(f"Detected files ({len(files)})")
-    out.append(
-        format_table(
-            ["FILE", "OBJECT", "TABLE", "ENCODING", "DELIM", "HEADER", "DATES", "DECIMAL", "ROWS", "DROPPED"],
+    out += table_section(
+        f"Detected files ({len(files)})",
+        ["FILE", "OBJECT", "TABLE", "ENCODING", "DELIM", "HEADER", "DATES", "DECIMAL", "ROWS", "DROPPED"],
+        [
             [
-                [
-                    f.get("name"),
-                    f.get("object"),
-                    f.get("table"),
-                    f.get("encoding"),
-                    _delimiter(f.get("delimiter")),
-                    f.get("header_row"),
-                    f.get("date_format"),
-                    f.get("decimal_format"),
-                    _int(f.get("rows")),
-                    f.get("dropped_columns") or "",
-                ]
-                for f in files
-            ],
-            numeric={5, 8},
-        )
+                f.get("name"),
+                f.get("object"),
+                f.get("table"),
+                f.get("encoding"),
+                _delimiter(f.get("delimiter")),
+                f.get("header_row"),
+                f.get("date_format"),
+                f.get("decimal_format"),
+                _int(f.get("rows")),
+                f.get("dropped_columns") or "",
+            ]
+            for f in files
+        ],
+        numeric={5, 8},
+        empty="none",
     )
     objects = report.get("objects") or {}
-    out += ["", "Rows per object"]
-    out.append(
-        format_table(
-            ["OBJECT", "SOURCE ROWS"],
-            [[obj, _int(info.get("source_rows"))] for obj, info in objects.items()],
-            numeric={1},
-        )
+    out += table_section(
+        "Rows per object",
+        ["OBJECT", "SOURCE ROWS"],
+        [[obj, _int(info.get("source_rows"))] for obj, info in objects.items()],
+        numeric={1},
+        empty="none",
     )
     findings = report.get("findings") or []
-    out += ["", f"Findings ({len(findings)})"]
-    if findings:
-        out.append(
-            format_table(
-                ["OBJECT", "TABLE", "KIND", "COUNT", "DESCRIPTION"],
-                [
-                    [f.get(k) for k in ("object", "table", "kind")]
-                    + [_int(f.get("count")), f.get("description")]
-                    for f in findings
-                ],
-                numeric={3},
-            )
-        )
-    else:
-        out.append("none")
+    out += table_section(
+        f"Findings ({len(findings)})",
+        ["OBJECT", "TABLE", "KIND", "COUNT", "DESCRIPTION"],
+        [
+            [f.get(k) for k in ("object", "table", "kind")] + [_int(f.get("count")), f.get("description")]
+            for f in findings
+        ],
+        numeric={3},
+        empty="none",
+    )
     mapping = report.get("mapping") or []
-    out += ["", f"Proposed mapping ({len(mapping)} columns)"]
-    out.append(
-        format_table(
-            ["OBJECT", "TABLE", "FILE", "COLUMN", "ACTION", "FIELD", "TYPE", "CONFIDENCE", "EVIDENCE"],
+    out += table_section(
+        f"Proposed mapping ({len(mapping)} columns)",
+        ["OBJECT", "TABLE", "FILE", "COLUMN", "ACTION", "FIELD", "TYPE", "CONFIDENCE", "EVIDENCE"],
+        [
             [
-                [
-                    m.get("object"),
-                    m.get("table"),
-                    m.get("file"),
-                    m.get("column"),
-                    m.get("action"),
-                    m.get("field") or "-",
-                    m.get("type"),
-                    f"{_float(m.get('confidence')):.2f}",
-                    m.get("evidence"),
-                ]
-                for m in mapping
-            ],
-            numeric={7},
-        )
+                m.get("object"),
+                m.get("table"),
+                m.get("file"),
+                m.get("column"),
+                m.get("action"),
+                m.get("field") or "-",
+                m.get("type"),
+                f"{_float(m.get('confidence')):.2f}",
+                m.get("evidence"),
+            ]
+            for m in mapping
+        ],
+        numeric={7},
+        empty="none",
     )
     return "\n".join(out) + "\n"
 
@@ -562,7 +621,9 @@ def report_text(report):
 # --- sub-commands -------------------------------------------------------------------------------------------
 
 
-def cmd_profile(args, client, progress):
+def _profiled_run(args, client, progress):
+    """Create a run for EXPORT (uploaded, or read in place with --server-path), then detect,
+    stage and profile it."""
     chunk_size = max(1, int(args.chunk_size * MIB))
     if args.server_path:
         run = Run.create(client, progress, {"server_path": args.export})
@@ -573,11 +634,14 @@ def cmd_profile(args, client, progress):
             run.upload(name, path, chunk_size)
     for method, label in STEPS:
         run.step(method, label)
+    return run
+
+
+def cmd_profile(args, client, progress):
+    run = _profiled_run(args, client, progress)
     try:
         if args.json:
-            summary = summary_json(run.call("get_profile_summary"))
-            json.dump(summary, sys.stdout, indent=2)
-            sys.stdout.write("\n")
+            _print_json(summary_json(run.call("get_profile_summary")))
         else:
             sys.stdout.write(report_text(run.call("get_profile_report")))
     except xmlrpc.client.Fault as exc:
@@ -586,10 +650,123 @@ def cmd_profile(args, client, progress):
     return 0
 
 
-def _run_call(client, run_id, method):
+def _template_id(client, name):
+    """The id of the mapping template named ``name`` (of the user's companies)."""
+    try:
+        rows = client.call(TEMPLATE_MODEL, "search_read", [[("name", "=", name)]], {"fields": ["id"]})
+    except xmlrpc.client.Fault as exc:
+        raise RunFailed(f"cannot read the mapping templates: {fault_message(exc)}")
+    if not rows:
+        raise UsageError(f"no mapping template named {name!r}")
+    if len(rows) > 1:
+        raise UsageError(f"{len(rows)} mapping templates are named {name!r} (one per company): log in to one")
+    return rows[0]["id"]
+
+
+def _rate(rows, seconds):
+    return f"{rows / seconds:.0f} rows/s" if seconds > 0 else "- rows/s"
+
+
+def _migrate_phases(run, progress):
+    """Migrate the run phase by phase (one call each, so that progress shows between them);
+    returns the phase records' problems {object: message} of phases that did not finish."""
+    try:
+        plan = run.call("get_migration_plan")
+    except xmlrpc.client.Fault as exc:
+        run.fail(fault_message(exc))
+    total_rows = sum(_int(p.get("rows")) for p in plan)
+    done_rows, started, problems = 0, time.monotonic(), {}
+    for number, item in enumerate(plan, start=1):
+        obj, rows = item["object"], _int(item.get("rows"))
+        prefix = f"[{number}/{len(plan)}] {obj}"
+        progress(f"{prefix}: migrating {rows} rows...")
+        begin = time.monotonic()
+        try:
+            result = run.call("action_migrate", [obj])
+        except xmlrpc.client.Fault as exc:
+            run.fail(f"migrating {obj}: {fault_message(exc)}")
+        except ConnectionFailed as exc:
+            raise ConnectionFailed(f"{run.name}: migrating {obj}: {exc}")
+        elapsed = time.monotonic() - begin
+        counts = (result or {}).get(obj) or {}
+        processed = _int(counts.get("source_rows"))
+        done_rows += rows
+        progress(
+            f"{prefix}: {processed}/{rows} rows in {elapsed:.1f} s ({_rate(processed, elapsed)}): "
+            + ", ".join(f"{_int(counts.get(name))} {name.replace('_', ' ')}" for name in COUNTS[1:])
+            + f"; {_text(counts.get('state'))}"
+            + f" | run {done_rows}/{total_rows} rows, {_rate(done_rows, time.monotonic() - started)}"
+        )
+        if counts.get("state") != "done":
+            problems[obj] = _text(counts.get("state"))
+    if problems:
+        with contextlib.suppress(xmlrpc.client.Fault):
+            rows = run.client.call(
+                PHASE_MODEL,
+                "search_read",
+                [[("run_id", "=", run.id), ("object", "in", list(problems))]],
+                {"fields": ["object", "state", "error_message"]},
+            )
+            for row in rows:
+                message = _text(row.get("error_message"))
+                problems[row["object"]] = f"{row['state']}: {message}" if message else row["state"]
+        for obj, message in problems.items():
+            progress(f"phase {obj} {message}")
+    return problems
+
+
+def cmd_run(args, client, progress):
+    template_id = _template_id(client, args.template) if args.template else None
+    run = _profiled_run(args, client, progress)
+    if template_id:
+        progress(f"applying the mapping template {args.template!r}...")
+        try:
+            changed = run.call("action_apply_template", template_id)
+        except xmlrpc.client.Fault as exc:
+            run.fail(fault_message(exc))
+        progress(f"  {_int(changed)} mapping line(s) changed by the template")
+    else:
+        progress("accepting the suggested mapping")
+    run.step("action_confirm_mapping", "confirming the mapping")
+    _migrate_phases(run, progress)
+    summary = migration_json(_run_call(client, run.id, "get_migration_summary"))
+    if args.json:
+        _print_json(summary)
+    else:
+        sys.stdout.write(status_text(summary, _phase_rows(client, run.id)))
+    progress(f"run {run.name} (id {run.id}): {summary['state']}; stopped before the OCS cutover")
+    return 1 if summary["mismatches"] else 0
+
+
+def cmd_report(args, client, progress):
+    answer = _run_call(client, args.run_id, "get_reconciliation_report", args.format)
+    try:
+        body = base64.b64decode(answer["data"], validate=True)
+    except (KeyError, TypeError, ValueError):
+        raise RunFailed(f"run {args.run_id}: the server's report is not a base64 file")
+    output = args.output
+    if output == "-":
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        return 0
+    partial = f"{output}.part"
+    try:
+        with open(partial, "wb") as fh:
+            fh.write(body)
+        os.replace(partial, output)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}")
+    size = human_size(len(body))
+    progress(f"run {args.run_id}: {args.format} reconciliation report written to {output} ({size})")
+    return 0
+
+
+def _run_call(client, run_id, method, *args):
     """A summary method of an existing run; a refusal (unknown run, no access) is one line, exit 1."""
     try:
-        return client.call(RUN_MODEL, method, [[run_id]])
+        return client.call(RUN_MODEL, method, [[run_id], *args])
     except xmlrpc.client.Fault as exc:
         raise RunFailed(f"run {run_id}: {fault_message(exc)}")
 
@@ -599,21 +776,26 @@ def _print_json(data):
     sys.stdout.write("\n")
 
 
+def _phase_rows(client, run_id):
+    """{object: phase row} with the state and balance the status table shows."""
+    try:
+        rows = client.call(
+            PHASE_MODEL,
+            "search_read",
+            [[("run_id", "=", run_id)]],
+            {"fields": ["object", "state", "balanced"]},
+        )
+    except xmlrpc.client.Fault as exc:
+        raise RunFailed(f"run {run_id}: {fault_message(exc)}")
+    return {row["object"]: row for row in rows}
+
+
 def cmd_status(args, client, progress):
     summary = migration_json(_run_call(client, args.run_id, "get_migration_summary"))
     if args.json:
         _print_json(summary)
     else:
-        try:
-            rows = client.call(
-                PHASE_MODEL,
-                "search_read",
-                [[("run_id", "=", args.run_id)]],
-                {"fields": ["object", "state", "balanced"]},
-            )
-        except xmlrpc.client.Fault as exc:
-            raise RunFailed(f"run {args.run_id}: {fault_message(exc)}")
-        sys.stdout.write(status_text(summary, {row["object"]: row for row in rows}))
+        sys.stdout.write(status_text(summary, _phase_rows(client, args.run_id)))
     return 1 if summary["mismatches"] else 0
 
 
@@ -690,14 +872,43 @@ def _add_global_options(parser, defaults):
     group.add_argument(
         "-q", "--quiet", action="store_true", default=default(False), help="no progress messages on stderr"
     )
+    group.add_argument(
+        "--progress-interval",
+        type=float,
+        default=default(5.0),
+        metavar="SECONDS",
+        help="how often the progress of a long step (staging, profiling) is asked and printed "
+        "(default 5; 0: never)",
+    )
+
+
+def _add_export_arguments(parser):
+    parser.add_argument(
+        "export",
+        metavar="EXPORT",
+        help="a ZIP file, a single CSV/TXT/XLSX file, or a folder "
+        "(uploaded recursively, hidden files skipped)",
+    )
+    parser.add_argument(
+        "--server-path",
+        action="store_true",
+        help="EXPORT is a path on the Odoo server's filesystem: nothing is uploaded (administrators only)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=_chunk_size,
+        default=8.0,
+        metavar="MiB",
+        help="upload chunk size in MiB (default 8)",
+    )
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="bss_migrate.py",
         description="Migrate a Digital BSS export into Odoo (addon bss_import) over XML-RPC.",
-        epilog="Exit codes: 0 success (status: reconciled), 1 the server refused the export, a step or the "
-        "run id, or status found unacknowledged mismatches, 2 usage, connection or login error.",
+        epilog="Exit codes: 0 success (run, status: reconciled), 1 the server refused the export, a step or "
+        "the run id, or run/status found unacknowledged mismatches, 2 usage, connection or login error.",
     )
     _add_global_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -708,27 +919,34 @@ def build_parser():
         description="Create an import run, upload EXPORT, detect its files, stage and profile the rows, "
         "then print the detection, the rows per object, the findings and the proposed mapping.",
     )
-    profile.add_argument(
-        "export",
-        metavar="EXPORT",
-        help="a ZIP file, a single CSV/TXT/XLSX file, or a folder "
-        "(uploaded recursively, hidden files skipped)",
-    )
+    _add_export_arguments(profile)
     profile.add_argument("--json", action="store_true", help="print one JSON object (the profile summary)")
-    profile.add_argument(
-        "--server-path",
-        action="store_true",
-        help="EXPORT is a path on the Odoo server's filesystem: nothing is uploaded (administrators only)",
-    )
-    profile.add_argument(
-        "--chunk-size",
-        type=_chunk_size,
-        default=8.0,
-        metavar="MiB",
-        help="upload chunk size in MiB (default 8)",
-    )
     _add_global_options(profile, defaults=False)
     profile.set_defaults(handler=cmd_profile)
+
+    run = commands.add_parser(
+        "run",
+        help="upload, profile, map, confirm and migrate an export, then reconcile; "
+        "exit 1 while mismatches remain",
+        description="Create an import run for EXPORT, upload, detect, stage and profile it, apply the "
+        "mapping (a saved template, or the suggested mapping as proposed), confirm it, migrate every phase "
+        "in dependency order and print the reconciliation (as `status` does). Progress (phase, rows done / "
+        "total, rows/s) goes to stderr. Stops before the OCS cutover. Exit 0 when reconciled, 1 when "
+        "mismatches remain or the server refused a step, 2 on usage or connection errors.",
+    )
+    _add_export_arguments(run)
+    mapping = run.add_mutually_exclusive_group(required=True)
+    mapping.add_argument("--template", metavar="NAME", help="apply the saved mapping template NAME")
+    mapping.add_argument(
+        "--accept-suggestions", action="store_true", help="confirm the suggested mapping as proposed"
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: run_id, state, objects, findings, control_totals, mismatches",
+    )
+    _add_global_options(run, defaults=False)
+    run.set_defaults(handler=cmd_run)
 
     status = commands.add_parser(
         "status",
@@ -759,6 +977,19 @@ def build_parser():
     )
     _add_global_options(quarantine, defaults=False)
     quarantine.set_defaults(handler=cmd_quarantine)
+
+    report = commands.add_parser(
+        "report",
+        help="download a run's reconciliation report (PDF, CSV or JSON)",
+        description="Write the reconciliation report of run RUN_ID to FILE: per phase its counts, "
+        "checksums, control totals, side-by-side sample, mismatches and acknowledgements, then the "
+        "quarantine by object and reason and the flagged records by kind. Exit 1 when the run is unknown.",
+    )
+    report.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the import run")
+    report.add_argument("--format", required=True, choices=REPORT_FORMATS, help="pdf, csv or json")
+    report.add_argument("--output", required=True, metavar="FILE", help="file to write (- for stdout)")
+    _add_global_options(report, defaults=False)
+    report.set_defaults(handler=cmd_report)
     return parser
 
 
@@ -779,7 +1010,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.db:
         parser.error("--db is required (or set ODOO_DB)")
-    progress = Progress(args.quiet)
+    progress = Progress(args.quiet, args.progress_interval)
     try:
         password = read_password(parser, args.password_env)
         client = OdooClient(args.url, args.db, args.user, password, timeout=args.timeout)

@@ -9,7 +9,8 @@
 #   PG_ARGS     array: database connection options for odoo-bin
 #
 # Steps: Odoo source, virtualenv + requirements, PostgreSQL (PG* variables or the
-# local cluster), Chromium for browser tours (only when SETUP_BROWSER=1).
+# local cluster), wkhtmltopdf for PDF reports, Chromium for browser tours (only
+# when SETUP_BROWSER=1).
 
 set -euo pipefail
 
@@ -131,10 +132,18 @@ setup_browser() {
     apt_install chromium
 }
 
+setup_report_renderer() {
+    # Odoo turns its QWeb reports (the reconciliation report) into PDF with wkhtmltopdf.
+    if command -v wkhtmltopdf >/dev/null; then return; fi
+    log "installing wkhtmltopdf for PDF reports"
+    apt_install wkhtmltopdf
+}
+
 setup_all() {
     setup_odoo_source
     setup_venv
     setup_postgres
+    setup_report_renderer
     if [ "${SETUP_BROWSER:-0}" = 1 ]; then setup_browser; fi
     ADDONS_PATH="$ODOO_PATH/odoo/addons,$ROOT/addons"
     ODOO_BIN=("$VENV_PY" "$ODOO_PATH/odoo-bin" --addons-path "$ADDONS_PATH"

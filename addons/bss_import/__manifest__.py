@@ -15,6 +15,8 @@
         "views/bss_import_finding_views.xml",
         "views/bss_import_mapping_template_views.xml",
         "views/bss_import_migration_views.xml",
+        "views/bss_import_run_report_views.xml",
+        "report/bss_import_run_reports.xml",
         "wizards/bss_import_reason_wizard_views.xml",
         "views/bss_import_menus.xml",
     ],

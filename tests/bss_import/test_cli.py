@@ -83,6 +83,12 @@ class FakeOdoo:
         self.calls = []  # (method, args) of every execute_kw, in order of arrival
         self.step_result = {}  # method -> ("false", message) or ("fault", message)
         self.stall = {}  # (file, offset) -> seconds to sleep once after storing that chunk
+        self.templates = []  # (id, name) of the saved mapping templates
+        self.step_progress = {}  # method -> (get_progress answer while it runs, seconds it takes)
+        self.plan = [{"object": "billing_accounts", "rows": 10}, {"object": "subscribers", "rows": 200}]
+        # What action_migrate makes of each object (phase dicts, see phase()).
+        self.outcome = {p["object"]: p for p in MIGRATED_PHASES}
+        self.quarantine = MIGRATED_QUARANTINE
 
     # /xmlrpc/2/common
     def authenticate(self, db, login, password, env):
@@ -103,6 +109,11 @@ class FakeOdoo:
         if model == "bss.import.phase":
             assert method == "search_read", method
             return self.phase_search_read(*args, **kwargs)
+        if model == "bss.import.mapping.template":
+            assert method == "search_read", method
+            [[(field, op, name)]] = args
+            assert (field, op) == ("name", "="), args
+            return [{"id": i} for i, n in self.templates if n == name]
         assert model == "bss.import.run", model
         return getattr(self, "rpc_" + method)(*args, **kwargs)
 
@@ -139,11 +150,48 @@ class FakeOdoo:
         }
 
     def phase_search_read(self, domain, fields):
-        [(field, op, run_id)] = domain
+        (field, op, run_id), *objects = domain
         assert (field, op) == ("run_id", "="), domain
+        wanted = objects[0][2] if objects else None
         return [
-            {"id": n, **{f: p[f] for f in fields}} for n, p in enumerate(self.runs[run_id].get("phases", []))
+            {"id": n, **{f: p.get(f, False) for f in fields}}
+            for n, p in enumerate(self.runs[run_id].get("phases", []))
+            if wanted is None or p["object"] in wanted
         ]
+
+    def rpc_action_apply_template(self, ids, template_id):
+        self.runs[ids[0]]["template_id"] = template_id
+        return 3
+
+    def rpc_action_confirm_mapping(self, ids):
+        return self._step(ids, "action_confirm_mapping", "confirmed")
+
+    def rpc_get_progress(self, ids):
+        return self.runs[ids[0]].get("progress") or {"state": "draft", "step": False, "done": 0, "total": 0}
+
+    def rpc_get_migration_plan(self, ids):
+        return self.plan
+
+    def rpc_action_migrate(self, ids, objects):
+        run = self.runs[ids[0]]
+        phases = run.setdefault("phases", [])
+        result = {}
+        for obj in objects:
+            outcome = self.outcome[obj]
+            phases[:] = [p for p in phases if p["object"] != obj] + [outcome]
+            result[obj] = {**{k: outcome[k] for k in MIGRATION_COUNTS}, "flagged": 0}
+            result[obj].update(state=outcome["state"], balanced=outcome["balanced"])
+        run.update(state="migrated", quarantine=self.quarantine)
+        return result
+
+    def rpc_get_reconciliation_report(self, ids, fmt):
+        run = self._existing(ids)
+        body = {"pdf": b"%PDF-1.4 fake", "csv": b"section,object\r\n", "json": b"{}"}[fmt]
+        return {
+            "name": f"{run['name'].replace('/', '-')}-reconciliation.{fmt}",
+            "mimetype": "x",
+            "data": base64.b64encode(body + run["name"].encode()).decode(),
+        }
 
     def migrated_run(self, phases=None, quarantine=None):
         """A run as the migration leaves it: its phases and open quarantined rows."""
@@ -189,6 +237,10 @@ class FakeOdoo:
 
     def _step(self, ids, method, state):
         run = self.runs[ids[0]]
+        if method in self.step_progress:
+            # A long step: its progress is readable (get_progress) while it runs.
+            run["progress"], delay = self.step_progress[method]
+            time.sleep(delay)
         outcome, message = self.step_result.get(method, (None, None))
         if outcome == "fault":
             raise xmlrpc.client.Fault(2, message)
@@ -786,3 +838,161 @@ def test_help_describes_status_and_quarantine():
     assert "status" in result.stdout and "quarantine" in result.stdout
     status = cli("status", "--help")
     assert "mismatches" in status.stdout and "--json" in status.stdout
+
+
+# --- run and report -----------------------------------------------------------------------------------------
+
+
+def migrate(fake, export, *options):
+    return cli("--url", fake.url, "--db", DB, "run", export, *options)
+
+
+def test_run_json_migrates_phase_by_phase_and_exits_0_when_reconciled(fake, csv_file):
+    result = migrate(fake, csv_file, "--accept-suggestions", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert set(summary) == {"run_id", "state", "objects", "findings", "control_totals", "mismatches"}
+    assert summary["run_id"] == 1
+    assert summary["state"] == "migrated"
+    assert summary["mismatches"] == 0
+    assert summary["objects"]["subscribers"] == {
+        "source_rows": 200,
+        "duplicates_collapsed": 6,
+        "quarantined": 9,
+        "created": 185,
+        "updated": 0,
+        "unchanged": 0,
+    }
+    for counts in summary["objects"].values():
+        assert counts["source_rows"] == sum(v for k, v in counts.items() if k != "source_rows")
+    assert summary["control_totals"]["subscribers.checksum"] == {"source": "cd34", "odoo": "cd34"}
+    methods = [(m, tuple(a[1:])) for m, a in fake.calls if m not in ("read", "upload_chunk")]
+    assert methods == [
+        ("create", ()),
+        ("action_detect", ()),
+        ("action_stage", ()),
+        ("action_profile", ()),
+        ("action_confirm_mapping", ()),
+        ("get_migration_plan", ()),
+        ("action_migrate", (["billing_accounts"],)),
+        ("action_migrate", (["subscribers"],)),
+        ("get_migration_summary", ()),
+    ]
+    lines = result.stderr.splitlines()
+    assert "accepting the suggested mapping" in lines
+    assert "[1/2] billing_accounts: migrating 10 rows..." in lines
+    done = next(line for line in lines if line.startswith("[2/2] subscribers: 200/200 rows in "))
+    assert "rows/s" in done and "185 created" in done and "9 quarantined" in done and "6 duplicates" in done
+    assert done.split(" | ")[1].startswith("run 210/210 rows, ")
+    assert lines[-1] == "run BSSI/00001 (id 1): migrated; stopped before the OCS cutover"
+
+
+def test_run_applies_the_named_template_before_confirming(fake, csv_file):
+    fake.templates = [(7, "Operator X"), (8, "Other")]
+    result = migrate(fake, csv_file, "--template", "Operator X")
+    assert result.returncode == 0, result.stderr
+    methods = [m for m, _a in fake.calls]
+    assert methods.index("action_apply_template") < methods.index("action_confirm_mapping")
+    assert fake.runs[1]["template_id"] == 7
+    assert "3 mapping line(s) changed by the template" in result.stderr
+    # Without --json: the status table.
+    assert result.stdout.splitlines()[0] == "Run 1 (migrated)"
+    assert result.stdout.splitlines()[-1] == "Reconciled: no mismatch."
+
+
+def test_run_with_an_unknown_template_creates_no_run(fake, csv_file):
+    fake.templates = [(7, "Operator X")]
+    result = migrate(fake, csv_file, "--template", "Nope")
+    assert result.returncode == 2
+    assert _one_error_line(result) == "error: no mapping template named 'Nope'"
+    assert fake.runs == {}
+
+
+@pytest.mark.parametrize(
+    "options", [(), ("--template", "X", "--accept-suggestions")], ids=["neither", "both"]
+)
+def test_run_needs_one_mapping_choice(fake, csv_file, options):
+    result = migrate(fake, csv_file, *options)
+    assert result.returncode == 2
+    assert "--template" in result.stderr and "--accept-suggestions" in result.stderr
+    assert fake.calls == []
+
+
+def test_run_exits_1_while_mismatches_remain_and_names_the_blocked_phase(fake, csv_file):
+    fake.outcome["billing_accounts"] = phase("billing_accounts", 10, 0, 0, 9, 0, 0)  # adds up to 9 of 10
+    fake.outcome["subscribers"] = {**phase("subscribers", 0, 0, 0, 0, 0, 0), "state": "blocked"}
+    fake.outcome["subscribers"]["error_message"] = "phase billing_accounts has an unacknowledged mismatch"
+    result = migrate(fake, csv_file, "--accept-suggestions", "--json")
+    assert result.returncode == 1, result.stderr
+    assert json.loads(result.stdout)["mismatches"] == 1
+    assert "phase subscribers blocked: phase billing_accounts has an unacknowledged mismatch" in result.stderr
+
+
+def test_run_stops_when_the_mapping_cannot_be_confirmed(fake, csv_file):
+    fake.step_result["action_confirm_mapping"] = ("fault", "The mapping cannot be confirmed yet: msisdn")
+    result = migrate(fake, csv_file, "--accept-suggestions")
+    assert result.returncode == 1
+    assert _one_error_line(result) == "error: BSSI/00001: The mapping cannot be confirmed yet: msisdn"
+    assert "action_migrate" not in [m for m, _a in fake.calls]
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "csv", "json"])
+def test_report_writes_the_servers_file(fake, tmp_path, fmt):
+    run_id = fake.migrated_run()
+    out = tmp_path / f"report.{fmt}"
+    result = run_cli(fake, "report", run_id, "--format", fmt, "--output", out)
+    assert result.returncode == 0, result.stderr
+    expected = {"pdf": b"%PDF-1.4 fake", "csv": b"section,object\r\n", "json": b"{}"}[fmt]
+    assert out.read_bytes() == expected + b"BSSI/00001"
+    assert result.stdout == ""
+    assert f"written to {out}" in result.stderr
+    assert not list(tmp_path.glob("*.part"))
+    assert fake.calls == [("get_reconciliation_report", [[run_id], fmt])]
+
+
+def test_report_usage_and_refusals(fake, tmp_path):
+    run_id = fake.migrated_run()
+    bad_format = run_cli(fake, "report", run_id, "--format", "xlsx", "--output", tmp_path / "r")
+    assert bad_format.returncode == 2 and "invalid choice" in bad_format.stderr
+    no_output = run_cli(fake, "report", run_id, "--format", "pdf")
+    assert no_output.returncode == 2 and "--output" in no_output.stderr
+    unknown = run_cli(fake, "report", 99, "--format", "pdf", "--output", tmp_path / "r.pdf")
+    assert unknown.returncode == 1
+    assert _one_error_line(unknown) == "error: run 99: Import run 99 does not exist."
+    assert not (tmp_path / "r.pdf").exists()
+    unwritable = run_cli(
+        fake, "report", run_id, "--format", "pdf", "--output", tmp_path / "missing" / "r.pdf"
+    )
+    assert unwritable.returncode == 2
+    assert _one_error_line(unwritable).startswith(f"error: cannot write {tmp_path / 'missing' / 'r.pdf'}: ")
+
+
+def test_report_to_stdout(fake):
+    run_id = fake.migrated_run()
+    result = cli("--url", fake.url, "--db", DB, "-q", "report", run_id, "--format", "csv", "--output", "-")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "section,object\n" + "BSSI/00001"
+    assert result.stderr == ""
+
+
+def test_long_steps_print_the_servers_progress_while_they_run(fake, csv_file):
+    answer = {
+        "state": "detected",
+        "step": "stage",
+        "done": 50,
+        "total": 200,
+        "message": "subscribers.csv: 3 rows",
+    }
+    fake.step_progress["action_stage"] = (answer, 1.5)
+    result = profile(fake, csv_file, "--progress-interval", "0.2", "--json")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    polled = [line for line in lines if line.startswith("  staging rows: 25% subscribers.csv: 3 rows (")]
+    assert len(polled) == 1, lines  # printed once: the progress did not change afterwards
+    assert lines.index("staging rows...") < lines.index(polled[0]) < lines.index("profiling...")
+    assert [m for m, _a in fake.calls].count("get_progress") >= 3
+    polls = [m for m, _a in fake.calls].count("get_progress")
+    quiet = profile(fake, csv_file, "--progress-interval", "0.2", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert [m for m, _a in fake.calls].count("get_progress") == polls  # quiet: nobody asks

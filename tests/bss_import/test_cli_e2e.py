@@ -5,8 +5,12 @@ free port of 127.0.0.1 and drops the database afterwards. Odoo runs from its
 source tree (``ODOO_PATH``) with the Python running pytest (the project's
 virtualenv); PostgreSQL comes from the PG* variables or the local cluster, as in
 scripts/setup.sh. Every assertion message carries the end of the server log.
+On a machine shared by several test runs, ``BSS_E2E_DB_PREFIX`` and
+``BSS_E2E_HTTP_PORT`` choose the database name prefix and the HTTP port.
 """
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -96,7 +100,8 @@ def _prerequisites():
 def odoo(tmp_path_factory):
     _prerequisites()
     tmp = tmp_path_factory.mktemp("odoo")
-    db = f"bss_cli_e2e_{int(time.time())}_{os.getpid()}"
+    # Machines shared by several test runs give each its own database prefix and port (both optional).
+    db = f"{os.environ.get('BSS_E2E_DB_PREFIX', 'bss_cli_e2e')}_{int(time.time())}_{os.getpid()}"
     data_dir = tmp / "data"
     log_path = tmp / "odoo.log"
     base = [
@@ -109,7 +114,7 @@ def odoo(tmp_path_factory):
         *_pg_args(),
     ]
     env = {**os.environ, "PYTHONPATH": str(ODOO_PATH)}
-    port = _free_port()
+    port = int(os.environ.get("BSS_E2E_HTTP_PORT") or _free_port())
     server = OdooServer(db, f"http://127.0.0.1:{port}", log_path)
     proc = None
     try:
@@ -271,3 +276,193 @@ def test_wrong_password_is_refused(odoo, export):
     explain = odoo.explain(result)
     assert result.returncode == 2, explain
     assert result.stderr.strip() == f"error: login failed for user 'admin' on database '{odoo.db}'", explain
+
+
+# --- run, status, quarantine, report: one migration of a generated export ----------------------------------
+
+# The defects the migration resolves by quarantine, collapse or flag
+# (as addons/bss_import/tests/test_migrate_phases.py).
+MIGRATE_DEFECTS = (
+    "duplicate_rows=6,orphans=3,missing_mandatory=4,inconsistent_state=2,unknown_legacy_code=2,"
+    "invalid_msisdn=2,invalid_imsi=1,invalid_iccid=1,encoding_damage=2"
+)
+QUARANTINED_SUBSCRIBER_DEFECTS = (
+    "orphans",
+    "missing_mandatory",
+    "invalid_msisdn",
+    "invalid_imsi",
+    "invalid_iccid",
+)
+OBJECT_FILES = {
+    "service_plans": "service_plans.csv",
+    "product_catalog": "product_catalog.csv",
+    "billing_accounts": "billing_accounts.csv",
+    "subscribers": "subscribers.csv",
+    "orders": "orders.csv",
+    "invoices": "invoices.csv",
+}
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _keys(manifest, kind, obj):
+    return {i["key"] for i in manifest["defects"][kind]["objects"].get(obj, {}).get("items", [])}
+
+
+def _count(manifest, kind, obj):
+    return manifest["defects"][kind]["objects"].get(obj, {}).get("count", 0)
+
+
+def _expected(folder, manifest):
+    """Counts of the plans, accounts and subscribers phases, from the files and the manifest."""
+    plans = _read_csv(folder / "service_plans.csv")
+    accounts = _read_csv(folder / "billing_accounts.csv")
+    ba_dups = _count(manifest, "duplicate_rows", "billing_accounts")
+    ba_bad = _keys(manifest, "missing_mandatory", "billing_accounts")
+    bad = set().union(*(_keys(manifest, k, "subscribers") for k in QUARANTINED_SUBSCRIBER_DEFECTS))
+    subs = _read_csv(folder / "subscribers.csv")
+    seen, quarantined = set(), 0
+    for row in subs:
+        if row["subscriber_id"] not in seen:
+            seen.add(row["subscriber_id"])
+            quarantined += row["subscriber_id"] in bad or row["account_number"] in ba_bad
+    zero = {"updated": 0, "unchanged": 0}
+    return {
+        "service_plans": {
+            "source_rows": len(plans),
+            "duplicates_collapsed": 0,
+            "quarantined": 0,
+            "created": len(plans),
+            **zero,
+        },
+        "billing_accounts": {
+            "source_rows": len(accounts),
+            "duplicates_collapsed": ba_dups,
+            "quarantined": len(ba_bad),
+            "created": len(accounts) - ba_dups - len(ba_bad),
+            **zero,
+        },
+        "subscribers": {
+            "source_rows": len(subs),
+            "duplicates_collapsed": len(subs) - len(seen),
+            "quarantined": quarantined,
+            "created": len(seen) - quarantined,
+            **zero,
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def migrated(odoo, tmp_path_factory):
+    """A generated export (a folder) migrated by ``run --accept-suggestions --json``."""
+    base = tmp_path_factory.mktemp("migrate")
+    folder = base / "export"
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--subscribers", "200", "--seed", "21", "--out", str(folder)]
+        + ["--defects", MIGRATE_DEFECTS, "--manifest", str(base / "manifest.json"), "--jobs", "1"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    manifest = json.loads((base / "manifest.json").read_text())
+    result = cli(odoo, "run", folder, "--accept-suggestions", "--json")
+    return folder, manifest, result
+
+
+def test_run_migrates_every_phase_with_exact_counts(odoo, migrated):
+    folder, manifest, result = migrated
+    explain = odoo.explain(result)
+    summary = json.loads(result.stdout)  # exactly one JSON object on stdout
+    assert set(summary) == {"run_id", "state", "objects", "findings", "control_totals", "mismatches"}, explain
+    assert summary["state"] == "migrated", explain
+    assert result.returncode == (1 if summary["mismatches"] else 0), explain
+    assert summary["mismatches"] == 0, explain
+    assert result.returncode == 0, explain
+    objects = summary["objects"]
+    assert list(objects) == ["custom_fields", *OBJECT_FILES], explain
+    for obj, counts in objects.items():
+        assert set(counts) == {"source_rows", "duplicates_collapsed", "quarantined", "created", "updated"} | {
+            "unchanged"
+        }, explain
+        assert counts["source_rows"] == sum(v for k, v in counts.items() if k != "source_rows"), (
+            obj,
+            explain,
+        )
+        if obj in OBJECT_FILES:
+            assert counts["source_rows"] == len(_read_csv(folder / OBJECT_FILES[obj])), (obj, explain)
+    for obj, counts in _expected(folder, manifest).items():
+        assert objects[obj] == counts, (obj, explain)
+    for name, pair in summary["control_totals"].items():
+        assert set(pair) == {"source", "odoo"} and pair["source"] == pair["odoo"], (name, explain)
+    assert "billing_accounts.open AR (x_legacy_ar_balance), all accounts" in summary["control_totals"]
+    # Progress, phase by phase, on stderr.
+    lines = result.stderr.splitlines()
+    subscribers = next(line for line in lines if "] subscribers: " in line and " rows in " in line)
+    assert subscribers.split(": ", 1)[1].startswith(f"{objects['subscribers']['source_rows']}/"), explain
+    assert "rows/s" in subscribers, explain
+    assert lines[-1].endswith("migrated; stopped before the OCS cutover"), explain
+
+
+def test_status_and_quarantine_of_the_migrated_run(odoo, migrated):
+    _folder, _manifest, result = migrated
+    summary = json.loads(result.stdout)
+    status = cli(odoo, "status", summary["run_id"], "--json")
+    assert status.returncode == 0, odoo.explain(status)
+    assert json.loads(status.stdout) == summary
+    quarantine = cli(odoo, "quarantine", summary["run_id"], "--json")
+    assert quarantine.returncode == 0, odoo.explain(quarantine)
+    by_object = json.loads(quarantine.stdout)["by_object"]
+    for obj in ("billing_accounts", "subscribers"):
+        assert sum(by_object[obj].values()) == summary["objects"][obj]["quarantined"], (obj, by_object)
+
+
+def test_report_pdf_and_csv_of_the_migrated_run(odoo, migrated, tmp_path):
+    _folder, _manifest, result = migrated
+    summary = json.loads(result.stdout)
+    run_id = summary["run_id"]
+    pdf = tmp_path / "run.pdf"
+    printed = cli(odoo, "report", run_id, "--format", "pdf", "--output", pdf)
+    assert printed.returncode == 0, odoo.explain(printed)
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and b"%%EOF" in data[-1024:], data[:100]
+
+    out = tmp_path / "run.csv"
+    exported = cli(odoo, "report", run_id, "--format", "csv", "--output", out)
+    assert exported.returncode == 0, odoo.explain(exported)
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert rows[0] == ["section", "object", "key", "name", "source", "odoo", "match", "detail"]
+    counts = {
+        (r[1], r[3]): int(r[4]) for r in rows if r[0] == "count" and not r[3].startswith("source rows =")
+    }
+    for obj, figures in summary["objects"].items():
+        for name, value in figures.items():
+            assert counts[(obj, name)] == value, (obj, name)
+    balance = [r for r in rows if r[0] == "count" and r[3].startswith("source rows =")]
+    assert len(balance) == len(summary["objects"]) and all(r[6] == "match" for r in balance)
+    totals = {f"{r[1]}.{r[3]}": {"source": r[4], "odoo": r[5]} for r in rows if r[0] == "control_total"}
+    checksums = {f"{r[1]}.checksum": {"source": r[4], "odoo": r[5]} for r in rows if r[0] == "checksum"}
+    assert {**checksums, **totals} == summary["control_totals"]
+    quarantine = json.loads(cli(odoo, "quarantine", run_id, "--json").stdout)["by_object"]
+    assert {(r[1], r[3]): int(r[4]) for r in rows if r[0] == "quarantine"} == {
+        (obj, reason): n for obj, reasons in quarantine.items() for reason, n in reasons.items()
+    }
+    assert rows[-1] == ["run", "", "", "unacknowledged mismatches", "0", "", "", ""]
+
+
+def test_a_new_run_of_the_same_export_changes_nothing(odoo, migrated):
+    folder, _manifest, first = migrated
+    result = cli(odoo, "run", folder, "--accept-suggestions", "--json")
+    explain = odoo.explain(result)
+    assert result.returncode == 0, explain
+    again = json.loads(result.stdout)
+    before = json.loads(first.stdout)
+    assert again["run_id"] != before["run_id"]
+    for obj, counts in again["objects"].items():
+        assert counts["created"] == counts["updated"] == 0, (obj, explain)
+        assert counts["unchanged"] == before["objects"][obj]["created"] + before["objects"][obj]["updated"], (
+            obj,
+            explain,
+        )

@@ -9,5 +9,6 @@ from . import (
     bss_import_progress,
     bss_import_quarantine,
     bss_import_run,
+    bss_import_run_report,
     bss_import_run_ui,
 )

@@ -12,6 +12,7 @@ from . import (
     test_migrate_reconcile,
     test_migration_summary,
     test_profile,
+    test_reconciliation_report,
     test_report,
     test_secrets,
     test_state_machine,
