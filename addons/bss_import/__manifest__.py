@@ -15,6 +15,7 @@
         "views/bss_import_finding_views.xml",
         "views/bss_import_mapping_template_views.xml",
         "views/bss_import_migration_views.xml",
+        "views/bss_import_resolution_views.xml",
         "wizards/bss_import_reason_wizard_views.xml",
         "views/bss_import_menus.xml",
     ],
