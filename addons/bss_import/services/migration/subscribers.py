@@ -55,6 +55,14 @@ class _UsageSource(Phase):
 
     object = "usage"
     table = "usage"
+    #: Subscriber ids to read (None: all): the side-by-side sample reads back its lines only.
+    only_subscribers = None
+
+    def source_sql(self):
+        sql = super().source_sql()
+        if self.only_subscribers is None:
+            return sql
+        return SQL("SELECT * FROM (%s) o WHERE o.subscriber_id = ANY(%s)", sql, list(self.only_subscribers))
 
     def summaries(self):
         """Yield (subscriber id, {last_event, voice_minutes, data_mb, sms_count}) per subscriber.
@@ -101,6 +109,8 @@ class SubscribersPhase(BillingAccountsPhase):
     #: The key, the account reference (orphans are resolved, not enriched), the line's number
     #: (its identity on the network, unique among live lines) and its status (state rules).
     never_enrich = ("subscriber_id", "account_number", "msisdn", "status")
+    #: While the sample is read back: its clean and linked keys and the sampled keys (else None).
+    _sampling = None
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -283,6 +293,44 @@ class SubscribersPhase(BillingAccountsPhase):
             )
         self._pending_merge = resolution.pending_merge_flags(rows, "key")
         return self._pending_merge
+
+    # ------------------------------------------------------------ sample
+    def sample_lines(self):
+        """The base's sample, reading back only the sampled lines and their usage months.
+
+        The base resolves the sampled keys again from :meth:`rows`; on a large
+        export, streaming every line and every usage month a second time to
+        find 25 of them would cost as much as the pass itself. The sampled keys
+        are the base's (same clean keys, same seed), computed once here.
+        """
+        if not self.sample_size:
+            return []
+        clean = self.clean_rows([])
+        linked = self.linked_rows(clean, [])
+        keys = resolution.sample(list(linked), self.ctx.run.id, min(self.sample_size, len(linked)))
+        self._sampling = {"clean": clean, "linked": linked, "keys": keys}
+        self.usage.only_subscribers = keys
+        try:
+            return super().sample_lines()
+        finally:
+            self._sampling = None
+            self.usage.only_subscribers = None
+
+    def clean_rows(self, columns):
+        if self._sampling is not None and not columns:
+            return self._sampling["clean"]
+        return super().clean_rows(columns)
+
+    def linked_rows(self, keys, fields_):
+        if self._sampling is not None and not fields_:
+            return self._sampling["linked"]
+        return super().linked_rows(keys, fields_)
+
+    def source_sql(self):
+        sql = super().source_sql()
+        if self._sampling is None:
+            return sql
+        return SQL("SELECT * FROM (%s) o WHERE o.subscriber_id = ANY(%s)", sql, list(self._sampling["keys"]))
 
     def rows(self):
         """The staged lines, each with the summary of its usage months (both streams in key order)."""
