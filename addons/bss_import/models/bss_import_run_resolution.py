@@ -63,11 +63,9 @@ class BssImportRunResolution(models.Model):
             )
 
     def _pending_merge_domain(self):
-        return [
-            ("company_id", "=", self.company_id.id),
-            ("last_run_id", "=", self.id),
-            ("flag", "ilike", "pending merge"),
-        ]
+        """The company's migrated records flagged pending merge (by this run or an earlier one:
+        a record unchanged by a re-run keeps the flag it was written with)."""
+        return [("company_id", "=", self.company_id.id), ("flag", "ilike", "pending merge")]
 
     # ------------------------------------------------------------ legacy codes
     def action_confirm_mapping(self):

@@ -219,6 +219,7 @@ class TestMigrateResolution(MigrationCase):
         again = self.confirmed_run(folder=folder)
         again.write({"default_currency_id": self.env.ref("base.GBP").id, "default_bill_cycle_day": 15})
         self.migrate(again)
+        self.assertEqual(again.pending_merge_count, 2)
         counts = self.counts(again, "subscribers")
         self.assertEqual(
             (counts["quarantined"], counts["created"], counts["updated"]),

@@ -35,14 +35,17 @@ class BillingAccountsPhase(Phase):
         super().__init__(ctx)
         self._countries = {}
         self._codes = None
+        self._settings = None
 
     # ------------------------------------------------------------ resolution
     def resolve(self, row):
         """Defaults, then the enrichment decision, then the mapped values and the phase's checks."""
-        row_values, missing, _filled = resolution.fill_defaults(
-            row.values, self.spec.mandatory, self.defaults()
-        )
-        migrate, text = resolution.enrichment(missing, self.never_enrich, self.ctx.run.migrate_unenriched)
+        if self._settings is None:
+            # Read once per pass: the run's settings do not change while its phase runs.
+            self._settings = (self.defaults(), self.ctx.run.migrate_unenriched)
+        defaults, migrate_flagged = self._settings
+        row_values, missing, _filled = resolution.fill_defaults(row.values, self.spec.mandatory, defaults)
+        migrate, text = resolution.enrichment(missing, self.never_enrich, migrate_flagged)
         if not migrate:
             return Rejected(row, [text])
         vals, reasons = self.map_values(row_values)

@@ -148,16 +148,19 @@ class SubscribersPhase(BillingAccountsPhase):
                 by_source[code] = by_source.get(code, 0) + 1
             label = column
             if column == "status":
-                conflicts = self.env["bss.import.state.conflict"].search(
-                    [
-                        ("run_id", "=", self.ctx.run.id),
-                        ("object", "=", self.object),
-                        ("source_key", "in", list(source)),
-                    ]
+                # Conflicts are few: read the run's, keep those of the clean keys (no million-key domain).
+                conflicts = self.env["bss.import.state.conflict"].search_read(
+                    [("run_id", "=", self.ctx.run.id), ("object", "=", self.object)],
+                    ["source_key", "subscriber_status", "result_status"],
                 )
                 try:
                     by_source = resolution.status_after_conflicts(
-                        by_source, [(c.subscriber_status, c.result_status) for c in conflicts]
+                        by_source,
+                        [
+                            (c["subscriber_status"], c["result_status"])
+                            for c in conflicts
+                            if c["source_key"] in source
+                        ],
                     )
                 except ValueError as exc:
                     totals.append(
