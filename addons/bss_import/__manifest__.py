@@ -17,6 +17,7 @@
         "views/bss_import_migration_views.xml",
         "views/bss_import_run_report_views.xml",
         "report/bss_import_run_reports.xml",
+        "views/bss_import_resolution_views.xml",
         "wizards/bss_import_reason_wizard_views.xml",
         "views/bss_import_menus.xml",
     ],

@@ -15,13 +15,19 @@ from odoo.addons.bss_import.lib.resolution import (
     apply_defaults,
     blocking_keys,
     collapse_duplicates,
+    enrichment,
+    fill_defaults,
     match_by_secondary_key,
     normalize_email,
     normalize_phone,
+    pending_merge_flags,
     probable_duplicates,
+    resolve_code,
     resolve_status,
     row_checksum,
     sample,
+    status_after_conflicts,
+    status_conflict,
     text_similarity,
 )
 
@@ -977,3 +983,119 @@ def test_sample_is_roughly_uniform():
             hits[key] += 1
     # 400 samples of 25 out of 200: each key is expected 50 times
     assert min(hits) > 20 and max(hits) < 90
+
+
+# ---------------------------------------------------------- fill_defaults / enrichment
+
+
+def test_fill_defaults_fills_optional_and_mandatory_columns_only_when_empty():
+    row = {"country": "  ", "currency": "EUR", "bill_cycle_day": None, "name": "Ada"}
+    out, missing, filled = fill_defaults(
+        row, ["name", "currency", "bill_cycle_day", "msisdn"], {"country": "CH", "currency": "GBP"}
+    )
+    assert out == {"country": "CH", "currency": "EUR", "bill_cycle_day": None, "name": "Ada"}
+    assert missing == ["bill_cycle_day", "msisdn"]
+    assert filled == ["country"]
+    assert row["country"] == "  "
+
+
+def test_fill_defaults_an_empty_default_fills_nothing():
+    out, missing, filled = fill_defaults({"country": None}, ["country"], {"country": " "})
+    assert (out, missing, filled) == ({"country": None}, ["country"], [])
+
+
+@pytest.mark.parametrize(
+    "missing,never,opt_in,expected",
+    [
+        ([], {"msisdn"}, False, (True, None)),
+        (
+            ["activation_date"],
+            {"msisdn"},
+            False,
+            (False, "missing mandatory value: activation_date (enrichment queue)"),
+        ),
+        (["activation_date"], {"msisdn"}, True, (True, "requires enrichment: activation_date (no default)")),
+        (
+            ["msisdn"],
+            {"msisdn"},
+            True,
+            (False, "missing mandatory value: msisdn (enrichment queue; msisdn is never migrated empty)"),
+        ),
+        (["msisdn"], {"msisdn"}, False, (False, "missing mandatory value: msisdn (enrichment queue)")),
+        (["a", "b", "a"], set(), True, (True, "requires enrichment: a, b (no default)")),
+    ],
+)
+def test_enrichment(missing, never, opt_in, expected):
+    assert enrichment(missing, never, opt_in) == expected
+
+
+# ---------------------------------------------------------- pending_merge_flags
+
+
+def test_pending_merge_flags_groups_persons_and_counts_copies_once():
+    born = "1980-02-29"
+    rows = [
+        {"id": "S1", "name": "Zoë Müller", "address": "1 High Street Zürich 8001", "birth_date": born},
+        {"id": "S1", "name": "Zoë Müller", "address": "1 High Street Zürich 8001", "birth_date": born},
+        {"id": "S2", "name": "MÜLLER, Zoe", "address": "1 high street, zurich 8001", "birth_date": born},
+        {"id": "S3", "name": "Zoë Müller", "address": "1 High Street Zürich 8001", "birth_date": None},
+        {"id": "S4", "name": "Zoë Müller", "address": "2 High Street Zürich 8001", "birth_date": born},
+        {"id": "S5", "name": "Zoë Müller", "address": "1 High Street Zürich 8001", "birth_date": born},
+    ]
+    flags = pending_merge_flags(rows, "id")
+    assert sorted(flags) == ["S1", "S2", "S5"]
+    expected = "pending merge: probable duplicate person of S1, S5 (same name, address, birth date)"
+    assert flags["S2"] == expected
+
+
+def test_pending_merge_flags_none_for_a_copy_of_one_record():
+    row = {"id": "S1", "name": "Ada", "address": "1 Main St", "birth_date": "1815-12-10"}
+    assert pending_merge_flags([row, dict(row)], "id") == {}
+
+
+# ---------------------------------------------------------- status_conflict
+
+
+@pytest.mark.parametrize(
+    "policy,result,rule",
+    [
+        ("conservative", "active", "conservative: keep the paying line in service (review the account)"),
+        ("account", "terminated", "system of record: billing account"),
+        ("subscriber", "active", "system of record: subscriber"),
+    ],
+)
+def test_status_conflict_of_an_active_line_on_a_closed_account(policy, result, rule):
+    conflict = status_conflict(" Active ", "CLOSED", policy)
+    assert conflict["subscriber_status"] == "active"
+    assert conflict["account_status"] == "closed"
+    assert (conflict["policy"], conflict["result"], conflict["rule"]) == (policy, result, rule)
+    assert conflict["reason"] == resolve_status("active", "closed", policy)[1]
+
+
+def test_status_conflict_none_when_consistent_or_no_account():
+    assert status_conflict("barred", "suspended") is None
+    assert status_conflict("active", "") is None
+    with pytest.raises(ValueError, match="unknown account status"):
+        status_conflict("active", "gone")
+
+
+def test_status_after_conflicts():
+    counts = {"active": 5, "suspended": 1}
+    conflicts = [("active", "terminated"), ("active", "active"), ("suspended", "suspended")]
+    assert status_after_conflicts(counts, conflicts) == {"active": 4, "suspended": 1, "terminated": 1}
+    assert status_after_conflicts({"active": 1}, [("active", "suspended")]) == {"suspended": 1}
+    with pytest.raises(ValueError, match="'barred'"):
+        status_after_conflicts({"active": 1}, [("barred", "suspended")])
+
+
+# ---------------------------------------------------------- resolve_code
+
+
+def test_resolve_code_table_wins_then_lookup():
+    lookup = {"PRE10": 7, "LEGACY_1": 9}.get
+    assert resolve_code(" LEGACY_1 ", {"LEGACY_1": 42}, lookup) == (42, "table")
+    assert resolve_code("LEGACY_1", {"LEGACY_1": None}, lookup) == (9, "lookup")
+    assert resolve_code("PRE10", {}, lookup) == (7, "lookup")
+    assert resolve_code("NOPE", {"NOPE": None}, lookup) == (None, None)
+    assert resolve_code("", {"": 1}, lookup) == (None, None)
+    assert resolve_code(None, {}, lookup) == (None, None)

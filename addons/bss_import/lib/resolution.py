@@ -14,6 +14,11 @@ same way by every phase:
 * :func:`probable_duplicates` - same name, address and birth date: pending merge;
 * :func:`resolve_status` - subscriber vs billing account status, by policy;
 * :func:`apply_defaults` - safe deterministic defaults for empty mandatory values;
+* :func:`fill_defaults` and :func:`enrichment` - defaults of any defaulted column,
+  then whether a row still missing values is quarantined or migrated flagged;
+* :func:`pending_merge_flags` - the *pending merge* flag of each probable duplicate;
+* :func:`status_conflict` - one state conflict, as the state-conflict report lists it;
+* :func:`resolve_code` - an operator's legacy-code table before the built-in lookup;
 * :func:`sample` - the seeded sample of the side-by-side reconciliation.
 
 Messages returned here never contain cell values (they may be personal data):
@@ -33,6 +38,12 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 __all__ = [
     "POLICIES",
     "apply_defaults",
+    "enrichment",
+    "fill_defaults",
+    "pending_merge_flags",
+    "resolve_code",
+    "status_after_conflicts",
+    "status_conflict",
     "blocking_keys",
     "collapse_duplicates",
     "match_by_secondary_key",
@@ -663,6 +674,168 @@ def apply_defaults(row, mandatory, defaults):
         else:
             out[field] = default
     return out, missing
+
+
+def fill_defaults(row, mandatory, defaults):
+    """Fill every empty field that has a default; list the mandatory fields still empty.
+
+    Unlike :func:`apply_defaults`, a default also fills an optional field
+    (the country of an address: the operator's home country), because a
+    configured default is the operator's decision for every empty cell of
+    that column. Returns ``(new_row, missing, filled)``: a new dict, the
+    mandatory fields still empty (in order, without repeats) and the fields
+    a default filled (sorted).
+
+    >>> fill_defaults({"name": "Ada", "country": None}, ["name", "zip"], {"country": "CH"})
+    ({'name': 'Ada', 'country': 'CH'}, ['zip'], ['country'])
+    """
+    out = dict(row)
+    filled = []
+    for field, default in sorted(defaults.items()):
+        if _empty(out.get(field)) and not _empty(default):
+            out[field] = default
+            filled.append(field)
+    missing = [field for field in dict.fromkeys(mandatory) if _empty(out.get(field))]
+    return out, missing, filled
+
+
+def enrichment(missing, never_enrich, migrate_flagged):
+    """Decide what becomes of a row still missing mandatory values after the defaults.
+
+    ``never_enrich`` are the fields a row may never lack (its key, its
+    references, values a constraint or a rule of the migration requires);
+    ``migrate_flagged`` is the operator's opt-in. Returns ``(migrate, text)``:
+    ``(True, flag)`` to migrate the row flagged *requires enrichment*,
+    ``(False, reason)`` to send it to the enrichment queue (quarantine),
+    ``(True, None)`` when nothing is missing.
+
+    >>> enrichment(["activation_date"], {"msisdn"}, True)
+    (True, 'requires enrichment: activation_date (no default)')
+    >>> enrichment(["activation_date", "msisdn"], {"msisdn"}, True)[1]
+    'missing mandatory value: activation_date, msisdn (enrichment queue; msisdn is never migrated empty)'
+    """
+    missing = list(dict.fromkeys(missing))
+    if not missing:
+        return True, None
+    names = ", ".join(missing)
+    blocked = [field for field in missing if field in never_enrich]
+    if migrate_flagged and not blocked:
+        return True, f"requires enrichment: {names} (no default)"
+    why = f"; {', '.join(blocked)} is never migrated empty" if blocked and migrate_flagged else ""
+    return False, f"missing mandatory value: {names} (enrichment queue{why})"
+
+
+def pending_merge_flags(rows, key_field, fields=("name", "address", "birth_date")):
+    """{key: flag} of every row in a group of :func:`probable_duplicates`.
+
+    Rows are dicts with ``key_field``; rows sharing a key (copies of one
+    record) count once. The flag names the other keys of the group (source
+    keys, not personal data): the records are flagged *pending merge*,
+    never merged.
+
+    >>> rows = [
+    ...     {"id": "S1", "name": "Ada Lovelace", "address": "1 Main St", "birth_date": "1815-12-10"},
+    ...     {"id": "S2", "name": "LOVELACE, Ada", "address": "1 main st", "birth_date": "1815-12-10"},
+    ...     {"id": "S3", "name": "Ada Lovelace", "address": "2 Main St", "birth_date": "1815-12-10"},
+    ... ]
+    >>> flags = pending_merge_flags(rows, "id")
+    >>> sorted(flags)
+    ['S1', 'S2']
+    >>> flags["S2"]
+    'pending merge: probable duplicate person of S1 (same name, address, birth date)'
+    """
+    distinct = {}
+    for row in rows:
+        if row.get(key_field) is not None:
+            distinct.setdefault(row[key_field], row)
+    keyed = [{**row, "_line": key} for key, row in distinct.items()]
+    out = {}
+    what = ", ".join(field.replace("_", " ") for field in fields)
+    for group in probable_duplicates(keyed, fields):
+        for key in group:
+            others = ", ".join(str(k) for k in group if k != key)
+            out[key] = f"pending merge: probable duplicate person of {others} (same {what})"
+    return out
+
+
+def status_conflict(subscriber_status, account_status, policy="conservative"):
+    """The state conflict of a subscriber and its account, as the state-conflict report lists it.
+
+    Returns ``None`` for a consistent pair, else a dict: ``subscriber_status``
+    and ``account_status`` (canonical), ``policy``, ``rule`` (which side
+    won and why) and ``result`` (the status migrated). Same rules and errors
+    as :func:`resolve_status`.
+
+    >>> status_conflict("active", "closed")["rule"]
+    'conservative: keep the paying line in service (review the account)'
+    >>> status_conflict("active", "closed", "account")["result"]
+    'terminated'
+    >>> status_conflict("active", "open") is None
+    True
+    """
+    result, reason = resolve_status(subscriber_status, account_status, policy)
+    if reason is None:
+        return None
+    rules = {
+        "conservative": "conservative: keep the paying line in service (review the account)",
+        "account": "system of record: billing account",
+        "subscriber": "system of record: subscriber",
+    }
+    return {
+        "subscriber_status": str(subscriber_status).strip().lower(),
+        "account_status": str(account_status).strip().lower(),
+        "policy": policy,
+        "rule": rules[policy],
+        "result": result,
+        "reason": reason,
+    }
+
+
+def status_after_conflicts(counts, conflicts):
+    """Counts by status once the resolved conflicts are applied: ``{status: n}``.
+
+    ``counts`` are source statuses counted; ``conflicts`` are ``(source
+    status, resulting status)`` pairs of the rows whose status the policy
+    changed or kept. Statuses whose count drops to 0 are left out. Raises
+    :class:`ValueError` when a conflict names a status with no row left.
+
+    >>> status_after_conflicts({"active": 3, "terminated": 1}, [("active", "terminated")])
+    {'active': 2, 'terminated': 2}
+    """
+    out = dict(counts)
+    for source, result in conflicts:
+        if source == result:
+            continue
+        if out.get(source, 0) <= 0:
+            raise ValueError(f"conflict from status {source!r}: no source row has that status")
+        out[source] -= 1
+        out[result] = out.get(result, 0) + 1
+    return {status: n for status, n in sorted(out.items()) if n}
+
+
+def resolve_code(code, table, lookup):
+    """Resolve a legacy code: the operator's legacy-code table first, then the built-in ``lookup``.
+
+    ``table`` maps codes (compared trimmed) to a target, or to ``None`` for a
+    code listed but not mapped yet; ``lookup(code)`` is the phase's own
+    resolution (``None`` when unknown). Returns ``(target, how)`` with
+    ``how`` one of ``"table"``, ``"lookup"`` or ``None`` (unresolved).
+
+    >>> resolve_code("LEGACY_1", {"LEGACY_1": 42}, lambda c: None)
+    (42, 'table')
+    >>> resolve_code("PRE10", {"LEGACY_1": None}, {"PRE10": 7}.get)
+    (7, 'lookup')
+    >>> resolve_code("LEGACY_1", {"LEGACY_1": None}, lambda c: None)
+    (None, None)
+    """
+    code = str(code or "").strip()
+    if not code:
+        return None, None
+    mapped = table.get(code)
+    if mapped is not None:
+        return mapped, "table"
+    found = lookup(code)
+    return (found, "lookup") if found is not None else (None, None)
 
 
 # --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from . import (
     bss_import_file,
     bss_import_finding,
+    bss_import_legacy_code,
     bss_import_link,
     bss_import_mapping_line,
     bss_import_mapping_template,
@@ -10,5 +11,7 @@ from . import (
     bss_import_quarantine,
     bss_import_run,
     bss_import_run_report,
+    bss_import_run_resolution,
     bss_import_run_ui,
+    bss_import_state_conflict,
 )

@@ -10,6 +10,7 @@ from . import (
     test_migrate_phases,
     test_migrate_quarantine,
     test_migrate_reconcile,
+    test_migrate_resolution,
     test_migration_summary,
     test_profile,
     test_reconciliation_report,

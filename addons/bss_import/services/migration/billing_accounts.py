@@ -2,11 +2,23 @@
 
 The legacy open receivable is kept in ``x_legacy_ar_balance`` (the invoices
 phase brings the open items themselves).
+
+Resolution rules shared with the subscribers phase (which extends this one):
+
+* a missing value gets the run's configured safe default (the home country,
+  the home currency, a bill cycle day): :func:`..lib.resolution.fill_defaults`;
+  a mandatory value still missing sends the row to the enrichment queue
+  (quarantine), unless the operator opted in to migrating such rows flagged
+  *requires enrichment* - never for the columns of :attr:`never_enrich`;
+* a legacy code of a closed set that the built-in dictionaries do not know
+  (a status spelled ``ZZ``) is looked up in the run's legacy-code table.
 """
 
 from decimal import Decimal
 
-from ...lib import values
+from odoo.tools import SQL
+
+from ...lib import resolution, values
 from .base import Phase, Rejected, Resolved
 
 
@@ -15,10 +27,98 @@ class BillingAccountsPhase(Phase):
     table = "billing_accounts"
     model = "res.partner"
     sample_size = 25
+    #: Columns a row is never migrated without, even flagged: the key, and values a constraint
+    #: or a rule needs (a company contact needs a name; the status decides the lines' states).
+    never_enrich = ("account_number", "account_name", "status")
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self._countries = {}
+        self._codes = None
+        self._settings = None
+
+    # ------------------------------------------------------------ resolution
+    def resolve(self, row):
+        """Defaults, then the enrichment decision, then the mapped values and the phase's checks."""
+        if self._settings is None:
+            # Read once per pass: the run's settings do not change while its phase runs.
+            self._settings = (self.defaults(), self.ctx.run.migrate_unenriched)
+        defaults, migrate_flagged = self._settings
+        row_values, missing, _filled = resolution.fill_defaults(row.values, self.spec.mandatory, defaults)
+        migrate, text = resolution.enrichment(missing, self.never_enrich, migrate_flagged)
+        if not migrate:
+            return Rejected(row, [text])
+        vals, reasons = self.map_values(row_values)
+        if reasons:
+            return Rejected(row, reasons)
+        item = self.complete(row, row_values, vals)
+        if text and isinstance(item, Resolved):
+            item.flag = "\n".join(f for f in (item.flag, text) if f)
+        return item
+
+    def defaults(self):
+        """The run's configured defaults of the columns this table has (text, as a source cell)."""
+        run = self.ctx.run
+        out = {
+            "country": run.default_country_id.code,
+            "currency": run.default_currency_id.name,
+            "bill_cycle_day": str(run.default_bill_cycle_day) if run.default_bill_cycle_day else None,
+        }
+        return {name: value for name, value in out.items() if value and name in self.spec.by_name}
+
+    def code_table(self, column):
+        """{legacy code: target} of the run's legacy-code table for a column of this phase's table."""
+        if self._codes is None:
+            self._codes = {}
+            for line in self.ctx.run.legacy_code_ids.filtered(lambda ln: ln.source_table == self.table):
+                self._codes.setdefault(line.source_column, {})[line.code.strip()] = line._target()
+        return self._codes.get(column, {})
+
+    def convert(self, line, name, raw):
+        """A closed-set code the dictionaries do not know resolves through the legacy-code table."""
+        try:
+            return super().convert(line, name, raw)
+        except ValueError as exc:
+            if line.target_type != "selection":
+                raise
+            target, _how = resolution.resolve_code(raw, self.code_table(name), lambda code: None)
+            if target is None:
+                raise ValueError(f"{exc} (map it in the run's legacy-code table)") from None
+            return target
+
+    def unknown_codes(self):
+        """{(column, code): rows} of the staged codes the phase cannot resolve by itself.
+
+        Closed code sets (statuses, service types...) mapped to a selection
+        field: the distinct codes neither the mapping's value map nor the
+        built-in dictionaries know. One grouped query per column.
+        """
+        out = {}
+        for name, line in self.lines.items():
+            if line.action != "map" or line.target_type != "selection" or name not in self.spec.by_name:
+                continue
+            for code, rows in self.code_counts(name):
+                try:
+                    Phase.convert(self, line, name, code)
+                except ValueError:
+                    out[(name, code.strip())] = out.get((name, code.strip()), 0) + rows
+        return out
+
+    def code_counts(self, column):
+        """[(code, rows)] of the non-empty staged values of ``column``."""
+        if not self.has_rows():
+            return []
+        col = SQL.identifier(column)
+        self.env.cr.execute(
+            SQL(
+                "SELECT %s, count(*) FROM (%s) s WHERE %s IS NOT NULL AND btrim(%s) <> '' GROUP BY 1",
+                col,
+                self.source_sql(),
+                col,
+                col,
+            )
+        )
+        return self.env.cr.fetchall()
 
     def handled(self, name):
         return name == "country"

@@ -9,14 +9,22 @@
 * MSISDN, IMSI and ICCID are checked by telecom_subscriber's identifier rules
   (the profiler's, strict ICCID check digit); an invalid one is quarantined
   with the reason;
-* the plan code resolves the service plan (``x_plan_id``); an unknown code is
-  migrated as it is in ``x_plan_code``, without a plan, and flagged;
+* the plan code resolves the service plan (``x_plan_id``): first through the
+  run's legacy-code table (the operator mapped a retired code to a plan: the
+  line gets that plan and its code, no flag), then by the plans' own codes;
+  a code still unknown is migrated as it is in ``x_plan_code``, without a
+  plan, and flagged for re-association;
 * the monthly usage summaries (``usage.csv``) feed the last usage date (the
   latest of the line's own date and the last event of its months) and, when
   the line has none, its lifetime totals (the sum of its months);
 * the line's status is resolved against its account's status
   (:func:`..lib.resolution.resolve_status`, with the run's policy; by default
-  conservative: a paying customer's service is never cut); every conflict is flagged.
+  conservative: a paying customer's service is never cut); every conflict is flagged
+  and listed in the run's state-conflict report (``bss.import.state.conflict``);
+* lines with the same name, address and birth date as another line are
+  flagged *pending merge* (:func:`..lib.resolution.pending_merge_flags`),
+  never merged;
+* missing values and legacy codes of closed sets: see :mod:`.billing_accounts`.
 """
 
 from odoo.addons.telecom_subscriber.tools import identifiers
@@ -25,6 +33,7 @@ from odoo.tools import SQL
 from ...lib import resolution
 from .base import Phase, Rejected, Resolved
 from .billing_accounts import BillingAccountsPhase
+from .service_plans import ServicePlansPhase
 
 _IDENTIFIERS = {
     "msisdn": identifiers.normalize_msisdn,
@@ -46,6 +55,14 @@ class _UsageSource(Phase):
 
     object = "usage"
     table = "usage"
+    #: Subscriber ids to read (None: all): the side-by-side sample reads back its lines only.
+    only_subscribers = None
+
+    def source_sql(self):
+        sql = super().source_sql()
+        if self.only_subscribers is None:
+            return sql
+        return SQL("SELECT * FROM (%s) o WHERE o.subscriber_id = ANY(%s)", sql, list(self.only_subscribers))
 
     def summaries(self):
         """Yield (subscriber id, {last_event, voice_minutes, data_mb, sms_count}) per subscriber.
@@ -88,18 +105,235 @@ class SubscribersPhase(BillingAccountsPhase):
     object = "subscribers"
     table = "subscribers"
     model = "res.partner"
-    sample_size = 0
-
-    def control_totals(self):
-        """Lines migrated (a status conflict follows the run's policy: flagged, not counted here)."""
-        return self.count_totals(label="subscribers")
+    sample_size = 25
+    #: The key, the account reference (orphans are resolved, not enriched), the line's number
+    #: (its identity on the network, unique among live lines) and its status (state rules).
+    never_enrich = ("subscriber_id", "account_number", "msisdn", "status")
+    #: While the sample is read back: its clean and linked keys and the sampled keys (else None).
+    _sampling = None
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self._accounts = None
         self._plans = {}
+        self._plan_codes = {}
+        self._pending_merge = None
         self.usage = _UsageSource(ctx)
         self.status_policy = ctx.run.status_policy or "conservative"
+
+    # ------------------------------------------------------------ reconcile
+    def control_totals(self):
+        """Lines migrated, by status and by service type: converted source values vs the Odoo fields.
+
+        The source statuses are counted after the status policy: each state
+        conflict of the run's report moves one line from its source status to
+        the status migrated (a conflict the report does not hold, or a status
+        not written as the report says, shows as a mismatch).
+        """
+        columns = [c for c in ("status", "service_type") if self.mapped_field(c)]
+        source = self.clean_rows(columns)
+        odoo = self.linked_rows(source, [self.mapped_field(c) for c in columns])
+        totals = [
+            (
+                "subscribers: records (source rows minus quarantined and collapsed)",
+                str(len(source)),
+                str(len(odoo)),
+            )
+        ]
+        for column in columns:
+            target = self.mapped_field(column)
+            by_source = {}
+            for vals in source.values():
+                code = self.source_code(column, vals.get(column))
+                by_source[code] = by_source.get(code, 0) + 1
+            label = column
+            if column == "status":
+                # Conflicts are few: read the run's, keep those of the clean keys (no million-key domain).
+                conflicts = self.env["bss.import.state.conflict"].search_read(
+                    [("run_id", "=", self.ctx.run.id), ("object", "=", self.object)],
+                    ["source_key", "subscriber_status", "result_status"],
+                )
+                try:
+                    by_source = resolution.status_after_conflicts(
+                        by_source,
+                        [
+                            (c["subscriber_status"], c["result_status"])
+                            for c in conflicts
+                            if c["source_key"] in source
+                        ],
+                    )
+                except ValueError as exc:
+                    totals.append(
+                        ("subscribers: state-conflict report matches the source statuses", "yes", str(exc))
+                    )
+                label = "status (source after the status policy)"
+            by_odoo = {}
+            for vals in odoo.values():
+                code = vals.get(target) or ""
+                by_odoo[code] = by_odoo.get(code, 0) + 1
+            for code in sorted(set(by_source) | set(by_odoo)):
+                totals.append(
+                    (
+                        f"subscribers: records with {label} {code or '(empty)'}",
+                        str(by_source.get(code, 0)),
+                        str(by_odoo.get(code, 0)),
+                    )
+                )
+        return totals
+
+    def mapped_field(self, column):
+        line = self.lines.get(column)
+        return line.target_field if line and line.action == "map" and line.target_field else None
+
+    def source_code(self, column, raw):
+        """The canonical value of a source cell as the phase converts it ("" when empty or unknown)."""
+        try:
+            return self.convert(self.lines[column], column, raw) or ""
+        except ValueError:
+            return raw or ""
+
+    def write_chunk(self, items, counts):
+        """Write the chunk, then refresh the run's state-conflict report for its rows."""
+        result = super().write_chunk(items, counts)
+        self.record_conflicts(items)
+        return result
+
+    def record_conflicts(self, items):
+        """Replace the state-conflict lines of this run for the written rows by their current conflicts."""
+        Conflict = self.env["bss.import.state.conflict"]
+        keys = [it.row.key for it in items]
+        Conflict.search(
+            [("run_id", "=", self.ctx.run.id), ("object", "=", self.object), ("source_key", "in", keys)]
+        ).unlink()
+        found = [it for it in items if getattr(it, "conflict", None)]
+        if not found:
+            return
+        records = self.ctx.res_ids(self.object, [it.row.key for it in found])
+        Conflict.create(
+            [
+                {
+                    "run_id": self.ctx.run.id,
+                    "object": self.object,
+                    "source_key": it.row.key,
+                    "partner_id": records.get(it.row.key) or False,
+                    "account_key": it.conflict["account_key"],
+                    "subscriber_status": it.conflict["subscriber_status"],
+                    "account_status": it.conflict["account_status"],
+                    "policy": it.conflict["policy"],
+                    "rule": it.conflict["rule"],
+                    "result_status": it.conflict["result"],
+                    "changed": it.conflict["result"] != it.conflict["subscriber_status"],
+                }
+                for it in found
+            ]
+        )
+
+    # ------------------------------------------------------------ legacy codes
+    def unknown_codes(self):
+        """Closed-set codes (see the billing accounts) and plan codes no plan has: {(column, code): rows}.
+
+        A plan code is known when a service plan of Odoo or a staged service
+        plan row of the run has it (plans are migrated before subscribers).
+        """
+        out = super().unknown_codes()
+        if "plan_code" not in self.column_names():
+            return out
+        plans = ServicePlansPhase(self.ctx)
+        known = set(plans.clean_rows([])) if plans.has_rows() else set()
+        for code, rows in self.code_counts("plan_code"):
+            code = code.strip()
+            if code not in known and not self.plan(code):
+                out[("plan_code", code)] = out.get(("plan_code", code), 0) + rows
+        return out
+
+    def plan_code_of(self, plan_id):
+        """The plan code of a plan variant (the code a line linked to it must carry)."""
+        if plan_id not in self._plan_codes:
+            plan = self.env["product.product"].browse(plan_id)
+            self._plan_codes[plan_id] = plan.product_tmpl_id.x_plan_code or False
+        return self._plan_codes[plan_id]
+
+    # ------------------------------------------------------------ pending merge
+    def pending_merge(self):
+        """{key: flag} of the lines that probably are the same person as another line.
+
+        Candidates are blocked in SQL by birth date and postal code (two
+        records of one person share both), then compared by the lib's rule
+        (name and address word-order- and accent-insensitive): memory holds
+        the candidate rows only, not the export.
+        """
+        if self._pending_merge is not None:
+            return self._pending_merge
+        self._pending_merge = {}
+        needed = ("birth_date", "first_name", "last_name", "street", "city", "zip")
+        line = self.lines.get("birth_date")
+        if not self.has_rows() or not line or not all(c in self.column_names() for c in needed):
+            return self._pending_merge
+        key = SQL("concat_ws('/', %s)", SQL(", ").join(SQL.identifier(k) for k in self.spec.key))
+        self.env.cr.execute(
+            SQL(
+                """WITH s AS (%s)
+                   SELECT DISTINCT ON (1) %s, s.first_name, s.last_name, s.street, s.city, s.zip, s.birth_date
+                     FROM s JOIN (SELECT btrim(birth_date) AS b, coalesce(btrim(zip), '') AS z
+                                    FROM s WHERE btrim(birth_date) <> ''
+                                   GROUP BY 1, 2 HAVING count(DISTINCT %s) > 1) g
+                       ON btrim(s.birth_date) = g.b AND coalesce(btrim(s.zip), '') = g.z
+                    ORDER BY 1, s._file, s._line""",
+                self.source_sql(),
+                key,
+                key,
+            )
+        )
+        rows = []
+        for key_, first, last, street, city, zip_, born in self.env.cr.fetchall():
+            try:
+                born = self.convert(line, "birth_date", born)
+            except ValueError:
+                continue
+            name = " ".join(p for p in (first, last) if p)
+            rows.append(
+                {"key": key_, "name": name, "address": _address(street, city, zip_), "birth_date": born}
+            )
+        self._pending_merge = resolution.pending_merge_flags(rows, "key")
+        return self._pending_merge
+
+    # ------------------------------------------------------------ sample
+    def sample_lines(self):
+        """The base's sample, reading back only the sampled lines and their usage months.
+
+        The base resolves the sampled keys again from :meth:`rows`; on a large
+        export, streaming every line and every usage month a second time to
+        find 25 of them would cost as much as the pass itself. The sampled keys
+        are the base's (same clean keys, same seed), computed once here.
+        """
+        if not self.sample_size:
+            return []
+        clean = self.clean_rows([])
+        linked = self.linked_rows(clean, [])
+        keys = resolution.sample(list(linked), self.ctx.run.id, min(self.sample_size, len(linked)))
+        self._sampling = {"clean": clean, "linked": linked, "keys": keys}
+        self.usage.only_subscribers = keys
+        try:
+            return super().sample_lines()
+        finally:
+            self._sampling = None
+            self.usage.only_subscribers = None
+
+    def clean_rows(self, columns):
+        if self._sampling is not None and not columns:
+            return self._sampling["clean"]
+        return super().clean_rows(columns)
+
+    def linked_rows(self, keys, fields_):
+        if self._sampling is not None and not fields_:
+            return self._sampling["linked"]
+        return super().linked_rows(keys, fields_)
+
+    def source_sql(self):
+        sql = super().source_sql()
+        if self._sampling is None:
+            return sql
+        return SQL("SELECT * FROM (%s) o WHERE o.subscriber_id = ANY(%s)", sql, list(self._sampling["keys"]))
 
     def rows(self):
         """The staged lines, each with the summary of its usage months (both streams in key order)."""
@@ -225,18 +459,27 @@ class SubscribersPhase(BillingAccountsPhase):
         vals["type"] = "other"
         code = row_values.get("plan_code")
         if code:
-            vals["x_plan_code"] = code
-            vals["x_plan_id"] = self.plan(code) or False
-            if not vals["x_plan_id"]:
+            plan, how = resolution.resolve_code(code, self.code_table("plan_code"), self.plan)
+            # A plan mapped in the legacy-code table: the line carries that plan's own code
+            # (Odoo refuses a plan with a contradicting code); the legacy code stays in the table.
+            vals["x_plan_code"] = self.plan_code_of(plan) if how == "table" else code
+            vals["x_plan_id"] = plan or False
+            if not plan:
                 flags.append("unknown plan code: kept in x_plan_code, no plan linked")
+        conflict = None
         if vals.get("x_subscriber_status"):
             try:
-                status, conflict = resolution.resolve_status(
+                conflict = resolution.status_conflict(
                     vals["x_subscriber_status"], account[1], self.status_policy
                 )
             except ValueError as exc:
                 return Rejected(row, [str(exc)])
-            vals["x_subscriber_status"] = status
             if conflict:
-                flags.append(conflict)
-        return Resolved(row, vals, "\n".join(flags) or None)
+                vals["x_subscriber_status"] = conflict["result"]
+                flags.append(conflict["reason"])
+                conflict["account_key"] = row_values.get("account_number")
+        if row.key in self.pending_merge():
+            flags.append(self.pending_merge()[row.key])
+        item = Resolved(row, vals, "\n".join(flags) or None)
+        item.conflict = conflict
+        return item
