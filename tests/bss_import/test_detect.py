@@ -302,6 +302,29 @@ def test_xlsx_member(tmp_path):
     assert rows[0] == (2, ["BA0000", "Société 0", "O", "2020-01-01", "1500.5"])
 
 
+def test_xlsx_rows_without_their_trailing_empty_cells(tmp_path):
+    """A sheet stores no trailing empty cell: such rows are complete rows, a longer one is ragged."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["ACCOUNT_NUM", "ACCT_NAME", "ACCT_STATUS", "CRED_LIMIT"])
+    for i in range(5):
+        sheet.append([f"BA{i:04d}", f"Account {i}", "O"] + ([1500] if i % 2 else []))
+    book.save(tmp_path / "accounts.xlsx")
+    with sources.open_export(tmp_path) as export:
+        member = export.members[0]
+        det = sources.detect_member(member)
+        rows = list(sources.iter_rows(member, det))
+    assert det.table == "billing_accounts"
+    assert rows[0] == (2, ["BA0000", "Account 0", "O", ""])
+    assert rows[1] == (3, ["BA0001", "Account 1", "O", "1500"])
+    sheet.append(["BA0009", "Account 9", "O", 10, "extra"])
+    book.save(tmp_path / "accounts.xlsx")
+    with sources.open_export(tmp_path) as export, pytest.raises(ExportError, match="row 7: 5 cells"):
+        sources.detect_member(export.members[0])
+
+
 def test_damaged_xlsx_is_refused(tmp_path):
     (tmp_path / "accounts.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(ExportError, match="accounts.xlsx"):

@@ -451,8 +451,13 @@ def sniff_rows(
     bom_length=0,
     delimiter=None,
     line_numbers=None,
+    pad_short=False,
 ):
     """Detect header, table and column formats from already split rows (XLSX sheets, tests).
+
+    ``pad_short``: a data row shorter than the header is completed with empty
+    cells (a spreadsheet does not store a row's trailing empty cells); longer
+    rows are still refused.
 
     ``table`` overrides the table detection (operator's choice);
     ``line_numbers`` gives each row's line in the file for error messages
@@ -477,6 +482,8 @@ def sniff_rows(
     data = rows[header_index + 1 :]
     warnings = []
     ncols = len(header_list)
+    if pad_short:
+        data = [r + [""] * (ncols - len(r)) if len(r) < ncols else r for r in data]
     for offset, row in enumerate(data, start=header_index + 1):
         if len(row) != ncols:
             raise ExportError(

@@ -434,6 +434,8 @@ def detect_member(member, *, table=None, delimiter=None, encoding=None, dayfirst
             table=table,
             dayfirst=dayfirst,
             line_numbers=[n for n, _c in numbered],
+            # A sheet does not store trailing empty cells: iter_rows pads them the same way.
+            pad_short=True,
         )
     sample = read_sample(member)
     return detect.sniff(
