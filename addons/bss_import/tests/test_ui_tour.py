@@ -141,7 +141,7 @@ class TestBssImportTour(HttpCase):
             {
                 "orphan: its billing account is not migrated (not in the export, or quarantined); "
                 "no candidates": 3,
-                "missing mandatory value: last_name": 1,
+                "missing mandatory value: last_name (enrichment queue)": 1,
             },
         )
 
