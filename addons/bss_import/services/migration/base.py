@@ -334,11 +334,16 @@ class Phase:
         # prefetch set, so their fields are read in one query too (or from the cache
         # the chunk's create() left).
         present = set(Model.browse(set(res_ids.values())).exists().ids)
-        records = Model.browse([res_ids[it.row.key] for it in items if res_ids.get(it.row.key) in present])
+        # Iterating keeps the chunk as the records' prefetch set (browse(id) would not).
+        records = {
+            record.id: record
+            for record in Model.browse(
+                [res_ids[it.row.key] for it in items if res_ids.get(it.row.key) in present]
+            )
+        }
         out = []
         for item in items:
-            res_id = res_ids.get(item.row.key)
-            record = records.browse(res_id) if res_id in present else Model
+            record = records.get(res_ids.get(item.row.key), Model)
             if not record:
                 out.append((item.row.key, self.checksum(item.vals), "missing", ["record missing"]))
                 continue

@@ -12,11 +12,14 @@ time, each with its inverses and recomputations).
 * the defaults are computed once (same user, company and context for the
   whole chunk, so the same values) and merged under each value list exactly
   as ``BaseModel._add_missing_default_values`` merges them;
-* ``create()`` runs with ``_partners_skip_fields_sync`` (the flag Odoo's own
-  ``_load_records_create`` uses), then the sync runs batched: the children
-  whose commercial partner has the same commercial values get them in one
-  ``write()``, per company as ``_company_dependent_commercial_sync`` does;
-  the language and first-contact steps run per record as in ``create()``.
+* the parent account's commercial values (VAT, registry, payment terms,
+  pricelist...) are given in the value list of each new contact, and
+  ``create()`` runs with ``_partners_skip_fields_sync`` (the flag Odoo's own
+  ``_load_records_create`` uses) instead of writing them on each contact
+  after the INSERT; in the other companies, the contacts with the same
+  company-dependent values get them in one ``write()``, as
+  ``_company_dependent_commercial_sync`` does; the language and
+  first-contact steps run per record as in ``create()``.
 
 A contact whose address follows its parent (``type`` *contact* with a
 parent) or that has children is left to the plain per-record sync: the
@@ -49,46 +52,90 @@ def create_partners(Model, vals_list):
     if Model._name != "res.partner":
         return Model.create(vals_list)
     vals_list = with_defaults(Model, vals_list)
+    synced = _with_commercial_values(Model, vals_list)
     partners = Model.with_context(_partners_skip_fields_sync=True).create(vals_list).with_env(Model.env)
-    _sync(partners, vals_list)
+    _sync(partners, vals_list, synced)
     return partners
 
 
-def _sync(partners, vals_list):
+def _synced_by_parent(Model, vals):
+    """True when create() would copy the parent's commercial values onto this new contact.
+
+    A contact whose address follows its parent (type *contact*) or that
+    brings children is left to Odoo's per-record sync (see the module docstring).
+    """
+    if not vals.get("parent_id") or vals.get("child_ids"):
+        return False
+    if vals.get("is_company") or vals.get("company_type") == "company":
+        return False  # its own commercial partner
+    return vals.get("type", Model.default_get(["type"]).get("type")) != "contact"
+
+
+def _with_commercial_values(Model, vals_list):
+    """Put the parent's commercial values into the value lists of the contacts it syncs to.
+
+    create() writes them right after the INSERT (``_commercial_sync_from_company``,
+    one ``write()`` per contact): given at creation, they are stored, their
+    inverses run and the fields that depend on them are computed once.
+    Returns {position of the contact: the names given}.
+    """
+    # Company-dependent ones are written after the INSERT (see _sync), in each company.
+    commercial_fields = [f for f in Model._commercial_fields() if not Model._fields[f].company_dependent]
+    parents = Model.browse({vals["parent_id"] for vals in vals_list if vals.get("parent_id")}).sudo()
+    values_of = {}
+    synced = {}
+    for n, vals in enumerate(vals_list):
+        if not _synced_by_parent(Model, vals):
+            continue
+        parent = parents.browse(vals["parent_id"])
+        if parent.id not in values_of:
+            values = parent.commercial_partner_id._update_fields_values(commercial_fields)
+            # An empty value is left to the write after the INSERT: write() skips a value
+            # equal to the new record's (a 0.0 stays NULL), create() would store it.
+            values_of[parent.id] = {k: v for k, v in values.items() if v and not isinstance(v, list)}
+        vals.update(values_of[parent.id])
+        synced[n] = set(values_of[parent.id])
+    return synced
+
+
+def _sync(partners, vals_list, synced):
     """What ``res.partner.create()`` does per record after the INSERT, batched where it is safe."""
-    commercial_fields = partners._commercial_fields()
+    commercial = partners._commercial_fields()
     dependent = partners._company_dependent_commercial_fields()
-    groups = {}
-    for partner, vals in zip(partners, vals_list, strict=True):
-        if (partner.parent_id and partner.type == "contact") or partner.child_ids:
-            # Address sync with the parent or to children: Odoo's own per-record path.
+    children, rest = partners.browse(), {}
+    for n, (partner, vals) in enumerate(zip(partners, vals_list, strict=True)):
+        if n in synced:
+            children |= partner
+            # Every other commercial field, a default in ``vals`` or not: create() writes them all.
+            rest[partner.id] = [f for f in commercial if f not in synced[n]]
+        else:
+            # Odoo's own per-record path (a no-op for a contact without parent or children).
             partner._fields_sync(vals)
-            continue
-        if not vals.get("parent_id"):
-            continue
-        commercial = partner.sudo().commercial_partner_id
-        if commercial == partner:
-            continue
-        sync_vals = commercial._update_fields_values(commercial_fields)
-        groups.setdefault(_frozen(sync_vals), [sync_vals, partners.browse()])[1] |= partner
-    others = partners.env["res.company"].sudo().search([])
-    for sync_vals, children in groups.values():
-        children = children.sudo()
-        children.write(sync_vals)
-        if dependent:
-            for company in others:
-                if company == partners.env.company:
-                    continue
-                by_values = {}
-                for child in children.with_company(company):
-                    values_ = child.commercial_partner_id._update_fields_values(dependent)
-                    by_values.setdefault(_frozen(values_), [values_, child.browse()])[1] |= child
-                for values_, same in by_values.values():
-                    same.write(values_)
+    if children:
+        # The company-dependent commercial values in the current company (the rest of
+        # _commercial_sync_from_company's write), then in the others as
+        # _company_dependent_commercial_sync does: one write() per set of equal values.
+        _write_grouped(children.sudo(), rest.get)
+        for company in partners.env["res.company"].sudo().search([]):
+            if company != partners.env.company and dependent:
+                _write_grouped(children.sudo().with_company(company), lambda _id: dependent)
     for partner, vals in zip(partners, vals_list, strict=True):
         if "lang" not in vals and partner.parent_id:
             partner._onchange_parent_id_for_lang()
         partner._handle_first_contact_creation()
+
+
+def _write_grouped(children, names_of):
+    """Write on each child its commercial partner's values of ``names_of(child id)``, once per equal set."""
+    by_values = {}
+    for child in children:
+        names = names_of(child.id)
+        if not names:
+            continue
+        values_ = child.commercial_partner_id._update_fields_values(names)
+        by_values.setdefault(_frozen(values_), [values_, child.browse()])[1] |= child
+    for values_, same in by_values.values():
+        same.write(values_)
 
 
 def _frozen(values_):
