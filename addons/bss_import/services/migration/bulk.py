@@ -83,18 +83,19 @@ def _with_commercial_values(Model, vals_list):
     commercial_fields = [f for f in Model._commercial_fields() if not Model._fields[f].company_dependent]
     parents = Model.browse({vals["parent_id"] for vals in vals_list if vals.get("parent_id")}).sudo()
     values_of = {}
+    # Iterating the parents keeps them one prefetch set: their values (and computed ones such
+    # as the pricelist) are read for the whole chunk at once, not parent by parent.
+    for parent in parents:
+        values = parent.commercial_partner_id._update_fields_values(commercial_fields)
+        # An empty value is left to the write after the INSERT: write() skips a value
+        # equal to the new record's (a 0.0 stays NULL), create() would store it.
+        values_of[parent.id] = {k: v for k, v in values.items() if v and not isinstance(v, list)}
     synced = {}
     for n, vals in enumerate(vals_list):
         if not _synced_by_parent(Model, vals):
             continue
-        parent = parents.browse(vals["parent_id"])
-        if parent.id not in values_of:
-            values = parent.commercial_partner_id._update_fields_values(commercial_fields)
-            # An empty value is left to the write after the INSERT: write() skips a value
-            # equal to the new record's (a 0.0 stays NULL), create() would store it.
-            values_of[parent.id] = {k: v for k, v in values.items() if v and not isinstance(v, list)}
-        vals.update(values_of[parent.id])
-        synced[n] = set(values_of[parent.id])
+        vals.update(values_of[vals["parent_id"]])
+        synced[n] = set(values_of[vals["parent_id"]])
     return synced
 
 
