@@ -16,10 +16,11 @@ time, each with its inverses and recomputations).
   pricelist...) are given in the value list of each new contact, and
   ``create()`` runs with ``_partners_skip_fields_sync`` (the flag Odoo's own
   ``_load_records_create`` uses) instead of writing them on each contact
-  after the INSERT; in the other companies, the contacts with the same
-  company-dependent values get them in one ``write()``, as
-  ``_company_dependent_commercial_sync`` does; the language and
-  first-contact steps run per record as in ``create()``.
+  after the INSERT; the company-dependent and the empty ones are written
+  after it, in this company and then in the others (as
+  ``_company_dependent_commercial_sync`` does), one ``write()`` per set of
+  equal values; the language and first-contact steps run per record as in
+  ``create()``.
 
 A contact whose address follows its parent (``type`` *contact* with a
 parent) or that has children is left to the plain per-record sync: the
