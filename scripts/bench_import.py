@@ -1,17 +1,24 @@
-"""Measure detect → stage → profile of an import run on a generated export.
+"""Measure an import run end to end on a generated export: detect → stage → profile → migrate.
 
 Run through scripts/bench_import.sh (which prepares the virtualenv, PostgreSQL
 and the database). Prints, per step, the seconds and source rows per second,
 and the process's peak resident memory before and after the run: staging
-streams rows with COPY, so the peak must not grow with the export's size.
+streams rows with COPY and the migration clears the ORM cache per chunk, so
+the peak must not grow with the export's size. After profiling, the mapping
+suggestions are accepted as they are (confirm), and the phases the issue
+measures are migrated one after the other (custom fields, service plans,
+product catalogue, billing accounts, subscribers), each timed.
 With ``--native``, it also loads the same subscribers as plain contacts with
 Odoo's own import (``base_import.import.execute_import``, in batches of 2,000
 rows as the web client sends them) and prints its rows per second: the
-yardstick the importer is compared with. Nothing is kept: everything is
+yardstick the importer is compared with, and the ratio. The last line is the
+figures as one JSON object. ``--cprofile FILE`` profiles the subscribers
+phase (pstats file, top functions printed). Nothing is kept: everything is
 rolled back at the end.
 """
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -44,6 +51,14 @@ def main(argv=None):
         action="store_true",
         help="also load the subscribers as contacts with Odoo's own import (base_import)",
     )
+    parser.add_argument(
+        "--native-rows",
+        type=int,
+        default=10000,
+        help="subscribers loaded by the native import (its rows/s is a rate: a slice is enough)",
+    )
+    parser.add_argument("--no-migrate", action="store_true", help="stop after profiling")
+    parser.add_argument("--cprofile", metavar="FILE", help="profile the subscribers phase into FILE")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bss_bench_"))
@@ -73,14 +88,32 @@ def main(argv=None):
             f"export: {args.subscribers} subscribers, {args.dialect}, {size / 2**20:.0f} MiB "
             f"({'zip' if args.zip else 'folder'}), generated in {time.perf_counter() - started:.1f} s"
         )
-        run_steps(args, out)
+        figures = {"subscribers": args.subscribers, "dialect": args.dialect}
+        run_steps(args, out, figures)
         if args.native:
-            native_import(args, out)
+            native_import(args, out, figures)
+            if figures.get("subscribers_migrate_rows_s"):
+                figures["ratio_migrate_vs_native"] = round(
+                    figures["subscribers_migrate_rows_s"] / figures["native_rows_s"], 1
+                )
+                figures["ratio_end_to_end_vs_native"] = round(
+                    figures["subscribers_end_to_end_rows_s"] / figures["native_rows_s"], 1
+                )
+                print(
+                    f"   ratio: subscribers migrated {figures['ratio_migrate_vs_native']}x native, "
+                    f"end to end (stage → profile → migrate) {figures['ratio_end_to_end_vs_native']}x native"
+                )
+        figures["peak_rss_mib"] = round(peak_mib())
+        print(json.dumps(figures, sort_keys=True))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_steps(args, export):
+#: The phases the benchmark migrates, in dependency order: what 1M subscribers need.
+MIGRATED = ("custom_fields", "service_plans", "product_catalog", "billing_accounts", "subscribers")
+
+
+def run_steps(args, export, figures):
     sys.path.insert(0, os.environ.get("ODOO_PATH", str(Path.home() / "src" / "odoo-18.0")))
     import odoo
     from odoo.api import Environment
@@ -112,8 +145,71 @@ def run_steps(args, export):
             f"in {len(summary['files'])} files"
         )
         print("findings:", ", ".join(f"{k}={v}" for k, v in summary["findings"].items() if v))
-        print(f"peak RSS after the run: {peak_mib():.0f} MiB (+{peak_mib() - base:.0f} MiB)")
+        print(f"peak RSS after profiling: {peak_mib():.0f} MiB (+{peak_mib() - base:.0f} MiB)")
+        figures.update(
+            source_rows=rows,
+            front_seconds=round(total, 1),
+            peak_rss_profiled_mib=round(peak_mib()),
+        )
+        if not args.no_migrate:
+            migrate_steps(args, run, figures, total)
         cr.rollback()
+
+
+def migrate_steps(args, run, figures, front_seconds):
+    """Confirm the suggested mapping, then migrate the phases of :data:`MIGRATED` one by one."""
+    from odoo.addons.bss_import.services.migration import runner
+
+    started = time.perf_counter()
+    if not run.action_confirm_mapping():
+        raise SystemExit(f"the suggested mapping was refused: {run.error_message}")
+    confirm = time.perf_counter() - started
+    print(f" confirm: {confirm:7.1f} s  (the mapping suggestions as they are)")
+    migrate_seconds = confirm
+    for obj in MIGRATED:
+        started = time.perf_counter()
+        if args.cprofile and obj == "subscribers":
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            phase = profiler.runcall(runner.migrate, run, [obj])
+            profiler.dump_stats(args.cprofile)
+            seconds = time.perf_counter() - started
+            pstats.Stats(args.cprofile).sort_stats("cumulative").print_stats(45)
+        else:
+            phase = runner.migrate(run, [obj])
+            seconds = time.perf_counter() - started
+        migrate_seconds += seconds
+        if not phase:
+            continue
+        if phase.state != "done" or phase.mismatch:
+            print(f"  {obj}: {phase.state}: {phase.error_message or phase.mismatch}")
+        counts = phase._counts()
+        rows = counts["source_rows"]
+        print(
+            f"{obj[:16]:>16}: {seconds:7.1f} s  {rows / seconds:10,.0f} rows/s  "
+            f"(created {counts['created']:,}, quarantined {counts['quarantined']:,}, "
+            f"collapsed {counts['duplicates_collapsed']:,})  peak RSS {peak_mib():.0f} MiB"
+        )
+        figures[f"{obj}_rows"] = rows
+        figures[f"{obj}_seconds"] = round(seconds, 1)
+        if obj == "subscribers":
+            figures["subscribers_migrate_rows_s"] = round(rows / seconds)
+    subs = figures.get("subscribers_rows", 0)
+    end_to_end = front_seconds + migrate_seconds
+    figures["migrate_seconds"] = round(migrate_seconds, 1)
+    figures["end_to_end_seconds"] = round(end_to_end, 1)
+    figures["subscribers_end_to_end_rows_s"] = round(subs / end_to_end)
+    print(
+        f" migrate: {migrate_seconds:7.1f} s  (plans, catalogue, accounts, subscribers); "
+        f"subscribers alone {figures.get('subscribers_migrate_rows_s', 0):,} rows/s"
+    )
+    print(
+        f"end to end: {end_to_end:7.1f} s  {subs / end_to_end:10,.0f} subscribers/s "
+        f"(stage → profile → migrate, every staged file included)"
+    )
+    print(f"peak RSS after the migration: {peak_mib():.0f} MiB")
 
 
 # Odoo's own import of the subscribers as plain contacts: the columns an operator
@@ -151,7 +247,7 @@ def subscriber_contacts(export, country_ids):
             ]
 
 
-def native_import(args, export):
+def native_import(args, export, figures):
     """Load the subscribers as contacts through base_import, as the web client does."""
     import csv
     import io
@@ -171,6 +267,8 @@ def native_import(args, export):
         writer.writerow(NATIVE_FIELDS)
         rows = 0
         for values in subscriber_contacts(export, country_ids):
+            if rows >= args.native_rows:
+                break
             writer.writerow(values)
             rows += 1
         data = buffer.getvalue().encode()
@@ -206,6 +304,8 @@ def native_import(args, export):
             f"({imported:,} of {rows:,} subscribers as contacts, Odoo's base_import)"
         )
         print(f"peak RSS after the native import: {peak_mib():.0f} MiB (+{peak_mib() - base:.0f} MiB)")
+        figures["native_rows"] = imported
+        figures["native_rows_s"] = round(imported / seconds)
         cr.rollback()
 
 

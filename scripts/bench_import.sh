@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark of an import run's front half (detect, stage with COPY, profile) on a
-# generated export: prints rows/s per step and the peak memory of the process.
+# Benchmark of an import run end to end on a generated export: detect, stage with COPY,
+# profile, confirm the suggested mapping, migrate plans, catalogue, billing accounts and
+# subscribers; prints rows/s per step, the peak memory of the process and, with --native,
+# Odoo's own import of the same subscribers and the ratio. The last line is JSON.
 #
-#   scripts/bench_import.sh [--subscribers N] [--dialect D] [--zip] [--native]
+#   scripts/bench_import.sh [--subscribers N] [--dialect D] [--zip] [--native [--native-rows N]]
+#                           [--no-migrate] [--cprofile FILE]
 #
 # Uses the database bss_bench (BENCH_DB), created on first use and updated to the current code.
 set -euo pipefail

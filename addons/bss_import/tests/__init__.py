@@ -5,6 +5,7 @@ from . import (
     test_malformed,
     test_mapping,
     test_migrate_access,
+    test_migrate_bulk,
     test_migrate_invoices,
     test_migrate_orders,
     test_migrate_phases,

@@ -22,6 +22,7 @@ from odoo.tools import SQL
 from ...lib import legacy_codes, resolution, schema, values
 from ...lib.copy_stream import column_name
 from .. import stage_tables
+from . import bulk
 
 #: Context of every write of the migration: no tracking messages, no followers, no mail.
 MAIL_CONTEXT = {
@@ -266,7 +267,11 @@ class Phase:
         return resolution.row_checksum({k: comparable(v) for k, v in vals.items()}, sorted(vals))
 
     def write_chunk(self, items, counts):
-        """Create the new records of a chunk in one ``create()``, update changed ones, skip unchanged."""
+        """Create the new records of a chunk in one ``create()``, update changed ones, skip unchanged.
+
+        Contacts are created by :func:`.bulk.create_partners` (the result of
+        ``create()``, its per-record steps batched); links by one INSERT.
+        """
         Model = self.env[self.model]
         links = self.ctx.links(self.object, [it.row.key for it in items])
         new, new_items = [], []
@@ -301,7 +306,7 @@ class Phase:
                 }
             )
         if new:
-            records = Model.create(new)
+            records = bulk.create_partners(Model, new)
             self.after_create(records, [it for it, _c in new_items])
             self.ctx.create_links(
                 self.object,
@@ -324,18 +329,30 @@ class Phase:
         the same way as the source's mapped values: a value lost or changed on
         the way shows as a mismatch, and the fields that differ are named.
         """
-        links = self.ctx.links(self.object, [it.row.key for it in items])
+        res_ids = self.ctx.res_ids(self.object, [it.row.key for it in items])
         Model = self.env[self.model]
+        # One existence query for the chunk (not one per record); the records share a
+        # prefetch set, so their fields are read in one query too (or from the cache
+        # the chunk's create() left).
+        present = set(Model.browse(set(res_ids.values())).exists().ids)
+        # Iterating keeps the chunk as the records' prefetch set (browse(id) would not).
+        records = {
+            record.id: record
+            for record in Model.browse(
+                [res_ids[it.row.key] for it in items if res_ids.get(it.row.key) in present]
+            )
+        }
         out = []
         for item in items:
-            link = links.get(item.row.key)
-            record = Model.browse(link.res_id).exists() if link else Model
+            record = records.get(res_ids.get(item.row.key), Model)
             if not record:
                 out.append((item.row.key, self.checksum(item.vals), "missing", ["record missing"]))
                 continue
             odoo = {f: record[f] for f in item.vals}
+            source, target = self.checksum(item.vals), self.checksum(odoo)
+            # Field by field only when the row differs: it costs one checksum per field.
             out.append(
-                (item.row.key, self.checksum(item.vals), self.checksum(odoo), self.differing(item.vals, odoo))
+                (item.row.key, source, target, self.differing(item.vals, odoo) if source != target else [])
             )
         return out
 

@@ -139,6 +139,7 @@ def run_phase(ctx, phase, record):
                 if len(chunk) >= ctx.chunk_size:
                     _flush(ctx, phase, chunk, tally)
                     chunk = []
+                    _release(ctx)
             _flush(ctx, phase, chunk, tally)
     except Exception as exc:
         _logger.exception("migration phase %s of run %s failed", phase.object, ctx.run.name)
@@ -171,6 +172,18 @@ def _adjacent(rows):
         group.append(row)
     if group:
         yield current, group
+
+
+def _release(ctx):
+    """Write what the chunk left pending and empty the ORM cache.
+
+    The records a chunk wrote stay in the environment's cache (their values,
+    prefetch sets, the inverse of their many2ones): without this, the memory
+    of a phase grows with its rows. What the
+    next chunk needs (plans, accounts, mapping lines) is read again in a few
+    queries.
+    """
+    ctx.env.invalidate_all()
 
 
 def _flush(ctx, phase, chunk, tally):
