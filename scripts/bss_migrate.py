@@ -682,7 +682,8 @@ def _migrate_phases(run, progress):
         progress(f"{prefix}: migrating {rows} rows...")
         begin = time.monotonic()
         try:
-            result = run.call("action_migrate", [obj])
+            with StepPoller(run, obj):
+                result = run.call("action_migrate", [obj])
         except xmlrpc.client.Fault as exc:
             run.fail(f"migrating {obj}: {fault_message(exc)}")
         except ConnectionFailed as exc:

@@ -9,6 +9,7 @@ from . import (
     test_migrate_invoices,
     test_migrate_orders,
     test_migrate_phases,
+    test_migrate_progress,
     test_migrate_quarantine,
     test_migrate_reconcile,
     test_migrate_resolution,

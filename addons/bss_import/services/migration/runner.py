@@ -131,6 +131,8 @@ def run_phase(ctx, phase, record):
         }
     )
     tally = _Tally()
+    total = sum(f.rows for f in ctx.staged.files.get(phase.table, ())) if phase.table else 0
+    _progress(ctx, phase, 0, total)
     try:
         with ctx.env.cr.savepoint():
             chunk = []
@@ -140,13 +142,26 @@ def run_phase(ctx, phase, record):
                     _flush(ctx, phase, chunk, tally)
                     chunk = []
                     _release(ctx)
+                    _progress(ctx, phase, tally.counts.source_rows, total)
             _flush(ctx, phase, chunk, tally)
+            _progress(ctx, phase, tally.counts.source_rows, total)
     except Exception as exc:
         _logger.exception("migration phase %s of run %s failed", phase.object, ctx.run.name)
         record.write({"state": "error", "error_message": str(exc), "date_end": fields.Datetime.now()})
         return record
     _settle(record, tally, phase)
     return record
+
+
+def _progress(ctx, phase, done, total):
+    """Commit the phase's rows done so far on the side (the wizard and the CLI poll it).
+
+    The phase runs in one transaction: its own records are invisible to
+    others until it ends, the progress line is not.
+    """
+    ctx.env["bss.import.progress"]._report(
+        ctx.run.id, "migrate", done, total, f"{phase.object}: {done} of {total} rows"
+    )
 
 
 def _resolved_rows(phase, counts):
