@@ -78,6 +78,19 @@ class Counts:
         return dict(self.__dict__)
 
 
+def code_totals(label, by_source, odoo, target):
+    """[(name, source count, Odoo count)] per code: ``by_source`` {code: count} of the source rows
+    against the ``target`` values of the Odoo rows ``odoo`` ({key: {field: value}}); "" is empty."""
+    by_odoo = {}
+    for values_ in odoo.values():
+        code = values_.get(target) or ""
+        by_odoo[code] = by_odoo.get(code, 0) + 1
+    return [
+        (f"{label} {code or '(empty)'}", str(by_source.get(code, 0)), str(by_odoo.get(code, 0)))
+        for code in sorted(set(by_source) | set(by_odoo))
+    ]
+
+
 def comparable(value):
     """A field value in the form checksums and diffs compare (recordsets as ids, dates as text)."""
     if hasattr(value, "_name") and hasattr(value, "ids"):
@@ -437,7 +450,7 @@ class Phase:
         ]
         if column:
             line = self.lines.get(column)
-            by_source, by_odoo = {}, {}
+            by_source = {}
             for values_ in source.values():
                 raw = values_.get(column)
                 try:
@@ -445,17 +458,7 @@ class Phase:
                 except ValueError:
                     code = raw
                 by_source[code or ""] = by_source.get(code or "", 0) + 1
-            for values_ in odoo.values():
-                code = values_.get(target) or ""
-                by_odoo[code] = by_odoo.get(code, 0) + 1
-            for code in sorted(set(by_source) | set(by_odoo)):
-                totals.append(
-                    (
-                        f"{name}: records with {column} {code or '(empty)'}",
-                        str(by_source.get(code, 0)),
-                        str(by_odoo.get(code, 0)),
-                    )
-                )
+            totals += code_totals(f"{name}: records with {column}", by_source, odoo, target)
         return totals
 
     def amount_totals(self, pairs):

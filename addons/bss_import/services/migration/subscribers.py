@@ -31,7 +31,7 @@ from odoo.addons.telecom_subscriber.tools import identifiers
 from odoo.tools import SQL
 
 from ...lib import resolution
-from .base import Phase, Rejected, Resolved
+from .base import Phase, Rejected, Resolved, code_totals
 from .billing_accounts import BillingAccountsPhase
 from .service_plans import ServicePlansPhase
 
@@ -167,18 +167,7 @@ class SubscribersPhase(BillingAccountsPhase):
                         ("subscribers: state-conflict report matches the source statuses", "yes", str(exc))
                     )
                 label = "status (source after the status policy)"
-            by_odoo = {}
-            for vals in odoo.values():
-                code = vals.get(target) or ""
-                by_odoo[code] = by_odoo.get(code, 0) + 1
-            for code in sorted(set(by_source) | set(by_odoo)):
-                totals.append(
-                    (
-                        f"subscribers: records with {label} {code or '(empty)'}",
-                        str(by_source.get(code, 0)),
-                        str(by_odoo.get(code, 0)),
-                    )
-                )
+            totals += code_totals(f"subscribers: records with {label}", by_source, odoo, target)
         return totals
 
     def mapped_field(self, column):
