@@ -91,6 +91,32 @@ def code_totals(label, by_source, odoo, target):
     ]
 
 
+def group_totals(prefix, names, source_items, odoo_items):
+    """[(name, source text, Odoo text)] per group: its record count, then the sum of each amount.
+
+    ``source_items`` and ``odoo_items`` are iterables of (group, amounts), the
+    amounts Decimal in the order of ``names`` (the labels of their sums).
+    """
+
+    def tally(items):
+        by = {}
+        for group, amounts in items:
+            acc = by.setdefault(group, [0] + [decimal.Decimal(0)] * len(names))
+            acc[0] += 1
+            for n, amount in enumerate(amounts, start=1):
+                acc[n] += amount
+        return by
+
+    by_source, by_odoo = tally(source_items), tally(odoo_items)
+    empty = [0] + [decimal.Decimal(0)] * len(names)
+    totals = []
+    for group in sorted(set(by_source) | set(by_odoo)):
+        src, ood = by_source.get(group, empty), by_odoo.get(group, empty)
+        totals.append((f"{prefix} {group}: records", str(src[0]), str(ood[0])))
+        totals += [(f"{prefix} {group}: {name}", str(src[n]), str(ood[n])) for n, name in enumerate(names, 1)]
+    return totals
+
+
 def comparable(value):
     """A field value in the form checksums and diffs compare (recordsets as ids, dates as text)."""
     if hasattr(value, "_name") and hasattr(value, "ids"):

@@ -48,7 +48,7 @@ from odoo.tools import SQL
 
 from ...lib import legacy_codes, schema, values
 from .. import documents
-from .base import Phase, Rejected, Resolved
+from .base import Phase, Rejected, Resolved, group_totals
 
 LEGACY_JOURNAL_CODE = "LEGI"
 CLEARING_START_CODE = "1250"
@@ -139,28 +139,21 @@ class InvoicesPhase(Phase):
                 "partial": "posted, partially paid",
             }.get(row["payment_state"], f"posted, {row['payment_state']}")
 
-        by = {"source": defaultdict(lambda: [0, Decimal(0), Decimal(0)]), "odoo": None}
-        by["odoo"] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
-        for row in source.values():
-            acc = by["source"][source_state(row)]
-            acc[0] += 1
-            acc[1] += amount(row.get("amount_total"))
-            acc[2] += amount(row.get("amount_residual"))
-        for row in odoo.values():
-            acc = by["odoo"][odoo_state(row)]
-            acc[0] += 1
-            acc[1] += Decimal(str(row["amount_total"] or 0)).quantize(cent)
-            acc[2] += Decimal(str(row["amount_residual"] or 0)).quantize(cent)
-        totals = []
-        empty = [0, Decimal(0), Decimal(0)]
-        for state in sorted(set(by["source"]) | set(by["odoo"])):
-            src, ood = by["source"].get(state, empty), by["odoo"].get(state, empty)
-            totals += [
-                (f"invoices {state}: records", str(src[0]), str(ood[0])),
-                (f"invoices {state}: sum of amount_total, all currencies", str(src[1]), str(ood[1])),
-                (f"invoices {state}: sum of amount_residual, all currencies", str(src[2]), str(ood[2])),
-            ]
-        return totals
+        def odoo_amount(raw):
+            return Decimal(str(raw or 0)).quantize(cent)
+
+        return group_totals(
+            "invoices",
+            ["sum of amount_total, all currencies", "sum of amount_residual, all currencies"],
+            (
+                (source_state(row), (amount(row.get("amount_total")), amount(row.get("amount_residual"))))
+                for row in source.values()
+            ),
+            (
+                (odoo_state(row), (odoo_amount(row["amount_total"]), odoo_amount(row["amount_residual"])))
+                for row in odoo.values()
+            ),
+        )
 
     def __init__(self, ctx):
         super().__init__(ctx)

@@ -27,7 +27,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ...lib import legacy_codes, values
-from .base import Phase, Rejected, Resolved, Row, comparable
+from .base import Phase, Rejected, Resolved, Row, comparable, group_totals
 
 #: Header fields written after the lines exist (see write_chunk).
 _STATE_FIELDS = ("state", "locked")
@@ -110,30 +110,22 @@ class OrdersPhase(Phase):
             done = legacy_codes.map_code("orders", "status", raw or "") == "done"
             return f"{state}, locked" if done else state
 
-        by_source, by_odoo = {}, {}
-        for row in source.values():
-            acc = by_source.setdefault(source_state(row), [0, Decimal(0)])
-            acc[0] += 1
+        def source_amount(row):
             raw = row.get("total_amount")
-            acc[1] += self.decimal("orders", "total_amount", raw).quantize(cent) if raw else Decimal(0)
-        for row in odoo.values():
-            acc = by_odoo.setdefault(
-                f"{row['state']}, locked" if row["locked"] else row["state"], [0, Decimal(0)]
-            )
-            acc[0] += 1
-            acc[1] += Decimal(str(row["amount_untaxed"] or 0)).quantize(cent)
-        totals = []
-        for state in sorted(set(by_source) | set(by_odoo)):
-            src, ood = by_source.get(state, [0, Decimal(0)]), by_odoo.get(state, [0, Decimal(0)])
-            totals += [
-                (f"orders {state}: records", str(src[0]), str(ood[0])),
+            return self.decimal("orders", "total_amount", raw).quantize(cent) if raw else Decimal(0)
+
+        return group_totals(
+            "orders",
+            ["sum of total_amount (Odoo amount_untaxed), all currencies"],
+            ((source_state(row), (source_amount(row),)) for row in source.values()),
+            (
                 (
-                    f"orders {state}: sum of total_amount (Odoo amount_untaxed), all currencies",
-                    str(src[1]),
-                    str(ood[1]),
-                ),
-            ]
-        return totals
+                    f"{row['state']}, locked" if row["locked"] else row["state"],
+                    (Decimal(str(row["amount_untaxed"] or 0)).quantize(cent),),
+                )
+                for row in odoo.values()
+            ),
+        )
 
     def __init__(self, ctx):
         super().__init__(ctx)
