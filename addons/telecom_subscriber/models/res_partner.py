@@ -262,15 +262,22 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            self._telecom_prepare_vals(vals)
-            is_company = vals.get("is_company") or vals.get("company_type") == "company"
-            if (
-                not is_company
-                and not vals.get("x_subscriber_status")
-                and any(vals.get(name) for name in SUBSCRIBER_KEY_FIELDS)
-            ):
-                vals["x_subscriber_status"] = "pending"
+            self._telecom_create_vals(vals)
         return super().create(vals_list)
+
+    def _telecom_create_vals(self, vals):
+        """Complete the values of a new contact (in place): normalised telecom values, and the
+        status *pending* of a subscriber created without one. Also used by bulk creation paths
+        that write new contacts below ``create()`` (they must store what ``create()`` stores)."""
+        self._telecom_prepare_vals(vals)
+        is_company = vals.get("is_company") or vals.get("company_type") == "company"
+        if (
+            not is_company
+            and not vals.get("x_subscriber_status")
+            and any(vals.get(name) for name in SUBSCRIBER_KEY_FIELDS)
+        ):
+            vals["x_subscriber_status"] = "pending"
+        return vals
 
     def write(self, vals):
         self._telecom_prepare_vals(vals)
