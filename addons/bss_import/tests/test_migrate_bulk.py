@@ -1,9 +1,11 @@
 import contextlib
+from unittest.mock import patch
 
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from ..services.migration import base, bulk
+from ..services.migration import base, bulk, partner_insert
 from .common import BssImportCase, subscriber
 
 #: Columns that differ between two creations of the same values by construction.
@@ -12,7 +14,8 @@ _ASIDE = {"id", "create_date", "write_date"}
 
 @tagged("post_install", "-at_install")
 class TestMigrateBulk(BssImportCase):
-    """bulk.create_partners() leaves the database exactly as res.partner.create() does."""
+    """bulk.create_partners() and partner_insert.insert_partners() (one INSERT below the ORM)
+    leave the database exactly as res.partner.create() does."""
 
     def setUp(self):
         super().setUp()
@@ -38,6 +41,31 @@ class TestMigrateBulk(BssImportCase):
             }
         )
         self.account.with_company(self.company_b).property_payment_term_id = term
+        self.pricelist_b = self.env["product.pricelist"].sudo().create({"name": "Legacy CHF"})
+        self.account.with_company(self.company_b).property_product_pricelist = self.pricelist_b
+        # A pricelist that is the default one of a country: a line in that country under an
+        # account with this pricelist keeps no pricelist of its own (the inverse's rule).
+        group = (
+            self.env["res.country.group"]
+            .sudo()
+            .create({"name": "Pricing zone", "country_ids": [(6, 0, [self.env.ref("base.fr").id])]})
+        )
+        self.zone_pricelist = (
+            self.env["product.pricelist"]
+            .sudo()
+            .create({"name": "Zone", "country_group_ids": [(6, 0, group.ids)]})
+        )
+        self.zoned = self.Partner.create(
+            {
+                "name": "Zoned Accounts SA",
+                "is_company": True,
+                "x_billing_account_number": "BA004",
+                "street": "9 Rue Haute",
+                "country_id": self.env.ref("base.fr").id,
+                "property_product_pricelist": self.zone_pricelist.id,
+                "lang": "fr_FR",
+            }
+        )
         # An account without an address: its first contact gives it one (first-contact rule).
         self.bare = self.Partner.create(
             {"name": "Bare Accounts Inc", "is_company": True, "x_billing_account_number": "BA002"}
@@ -51,14 +79,15 @@ class TestMigrateBulk(BssImportCase):
             vals_list.append(
                 {
                     "name": f"{row['first_name']} {row['last_name']}",
-                    "parent_id": (self.bare if n == 3 else self.account).id,
+                    "parent_id": {3: self.bare, 5: self.zoned}.get(n, self.account).id,
                     "type": "other",
                     "is_company": False,
                     "company_id": self.company.id,
                     "street": row["street"],
                     "city": row["city"],
                     "zip": row["zip"],
-                    "country_id": self.env.ref("base.ch").id,
+                    "country_id": self.env.ref("base.fr" if n in (5, 6) else "base.ch").id,
+                    "phone": f"+41 44 668 18 0{n}",
                     "email": f"line{n}@example.com",
                     "x_subscriber_id": row["subscriber_id"],
                     "x_msisdn": row["msisdn"],
@@ -69,9 +98,11 @@ class TestMigrateBulk(BssImportCase):
                     "x_subscriber_status": "active",
                     "x_service_type": "mobile_prepaid",
                     "x_total_sms_count": n,
+                    "x_ocs_balance": 10.125 * n,
                 }
             )
         vals_list[1]["lang"] = "fr_FR"
+        vals_list[3]["website"] = "www.example.com"
         # A contact whose address follows its account, and a new account: both other paths.
         vals_list.append({"name": "Billing contact", "parent_id": self.account.id, "type": "contact"})
         vals_list.append(
@@ -93,35 +124,137 @@ class TestMigrateBulk(BssImportCase):
         written as "self": the two creations give the records different ids.
         """
         self.env.flush_all()
-        ids = [*records.ids, self.account.id, self.bare.id]
+        ids = [*records.ids, self.account.id, self.bare.id, self.zoned.id]
         self.env.cr.execute(SQL("SELECT * FROM res_partner WHERE id = ANY(%s) ORDER BY id", ids))
+        rows = self.env.cr.dictfetchall()
+        # Files (images...) are attachments, not columns: compared by field and size.
+        self.env.cr.execute(
+            SQL(
+                """SELECT res_id, array_agg(res_field || ':' || coalesce(file_size, 0) ORDER BY res_field)
+                     FROM ir_attachment WHERE res_model = 'res.partner' AND res_id = ANY(%s)
+                    GROUP BY res_id""",
+                ids,
+            )
+        )
+        files = dict(self.env.cr.fetchall())
         out = []
-        for row in self.env.cr.dictfetchall():
+        for row in rows:
             own = row["id"]
             out.append(
-                {k: ("self" if v == own and k != "id" else v) for k, v in row.items() if k not in _ASIDE}
+                {
+                    **{
+                        k: ("self" if v == own and k != "id" else v)
+                        for k, v in row.items()
+                        if k not in _ASIDE
+                    },
+                    "attachments": files.get(own),
+                }
             )
         return out
 
-    def created(self, create):
+    def created(self, create, sample=None):
         """The columns after ``create`` wrote the sample; everything is rolled back afterwards."""
+        sample = sample if sample is not None else self.sample()
         self.env.flush_all()
         with contextlib.closing(self.env.cr.savepoint()):
-            records = create(self.Partner, self.sample())
-            self.assertEqual(len(records), 8)
+            records = create(self.Partner, sample)
+            self.assertEqual(len(records), len(sample))
             self.env.invalidate_all()
             return self.columns(records)
 
-    def test_bulk_creation_stores_what_create_stores(self):
-        expected = self.created(lambda Model, vals_list: Model.create(vals_list))
-        got = self.created(bulk.create_partners)
-        self.assertEqual(len(got), 10)
+    def assertSameColumns(self, expected, got):
+        self.assertEqual(len(got), len(expected))
         for exp, row in zip(expected, got, strict=True):
             self.assertEqual(
                 {k: v for k, v in row.items() if v != exp[k]},
                 {},
                 f"{exp['name']}: columns written otherwise than by create() (expected {exp})",
             )
+
+    def insert_only(self, Model, vals_list):
+        """partner_insert.insert_partners(), failing if it handed the chunk to create() instead."""
+        with patch.object(bulk, "create_partners", side_effect=AssertionError("handed over to create()")):
+            return partner_insert.insert_partners(Model, vals_list)
+
+    def insertable(self):
+        """The sample minus the contact that follows its account's address (create()'s own path)."""
+        return [vals for vals in self.sample() if vals.get("type") != "contact"]
+
+    def test_insert_stores_what_create_stores(self):
+        """Every stored column, computed ones and company-dependent ones in both companies included."""
+        expected = self.created(lambda Model, vals_list: Model.create(vals_list), self.insertable())
+        got = self.created(self.insert_only, self.insertable())
+        self.assertSameColumns(expected, got)
+        by_name = {row["name"]: row for row in got}
+        line = by_name["Zoë Müller1"]
+        self.assertEqual(
+            (line["vat"], line["company_registry"], line["commercial_partner_id"], line["lang"]),
+            ("BE0477472701", "0477472701", self.account.id, "en_US"),
+        )
+        self.assertEqual(line["complete_name"], "Acme Telecom Ltd, Zoë Müller1")
+        self.assertEqual(line["email_normalized"], "line1@example.com")
+        self.assertTrue(line["phone_sanitized"])
+        self.assertTrue(line["x_is_subscriber"])
+        self.assertEqual(by_name["Zoë Müller2"]["lang"], "fr_FR")
+        self.assertEqual(by_name["Zoë Müller5"]["lang"], "fr_FR")  # its account's
+        self.assertEqual(float(line["x_ocs_balance_snapshot"]), 10.13)  # telecom_wallet's inverse
+        self.assertEqual(by_name["Zoë Müller4"]["website"], "http://www.example.com")
+        self.assertEqual(
+            set(line["property_payment_term_id"]), {str(self.company.id), str(self.company_b.id)}
+        )
+        self.assertEqual(
+            line["specific_property_product_pricelist"],
+            {
+                str(self.company.id): self.account.property_product_pricelist.id,
+                str(self.company_b.id): self.pricelist_b.id,
+            },
+        )
+        # The zone's default pricelist is not kept on a line of that zone.
+        self.assertIsNone(by_name["Zoë Müller5"]["specific_property_product_pricelist"])
+        self.assertEqual(by_name["Bare Accounts Inc"]["street"], "3 High Street")
+        self.assertEqual(by_name["Globex Mobile"]["commercial_partner_id"], "self")
+
+    def test_insert_leaves_caches_as_create(self):
+        """Read right after the INSERT (no invalidation): the ORM sees the new rows and their computed
+        values, and the accounts see their new lines."""
+        self.env.flush_all()
+        with contextlib.closing(self.env.cr.savepoint()):
+            self.assertFalse(self.account.child_ids)  # in cache before the insert
+            records = self.insert_only(self.Partner, self.insertable())
+            line = records.filtered(lambda r: r.name == "Zoë Müller1")
+            self.assertEqual(line.complete_name, "Acme Telecom Ltd, Zoë Müller1")
+            self.assertEqual(line.commercial_partner_id, self.account)
+            self.assertIn(line, self.account.child_ids)
+            self.assertEqual(line.property_product_pricelist, self.account.property_product_pricelist)
+
+    def test_insert_path_taken_only_where_it_reproduces_create(self):
+        self.assertIsNone(partner_insert.blocker(self.Partner, self.insertable()))
+        self.assertIn("follows its parent's address", partner_insert.blocker(self.Partner, self.sample()))
+        tracked = self.Partner.with_context(tracking_disable=False)
+        self.assertIn("tracking", partner_insert.blocker(tracked, self.insertable()))
+        self.assertIn(
+            "not a column",
+            partner_insert.blocker(self.Partner, [{"name": "x", "property_product_pricelist": 1}]),
+        )
+        self.assertIn("not res.partner", partner_insert.blocker(self.env["res.country"], [{}]))
+        # The mixed chunk still gets create()'s result (through bulk.create_partners).
+        expected = self.created(lambda Model, vals_list: Model.create(vals_list))
+        self.assertSameColumns(expected, self.created(partner_insert.create_contacts))
+
+    def test_insert_refuses_what_create_refuses(self):
+        """The Python constraints run on the inserted rows: a second live line with one MSISDN fails."""
+        vals_list = self.insertable()
+        vals_list[1]["x_msisdn"] = vals_list[0]["x_msisdn"]
+        self.env.flush_all()
+        with contextlib.closing(self.env.cr.savepoint()), self.assertRaises(ValidationError):
+            self.insert_only(self.Partner, vals_list)
+            self.env.flush_all()
+
+    def test_bulk_creation_stores_what_create_stores(self):
+        expected = self.created(lambda Model, vals_list: Model.create(vals_list))
+        got = self.created(bulk.create_partners)
+        self.assertEqual(len(got), 11)
+        self.assertSameColumns(expected, got)
         # The checks are not vacuous: the lines got their account's commercial values, the
         # account without an address took its first line's, the language rules held.
         by_name = {row["name"]: row for row in got}
@@ -133,7 +266,10 @@ class TestMigrateBulk(BssImportCase):
         self.assertEqual(by_name["Zoë Müller2"]["lang"], "fr_FR")
         self.assertEqual(
             line["specific_property_product_pricelist"],
-            {str(self.company.id): self.account.property_product_pricelist.id},
+            {
+                str(self.company.id): self.account.property_product_pricelist.id,
+                str(self.company_b.id): self.pricelist_b.id,
+            },
         )
         self.assertEqual(by_name["Bare Accounts Inc"]["street"], "3 High Street")
         self.assertIsNone(by_name["Billing contact"]["street"])

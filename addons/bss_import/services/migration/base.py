@@ -22,7 +22,7 @@ from odoo.tools import SQL
 from ...lib import legacy_codes, resolution, schema, values
 from ...lib.copy_stream import column_name
 from .. import stage_tables
-from . import bulk
+from . import partner_insert
 
 #: Context of every write of the migration: no tracking messages, no followers, no mail.
 MAIL_CONTEXT = {
@@ -54,6 +54,8 @@ class Resolved:
     row: Row
     vals: dict
     flag: str | None = None
+    #: The checksum of ``vals`` once computed (the write stores it on the link, reconcile compares it).
+    checksum: str | None = None
 
 
 @dataclass
@@ -205,6 +207,9 @@ class Phase:
         """Yield the resolution of the rows sharing ``key``: exact copies collapse into one
         (counted in ``counts.duplicates_collapsed``); rows with this key and different values
         are all quarantined."""
+        if len(group) == 1:  # most keys: nothing to compare
+            yield self.resolve(group[0])
+            return
         indexed = [{**row.values, "_line": n} for n, row in enumerate(group)]
         unique, collapsed, conflicts = resolution.collapse_duplicates(indexed, list(self.spec.key))
         counts.duplicates_collapsed += collapsed
@@ -308,14 +313,14 @@ class Phase:
     def write_chunk(self, items, counts):
         """Create the new records of a chunk in one ``create()``, update changed ones, skip unchanged.
 
-        Contacts are created by :func:`.bulk.create_partners` (the result of
-        ``create()``, its per-record steps batched); links by one INSERT.
+        Contacts are created by :func:`.partner_insert.create_contacts` (what
+        ``create()`` stores, one INSERT per chunk); links by one INSERT.
         """
         Model = self.env[self.model]
         links = self.ctx.links(self.object, [it.row.key for it in items])
         new, new_items = [], []
         for item in items:
-            checksum = self.checksum(item.vals)
+            checksum = item.checksum = self.checksum(item.vals)
             link = links.get(item.row.key)
             if item.flag:
                 counts.flagged += 1
@@ -345,7 +350,7 @@ class Phase:
                 }
             )
         if new:
-            records = bulk.create_partners(Model, new)
+            records = partner_insert.create_contacts(Model, new)
             self.after_create(records, [it for it, _c in new_items])
             self.ctx.create_links(
                 self.object,
@@ -369,30 +374,59 @@ class Phase:
         the way shows as a mismatch, and the fields that differ are named.
         """
         res_ids = self.ctx.res_ids(self.object, [it.row.key for it in items])
-        Model = self.env[self.model]
-        # One existence query for the chunk (not one per record); the records share a
-        # prefetch set, so their fields are read in one query too (or from the cache
-        # the chunk's create() left).
-        present = set(Model.browse(set(res_ids.values())).exists().ids)
-        # Iterating keeps the chunk as the records' prefetch set (browse(id) would not).
-        records = {
-            record.id: record
-            for record in Model.browse(
-                [res_ids[it.row.key] for it in items if res_ids.get(it.row.key) in present]
-            )
-        }
+        names = sorted({name for it in items for name in it.vals})
+        stored = self.read_back(set(res_ids.values()), names)
         out = []
         for item in items:
-            record = records.get(res_ids.get(item.row.key), Model)
-            if not record:
+            values_ = stored.get(res_ids.get(item.row.key))
+            if values_ is None:
                 out.append((item.row.key, self.checksum(item.vals), "missing", ["record missing"]))
                 continue
-            odoo = {f: record[f] for f in item.vals}
-            source, target = self.checksum(item.vals), self.checksum(odoo)
+            odoo = {f: values_[f] for f in item.vals}
+            source, target = item.checksum or self.checksum(item.vals), self.checksum(odoo)
             # Field by field only when the row differs: it costs one checksum per field.
             out.append(
                 (item.row.key, source, target, self.differing(item.vals, odoo) if source != target else [])
             )
+        return out
+
+    def read_back(self, ids, names):
+        """{id: {field: value}} of the existing records ``ids``, as Odoo reads them.
+
+        Plain stored columns are read with one SELECT for the chunk (an empty
+        number or flag read as Odoo reads it: 0, False); fields Odoo reads
+        otherwise (non-stored, company-dependent, translated, relational lists,
+        files) through the ORM, the chunk as one prefetch set.
+        """
+        Model = self.env[self.model]
+        sql_names, orm_names = [], []
+        for name in names:
+            field = Model._fields[name]
+            plain = field.store and field.column_type and not field.company_dependent and not field.translate
+            (sql_names if plain and field.type not in ("binary", "properties") else orm_names).append(name)
+        Model.flush_model(sql_names)
+        self.env.cr.execute(
+            SQL(
+                "SELECT %s FROM %s WHERE id = ANY(%s)",
+                SQL(", ").join(SQL.identifier(n) for n in ["id", *sql_names]),
+                SQL.identifier(Model._table),
+                list(ids),
+            )
+        )
+        empty = {
+            name: (0 if Model._fields[name].type in ("integer", "float", "monetary") else False)
+            for name in sql_names
+        }
+        out = {}
+        for row in self.env.cr.fetchall():
+            out[row[0]] = {
+                name: empty[name] if value is None else value
+                for name, value in zip(sql_names, row[1:], strict=True)
+            }
+        if orm_names:
+            # Iterating keeps the chunk as the records' prefetch set (browse(id) would not).
+            for record in Model.browse(list(out)):
+                out[record.id].update({name: record[name] for name in orm_names})
         return out
 
     def differing(self, source, odoo):

@@ -1,0 +1,431 @@
+"""Write a chunk of new contacts with one INSERT: what ``res.partner.create()`` stores, below it.
+
+Profiling the subscribers phase (README, *Migration performance*) shows that
+``create()`` spends most of its time in per-record Python around the INSERT:
+the commercial values of the parent account written on each new contact one
+``write()`` at a time (each with its inverses, e.g. the pricelist's search),
+cache bookkeeping, and per-record steps of each override. :func:`insert_partners`
+stores the same rows doing each of those steps once per chunk:
+
+1. the value lists are completed as the ``create()`` overrides complete them
+   (telecom_subscriber's normalisation and *pending* status, base's website
+   and company name), then with the defaults (one ``default_get``), then with
+   the parent's language and commercial values (read once per parent);
+2. one ``INSERT ... VALUES`` per 1,000 rows, every value converted by the
+   field's own ``convert_to_column_insert`` (what ``BaseModel._create`` does);
+3. the company-dependent commercial values (receivable, payment terms,
+   pricelist...) in every company, by one UPDATE that applies the expression
+   Odoo's ``_write_multi`` applies to them (entries equal to the company's
+   fallback are dropped), the current company's pricelist by the rule of
+   product's ``_inverse_product_pricelist``;
+4. the stored computed fields (complete name, commercial partner, normalised
+   e-mail, sanitised phone, peppol, telecom flags, and any other module's) are
+   marked to compute exactly as ``_create`` marks them (``modified(create=True)``,
+   the given ones protected): Odoo's own compute methods then run once for
+   the chunk at the next flush;
+5. base's first-contact address rule, the Python constraints, the company
+   consistency check and the access check run on the records as in ``create()``.
+
+The path is taken only where it reproduces ``create()``: contacts created
+without tracking, whose ``create()`` is extended by no module other than
+those of :data:`REPRODUCED` (checked at run time: another module's override
+would be skipped), whose values are columns (or the pricelist), and that are
+accounts or lines (``type`` other than *contact* under a parent: a contact
+of type *contact* follows its parent's address, left to ``create()``).
+Anything else goes through :func:`.bulk.create_partners` (``create()`` with
+its per-record steps batched). ``tests/test_migrate_bulk.py`` creates the
+same contacts both ways, in two companies, and compares every stored column.
+"""
+
+import datetime
+import logging
+
+import psycopg2.extensions
+
+from odoo import Command
+from odoo.tools import SQL
+
+from . import bulk
+
+_logger = logging.getLogger(__name__)
+
+#: Modules whose override of ``res.partner.create()`` the SQL path reproduces.
+REPRODUCED = frozenset({"base", "mail", "account", "telecom_subscriber"})
+#: The one non-stored field with an inverse the path reproduces (product's pricelist).
+PRICELIST = "property_product_pricelist"
+SPECIFIC_PRICELIST = "specific_property_product_pricelist"
+#: Non-stored fields whose inverse only writes the value on a stored field: {field: (inverse, stored)}.
+#: telecom_wallet shows the wallet balance in x_ocs_balance and keeps the legacy one in its snapshot;
+#: its inverse, a write() per contact, is the stored value rounded as write() rounds it.
+ALIASES = {"x_ocs_balance": ("_inverse_x_ocs_balance", "x_ocs_balance_snapshot")}
+#: A column left to its SQL default (BaseModel._create's marker).
+_DEFAULT = psycopg2.extensions.AsIs("DEFAULT")
+#: Values whose column form _insert converts once per chunk (ids, codes, flags, dates...).
+_HASHABLE = (str, int, float, bool, type(None), datetime.date)
+#: Rows per INSERT statement (BaseModel._create's batch size).
+INSERT_BATCH = 1000
+
+
+def blocker(Model, vals_list):
+    """Why the SQL path cannot create these value lists as ``create()`` would (None when it can)."""
+    if Model._name != "res.partner":
+        return f"{Model._name} is not res.partner"
+    ctx = Model.env.context
+    if not ctx.get("tracking_disable"):
+        return "tracking is enabled (create() would log and track)"
+    if ctx.get("import_file") or ctx.get("res_partner_search_mode"):
+        return "an import or partner search mode context changes create()"
+    if Model._inherits or Model._parent_store:
+        return "res.partner inherits or keeps a parent path"
+    overriding = {
+        cls._module for cls in type(Model).__mro__ if "create" in vars(cls) and getattr(cls, "_module", None)
+    }
+    if overriding - REPRODUCED:
+        return f"res.partner.create() is extended by {', '.join(sorted(overriding - REPRODUCED))}"
+    for name in Model._commercial_fields():
+        field = Model._fields[name]
+        if name != PRICELIST and (not field.store or field.type in ("one2many", "many2many")):
+            return f"commercial field {name} is not a plain stored field"
+    default_type = None
+    for vals in vals_list:
+        for name in vals:
+            field = Model._fields.get(name)
+            if field is None:
+                return f"unknown field {name}"
+            if not _is_column(field) and not (field.inverse and not field.store and name != PRICELIST):
+                return f"{name} is not a column"
+        if vals.get("parent_id") and not vals.get("is_company"):
+            if default_type is None:
+                default_type = Model.default_get(["type"]).get("type")
+            if vals.get("type", default_type) == "contact":
+                return "a contact of type contact follows its parent's address"
+    return None
+
+
+def _is_column(field):
+    return bool(field.store and field.column_type)
+
+
+def _alias(Model, name):
+    """The stored field the inverse of ``name`` writes its value on (None if not an alias)."""
+    known = ALIASES.get(name)
+    field = Model._fields.get(name)
+    if known and field and not field.store and field.inverse == known[0] and known[1] in Model._fields:
+        return known[1]
+    return None
+
+
+def _dummy(Model, vals, dummies):
+    """A new record with the company of ``vals`` (the currency a monetary value is rounded with)."""
+    company = vals.get("company_id") or False
+    if company not in dummies:
+        dummies[company] = Model.new({"company_id": company})
+    return dummies[company]
+
+
+def _nothing(value):
+    """True for a value that gives a new record nothing (empty, or x2many commands setting no ids)."""
+    if not value:
+        return True
+    return isinstance(value, list) and all(
+        isinstance(cmd, list | tuple) and (cmd[0] == Command.CLEAR or (cmd[0] == Command.SET and not cmd[2]))
+        for cmd in value
+    )
+
+
+def create_contacts(Model, vals_list):
+    """The records of ``vals_list``: :func:`insert_partners` where it reproduces create(), else create()."""
+    why = blocker(Model, vals_list)
+    if why:
+        _logger.info("contacts created by create(), not by one INSERT: %s", why)
+        return bulk.create_partners(Model, vals_list)
+    return insert_partners(Model, vals_list)
+
+
+def insert_partners(Model, vals_list):
+    """Create contacts as ``Model.create(vals_list)`` does (see the module docstring); the caller
+    checked :func:`blocker`. A default that is not a column (a tag from the context...) sends
+    the chunk to ``create()``."""
+    env = Model.env
+    Model = Model.browse()
+    Model.check_access("create")
+    Model.flush_model()
+    completed, synced = _complete(Model, vals_list)
+    inversed = _split_non_columns(Model, completed)
+    if inversed is None:
+        return bulk.create_partners(Model, vals_list)
+    records = Model.browse(_insert(Model, completed))
+    _sync_company_dependent(Model, records, completed, synced)
+    given = {name for vals in completed for name in vals}
+    # Caches of the other side of the new rows' many2ones (the parents' child_ids...).
+    for name in given:
+        field = Model._fields[name]
+        if field.type == "many2one":
+            for inverse in Model.pool.field_inverses[field]:
+                env[inverse.model_name].invalidate_model([inverse.name])
+    copies = _prime_cache(Model, records, given)
+    # Stored computed fields: marked as _create marks them (the given ones protected), computed
+    # for the whole chunk by Odoo's own methods at the next flush.
+    protected = set()
+    for name in given:
+        field = Model._fields[name]
+        if field.compute and (not field.readonly or field.precompute):
+            protected.update(Model.pool.field_computed.get(field, [field]))
+    with env.protecting(protected, records):
+        records.modified(Model._fields, create=True)
+        for field in copies:
+            env.remove_to_compute(field, records)
+        _inverse(Model, records, inversed, given)
+    for record in records.filtered("parent_id"):
+        record._handle_first_contact_creation()
+    records._validate_fields(given)
+    if Model._check_company_auto:
+        records._check_company()
+    records.check_access("create")
+    return records
+
+
+def _split_non_columns(Model, completed):
+    """Take the values that are no column out of the value lists; [{name: value}] of those an
+    inverse sets after the INSERT (None when one would need create() itself)."""
+    inversed = [{} for _vals in completed]
+    dummies = {}
+    for vals, inverse_vals in zip(completed, inversed, strict=True):
+        for name in [name for name in vals if not _is_column(Model._fields[name])]:
+            field = Model._fields[name]
+            value = vals.pop(name)
+            if _alias(Model, name):
+                target = Model._fields[_alias(Model, name)]
+                # What the inverse's write() stores: the value as the new contact's cache holds it.
+                vals[target.name] = target.convert_to_write(
+                    target.convert_to_cache(value, _dummy(Model, vals, dummies)), Model
+                )
+            elif field.inverse and not field.store and name != PRICELIST:
+                inverse_vals[name] = value  # set after the INSERT by its inverse, as create() does
+            elif (field.store or field.inverse) and not _nothing(value):
+                # create() stores nothing for a non-stored field without inverse (a default of a
+                # UI flag...), nor for x2many commands that set no record.
+                _logger.info("contacts created by create(), not by one INSERT: %s has a default", name)
+                return None
+    return inversed
+
+
+def _prime_cache(Model, records, given):
+    """Put in the cache what _create puts there and a fetch could not give in one query: no
+    lines (x2many), no file (attachment fields). Returns the stored copies of an empty file (the
+    image sizes of image_1920): computing them copies nothing and writes no attachment, they stay
+    empty as create() leaves them."""
+    cache = Model.env.cache
+    empty = set()
+    for field in Model._fields.values():
+        if field.type in ("one2many", "many2many"):
+            cache.update(records, field, [()] * len(records))
+        elif field.store and getattr(field, "attachment", False) and field.name not in given:
+            cache.update(records, field, [None] * len(records))
+            empty.add(field.name)
+    return [
+        field
+        for field in Model._fields.values()
+        if field.name in empty and field.related and field.related.split(".")[0] in empty
+    ]
+
+
+def _inverse(Model, records, inversed, stored):
+    """create()'s inverse step: the inverse of each non-stored field given (telecom_wallet's balance
+    snapshot...), record by record as create() runs the inverses of non-stored fields."""
+    groups = {}
+    for vals in inversed:
+        for name in vals:
+            groups.setdefault(Model._fields[name].inverse, set()).add(name)
+    for names in groups.values():
+        for record, vals in zip(records, inversed, strict=True):
+            given = {name: vals[name] for name in names if name in vals}
+            if given:
+                record._update_cache(given)
+                Model._fields[next(iter(given))].determine_inverse(record)
+    for record, vals in zip(records, inversed, strict=True):
+        if vals:
+            record._validate_fields(vals, stored)
+
+
+def _complete(Model, vals_list):
+    """The value lists completed as create() completes them; and {position: commercial parent id}
+    of the lines whose commercial values come from their parent."""
+    out = []
+    for given in vals_list:
+        vals = Model._telecom_create_vals(dict(given))  # telecom_subscriber's create()
+        if vals.get("website"):  # base's create()
+            vals["website"] = Model._clean_website(vals["website"])
+        if vals.get("parent_id"):
+            vals["company_name"] = False
+        out.append(vals)
+    steering = Model.default_get(list(bulk._STEERING))
+    completed = bulk.with_defaults(Model, out)
+    for vals in completed:
+        for name, value in steering.items():
+            vals.setdefault(name, value)
+        if "company_type" in vals:  # its inverse sets is_company after the INSERT
+            vals["is_company"] = vals.pop("company_type") == "company"
+    parent_ids = {vals["parent_id"] for vals in completed if vals.get("parent_id")}
+    parents = Model.browse(parent_ids).sudo()
+    commercial = [
+        name
+        for name in Model._commercial_fields()
+        if name != PRICELIST and not Model._fields[name].company_dependent
+    ]
+    # Iterating keeps the parents one prefetch set: read once for the chunk, not per parent.
+    lang_of, values_of, commercial_of = {}, {}, {}
+    default_lang = Model.env.context.get("default_lang") or Model.env.lang
+    for parent in parents:
+        lang_of[parent.id] = parent.lang or default_lang
+        values_of[parent.id] = parent.commercial_partner_id._update_fields_values(commercial)
+        commercial_of[parent.id] = parent.commercial_partner_id.id
+    synced = {}
+    for n, (given, vals) in enumerate(zip(vals_list, completed, strict=True)):
+        parent_id = vals.get("parent_id")
+        if not parent_id:
+            continue
+        if "lang" not in given:  # base's _onchange_parent_id_for_lang
+            vals["lang"] = lang_of[parent_id]
+        if vals.get("is_company"):  # its own commercial partner
+            continue
+        synced[n] = commercial_of[parent_id]
+        # _commercial_sync_from_company's write(): a value equal to the new record's is not written.
+        for name, value in values_of[parent_id].items():
+            field = Model._fields[name]
+            if field.convert_to_cache(value, Model) != field.convert_to_cache(vals.get(name), Model):
+                vals[name] = value
+    return completed, synced
+
+
+def _insert(Model, vals_list):
+    """INSERT the rows (BaseModel._create's conversion of each value); their ids in order."""
+    env = Model.env
+    now = env.cr.now()
+    log = {"create_uid": env.uid, "create_date": now, "write_uid": env.uid, "write_date": now}
+    ids = []
+    # Most columns hold a handful of distinct values over a chunk (defaults, statuses, the
+    # account's commercial values): each is converted once. A monetary value is converted with
+    # its row (the row's currency rounds it).
+    converted = {}
+
+    def column_value(field, vals):
+        value = vals[field.name]
+        if field.type == "monetary" or not isinstance(value, _HASHABLE):
+            return field.convert_to_column_insert(value, Model, vals)
+        known = converted.setdefault(field.name, {})
+        key = (type(value), value)
+        if key not in known:
+            known[key] = field.convert_to_column_insert(value, Model, vals)
+        return known[key]
+
+    for start in range(0, len(vals_list), INSERT_BATCH):
+        batch = [{**vals, **log} for vals in vals_list[start : start + INSERT_BATCH]]
+        names = sorted({name for vals in batch for name in vals if name != "id"})
+        fields_ = [Model._fields[name] for name in names]
+        rows = [
+            tuple(column_value(field, vals) if field.name in vals else _DEFAULT for field in fields_)
+            for vals in batch
+        ]
+        env.cr.execute(
+            SQL(
+                'INSERT INTO %s (%s) VALUES %s RETURNING "id"',
+                SQL.identifier(Model._table),
+                SQL(", ").join(map(SQL.identifier, names)),
+                SQL(", ").join(rows),
+            )
+        )
+        ids.extend(row[0] for row in env.cr.fetchall())
+    return ids
+
+
+def _sync_company_dependent(Model, records, vals_list, synced):
+    """The company-dependent commercial values of the lines, in every company, as create() leaves them.
+
+    create() writes the parent's value of each such field in each company
+    (``_commercial_sync_from_company``, ``_company_dependent_commercial_sync``),
+    and ``_write_multi`` keeps the entries that differ from the company's
+    fallback: the line holds its commercial parent's entries minus those. The
+    current company's pricelist is the inverse's: none when the parent's
+    pricelist is the default one of the line's country.
+    """
+    names = Model._company_dependent_commercial_fields()
+    if not synced or not names:
+        return
+    env = Model.env
+    company = str(env.company.id)
+    current = _pricelist_values(Model, vals_list, synced)
+    default = env["ir.default"]
+    assignments = []
+    for name in names:
+        fallbacks = default._get_field_column_fallbacks(Model._name, name)
+        column = SQL.identifier(name)
+        source = SQL("p.%s", column)
+        if name == SPECIFIC_PRICELIST:
+            # The parent's entries in the other companies; in this one, the inverse's value when it
+            # wrote one, else the line's own entry from the INSERT.
+            source = SQL(
+                """(COALESCE(p.%(c)s, '{}') - %(company)s) || CASE WHEN v.set_pricelist
+                    THEN jsonb_build_object(%(company)s, v.pricelist)
+                    WHEN c.%(c)s ? %(company)s THEN jsonb_build_object(%(company)s, c.%(c)s -> %(company)s)
+                    ELSE '{}' END""",
+                c=column,
+                company=company,
+            )
+        assignments.append(
+            SQL(
+                """%(c)s = (SELECT jsonb_object_agg(d.key, d.value)
+                              FROM jsonb_each(COALESCE(%(source)s, '{}')) d
+                              JOIN jsonb_each(%(fallbacks)s::jsonb) f
+                                ON d.key = f.key AND d.value != f.value)""",
+                c=column,
+                source=source,
+                fallbacks=fallbacks,
+            )
+        )
+    rows = [
+        SQL("(%s, %s, %s, %s::int)", records[n].id, parent, n in current, current.get(n))
+        for n, parent in synced.items()
+    ]
+    env.cr.execute(
+        SQL(
+            """UPDATE res_partner c SET %s
+                 FROM (VALUES %s) AS v(id, parent, set_pricelist, pricelist), res_partner p
+                WHERE c.id = v.id AND p.id = v.parent""",
+            SQL(", ").join(assignments),
+            SQL(", ").join(rows),
+        )
+    )
+
+
+def _pricelist_values(Model, vals_list, synced):
+    """{position: pricelist id or None} of the lines whose current-company pricelist the inverse writes.
+
+    product's ``_inverse_product_pricelist`` on the value create() writes (the
+    commercial parent's pricelist): none when it is the
+    default pricelist of the line's country, else that pricelist; nothing
+    written when there is no pricelist and no specific one to reset.
+    """
+    if PRICELIST not in Model._fields or SPECIFIC_PRICELIST not in Model._fields:
+        return {}
+    env = Model.env
+    parents = Model.browse(set(synced.values())).sudo()
+    parent_pricelist = {parent.id: parent.property_product_pricelist.id for parent in parents}
+    countries = {}
+    Pricelist = env["product.pricelist"]
+    specific = Model._fields[SPECIFIC_PRICELIST]
+    # The line's own specific pricelist as the inverse reads it: its entry, else the fallback.
+    fallback = specific.get_company_dependent_fallback(Model).id or None
+    out = {}
+    for n, parent in synced.items():
+        vals = vals_list[n]
+        pricelist = parent_pricelist[parent] or False
+        code = env["res.country"].browse(vals.get("country_id") or []).code or False
+        if code not in countries:
+            domain = [("country_group_ids.country_ids.code", "=", code)]
+            countries[code] = Pricelist.search(domain, limit=1).id
+        default_for_country = countries[code]
+        actual = specific.convert_to_cache(vals.get(SPECIFIC_PRICELIST), Model) or fallback
+        if pricelist or (actual and default_for_country and default_for_country != actual):
+            out[n] = None if pricelist == default_for_country else pricelist
+    return out
