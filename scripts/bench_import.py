@@ -119,7 +119,12 @@ def run_steps(args, export, figures):
     from odoo.api import Environment
 
     odoo.tools.config.parse_config(
-        ["--addons-path", args.addons_path, "--data-dir", args.data_dir, "-d", args.db, "--log-level", "warn"]
+        [
+            *("--addons-path", args.addons_path, "--data-dir", args.data_dir, "-d", args.db),
+            *("--log-level", "warn"),
+            # Each phase logs where its time went (read and resolve, write, reconcile...).
+            *("--log-handler", "odoo.addons.bss_import.services.migration.runner:INFO"),
+        ]
     )
     registry = odoo.modules.registry.Registry(args.db)
     with registry.cursor() as cr:

@@ -9,9 +9,11 @@ unchanged. No phase starts while an earlier phase of the run has a mismatch
 that no Migration Manager has acknowledged.
 """
 
+import contextlib
 import hashlib
 import json
 import logging
+import time
 from collections import Counter
 
 import psycopg2
@@ -103,6 +105,32 @@ class _Tally:
         self.source = hashlib.sha256()
         self.odoo = hashlib.sha256()
         self.differing = Counter()
+        #: Seconds spent per step (resolve, write, quarantine, reconcile, settle), logged at the end.
+        self.seconds = Counter()
+
+    def timed(self, step, rows):
+        """Yield from ``rows``, counting the time spent producing them under ``step``."""
+        rows = iter(rows)
+        while True:
+            start = time.perf_counter()
+            try:
+                item = next(rows)
+            except StopIteration:
+                self.seconds[step] += time.perf_counter() - start
+                return
+            self.seconds[step] += time.perf_counter() - start
+            yield item
+
+    @contextlib.contextmanager
+    def step(self, name):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
+
+    def timings(self):
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.most_common())
 
     def add_checksums(self, results):
         for key, source, odoo, fields_ in results:
@@ -136,7 +164,7 @@ def run_phase(ctx, phase, record):
     try:
         with ctx.env.cr.savepoint():
             chunk = []
-            for item in _resolved_rows(phase, tally.counts):
+            for item in tally.timed("read and resolve", _resolved_rows(phase, tally.counts)):
                 chunk.append(item)
                 if len(chunk) >= ctx.chunk_size:
                     _flush(ctx, phase, chunk, tally)
@@ -149,7 +177,15 @@ def run_phase(ctx, phase, record):
         _logger.exception("migration phase %s of run %s failed", phase.object, ctx.run.name)
         record.write({"state": "error", "error_message": str(exc), "date_end": fields.Datetime.now()})
         return record
-    _settle(record, tally, phase)
+    with tally.step("control totals and sample"):
+        _settle(record, tally, phase)
+    _logger.info(
+        "migration phase %s of run %s: %s source rows; %s",
+        phase.object,
+        ctx.run.name,
+        tally.counts.source_rows,
+        tally.timings(),
+    )
     return record
 
 
@@ -206,11 +242,14 @@ def _flush(ctx, phase, chunk, tally):
         return
     resolved = [it for it in chunk if isinstance(it, Resolved)]
     rejected = [it for it in chunk if isinstance(it, Rejected)]
-    written, refused = write_resolved(ctx, phase, resolved, tally.counts)
+    with tally.step("write"):
+        written, refused = write_resolved(ctx, phase, resolved, tally.counts)
     rejected += refused
-    _quarantine(ctx, phase, rejected)
+    with tally.step("quarantine"):
+        _quarantine(ctx, phase, rejected)
     tally.counts.quarantined += len(rejected)
-    tally.add_checksums(phase.reconcile(written))
+    with tally.step("reconcile"):
+        tally.add_checksums(phase.reconcile(written))
 
 
 def write_resolved(ctx, phase, resolved, counts):
