@@ -118,6 +118,7 @@ class SubscribersPhase(BillingAccountsPhase):
         self._plans = {}
         self._plan_codes = {}
         self._pending_merge = None
+        self._secondary_keys = None
         self.usage = _UsageSource(ctx)
         self.status_policy = ctx.run.status_policy or "conservative"
 
@@ -383,21 +384,21 @@ class SubscribersPhase(BillingAccountsPhase):
         street, zip_ = row_values.get("street"), row_values.get("zip")
         matches = []
         if email:
-            matches.append(SQL("lower(regexp_replace(p.email, '\\s', '', 'g')) = %s", email))
+            matches.append(SQL("k.email = %s", email))
         if len(phone) >= 7:
-            matches.append(SQL("regexp_replace(p.phone, '\\D', '', 'g') LIKE %s", f"%{phone[-7:]}"))
+            matches.append(SQL("k.phone7 = %s", phone[-7:]))
         if street and zip_:
-            matches.append(SQL("(lower(p.street) = lower(%s) AND p.zip = %s)", street, zip_))
+            matches.append(SQL("(k.street = lower(%s) AND k.zip = %s)", street, zip_))
         if not matches:
             return None, "no secondary key (e-mail, phone, street and postal code) to re-parent it by"
-        self.env["res.partner"].flush_model()
+        table = self.secondary_keys()
         self.env.cr.execute(
             SQL(
                 """SELECT p.id, p.x_account_status, p.email, p.phone, p.street, p.city, p.zip
-                     FROM bss_import_link l JOIN res_partner p ON p.id = l.res_id
-                    WHERE l.company_id = %s AND l.object = 'billing_accounts' AND (%s)
+                     FROM res_partner p
+                    WHERE p.id IN (SELECT k.id FROM %s k WHERE %s)
                     ORDER BY p.id LIMIT 50""",
-                self.ctx.company.id,
+                SQL.identifier(table),
                 SQL(" OR ").join(matches),
             )
         )
@@ -414,6 +415,43 @@ class SubscribersPhase(BillingAccountsPhase):
             orphan, candidates, fields=("email", "phone", "address")
         )
         return ((found["id"], found["status"]) if found else None), reason
+
+    def secondary_keys(self):
+        """Name of a temporary table of the migrated accounts' secondary keys, indexed.
+
+        Built on the phase's first orphan from the accounts migrated so far
+        (the accounts phase runs first): each orphan is then matched by index
+        lookups, not by a scan of every contact (a scan per orphan grows with
+        the database). The keys are those the matching compares: e-mail
+        without spaces in lower case, the phone's last 7 digits, street in
+        lower case and postal code.
+        """
+        if self._secondary_keys:
+            return self._secondary_keys
+        name = f"bss_import_account_keys_{self.ctx.run.id}"
+        cr = self.env.cr
+        self.env["res.partner"].flush_model()
+        cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(name)))
+        cr.execute(
+            SQL(
+                """CREATE TEMPORARY TABLE %s ON COMMIT DROP AS
+                   SELECT p.id,
+                          lower(regexp_replace(p.email, '\\s', '', 'g')) AS email,
+                          CASE WHEN length(regexp_replace(p.phone, '\\D', '', 'g')) >= 7
+                               THEN right(regexp_replace(p.phone, '\\D', '', 'g'), 7) END AS phone7,
+                          lower(p.street) AS street,
+                          p.zip
+                     FROM bss_import_link l JOIN res_partner p ON p.id = l.res_id
+                    WHERE l.company_id = %s AND l.object = 'billing_accounts'""",
+                SQL.identifier(name),
+                self.ctx.company.id,
+            )
+        )
+        for columns in ("email", "phone7", "street, zip"):
+            cr.execute(SQL(f"CREATE INDEX ON %s ({columns})", SQL.identifier(name)))  # noqa: S608
+        cr.execute(SQL("ANALYZE %s", SQL.identifier(name)))
+        self._secondary_keys = name
+        return name
 
     def complete(self, row, row_values, vals):
         reasons, flags = [], []
