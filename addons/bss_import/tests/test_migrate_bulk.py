@@ -105,6 +105,11 @@ class TestMigrateBulk(BssImportCase):
         vals_list[3]["website"] = "www.example.com"
         # A contact whose address follows its account, and a new account: both other paths.
         vals_list.append({"name": "Billing contact", "parent_id": self.account.id, "type": "contact"})
+        # A person with a company name and no parent; an invoice address without a name.
+        vals_list.append(
+            {"name": "Bob Freelance", "company_name": "Freelance Ltd", "email": "BOB@Example.COM"}
+        )
+        vals_list.append({"parent_id": self.account.id, "type": "invoice"})
         vals_list.append(
             {
                 "name": "Globex Mobile",
@@ -213,6 +218,12 @@ class TestMigrateBulk(BssImportCase):
         self.assertIsNone(by_name["Zoë Müller5"]["specific_property_product_pricelist"])
         self.assertEqual(by_name["Bare Accounts Inc"]["street"], "3 High Street")
         self.assertEqual(by_name["Globex Mobile"]["commercial_partner_id"], "self")
+        bob = by_name["Bob Freelance"]
+        self.assertEqual(
+            (bob["complete_name"], bob["commercial_company_name"], bob["email_normalized"]),
+            ("Freelance Ltd, Bob Freelance", "Freelance Ltd", "bob@example.com"),
+        )
+        self.assertEqual(by_name[None]["complete_name"], "Acme Telecom Ltd, Invoice Address")
 
     def test_insert_leaves_caches_as_create(self):
         """Read right after the INSERT (no invalidation): the ORM sees the new rows and their computed
@@ -253,7 +264,7 @@ class TestMigrateBulk(BssImportCase):
     def test_bulk_creation_stores_what_create_stores(self):
         expected = self.created(lambda Model, vals_list: Model.create(vals_list))
         got = self.created(bulk.create_partners)
-        self.assertEqual(len(got), 11)
+        self.assertEqual(len(got), 13)
         self.assertSameColumns(expected, got)
         # The checks are not vacuous: the lines got their account's commercial values, the
         # account without an address took its first line's, the language rules held.

@@ -14,15 +14,16 @@ stores the same rows doing each of those steps once per chunk:
 2. one ``INSERT ... VALUES`` per 1,000 rows, every value converted by the
    field's own ``convert_to_column_insert`` (what ``BaseModel._create`` does);
 3. the company-dependent commercial values (receivable, payment terms,
-   pricelist...) in every company, by one UPDATE that applies the expression
-   Odoo's ``_write_multi`` applies to them (entries equal to the company's
-   fallback are dropped), the current company's pricelist by the rule of
-   product's ``_inverse_product_pricelist``;
-4. the stored computed fields (complete name, commercial partner, normalised
-   e-mail, sanitised phone, peppol, telecom flags, and any other module's) are
-   marked to compute exactly as ``_create`` marks them (``modified(create=True)``,
-   the given ones protected): Odoo's own compute methods then run once for
-   the chunk at the next flush;
+   pricelist...) in every company, in the INSERT: the parent's entries minus
+   those equal to the company's fallback (the result of the jsonb expression
+   Odoo's ``_write_multi`` applies to them), the current company's pricelist
+   by the rule of product's ``_inverse_product_pricelist``;
+4. the stored computed fields whose rule reads only the contact and its
+   parent are in the INSERT (:data:`DERIVED`, ids reserved first); the others
+   (peppol, sanitised phone, any other module's) are marked to compute exactly
+   as ``_create`` marks them (``modified(create=True)``, the given ones
+   protected): Odoo's own compute methods then run once for the chunk at the
+   next flush;
 5. base's first-contact address rule, the Python constraints, the company
    consistency check and the access check run on the records as in ``create()``.
 
@@ -38,11 +39,14 @@ same contacts both ways, in two companies, and compares every stored column.
 """
 
 import datetime
+import json
 import logging
 
 import psycopg2.extensions
+import psycopg2.extras
 
-from odoo import Command
+from odoo import Command, tools
+from odoo.addons.telecom_subscriber.tools import identifiers
 from odoo.tools import SQL
 
 from . import bulk
@@ -58,6 +62,21 @@ SPECIFIC_PRICELIST = "specific_property_product_pricelist"
 #: telecom_wallet shows the wallet balance in x_ocs_balance and keeps the legacy one in its snapshot;
 #: its inverse, a write() per contact, is the stored value rounded as write() rounds it.
 ALIASES = {"x_ocs_balance": ("_inverse_x_ocs_balance", "x_ocs_balance_snapshot")}
+#: Stored computed fields whose value the INSERT already holds: {field: the methods computing it and
+#: the modules that must be the only ones defining them}. Their computations read the contact's own
+#: values and its parent's; :func:`_derive` applies them to the value lists (the contact's id is
+#: reserved first: an account is its own commercial partner), so these columns are not written a
+#: second time by a recomputation. A field whose methods another module overrides is left to Odoo.
+DERIVED = {
+    "commercial_partner_id": (("_compute_commercial_partner",), {"base"}),
+    "commercial_company_name": (("_compute_commercial_company_name",), {"base"}),
+    "complete_name": (("_compute_complete_name", "_get_complete_name"), {"base"}),
+    "email_normalized": (("_compute_email_normalized",), {"mail"}),
+    "partner_share": (("_compute_partner_share",), {"base"}),
+    "user_id": (("_compute_user_id",), {"base"}),
+    "x_is_subscriber": (("_compute_x_is_subscriber",), {"telecom_subscriber"}),
+    "x_iccid_check_failed": (("_compute_x_iccid_check_failed",), {"telecom_subscriber"}),
+}
 #: A column left to its SQL default (BaseModel._create's marker).
 _DEFAULT = psycopg2.extensions.AsIs("DEFAULT")
 #: Values whose column form _insert converts once per chunk (ids, codes, flags, dates...).
@@ -151,11 +170,13 @@ def insert_partners(Model, vals_list):
     Model.check_access("create")
     Model.flush_model()
     completed, synced = _complete(Model, vals_list)
+    _company_dependent_values(Model, completed, synced)
     inversed = _split_non_columns(Model, completed)
     if inversed is None:
         return bulk.create_partners(Model, vals_list)
-    records = Model.browse(_insert(Model, completed))
-    _sync_company_dependent(Model, records, completed, synced)
+    ids = _reserve_ids(Model, len(completed))
+    derived = _derive(Model, completed, ids)
+    records = Model.browse(_insert(Model, completed, ids))
     given = {name for vals in completed for name in vals}
     # Caches of the other side of the new rows' many2ones (the parents' child_ids...).
     for name in given:
@@ -171,6 +192,7 @@ def insert_partners(Model, vals_list):
         field = Model._fields[name]
         if field.compute and (not field.readonly or field.precompute):
             protected.update(Model.pool.field_computed.get(field, [field]))
+    protected.update(Model._fields[name] for name in derived)
     with env.protecting(protected, records):
         records.modified(Model._fields, create=True)
         for field in copies:
@@ -178,7 +200,9 @@ def insert_partners(Model, vals_list):
         _inverse(Model, records, inversed, given)
     for record in records.filtered("parent_id"):
         record._handle_first_contact_creation()
-    records._validate_fields(given)
+    # The constraints read a few fields each: fetched one by one for the chunk, not every
+    # column of every new row (the rows are not in the cache: nothing was read back).
+    records.with_context(prefetch_fields=False)._validate_fields(given)
     if Model._check_company_auto:
         records._check_company()
     records.check_access("create")
@@ -298,12 +322,102 @@ def _complete(Model, vals_list):
     return completed, synced
 
 
-def _insert(Model, vals_list):
-    """INSERT the rows (BaseModel._create's conversion of each value); their ids in order."""
+def _reserve_ids(Model, count):
+    """``count`` ids of the model's sequence, in order (what the INSERT would have given)."""
+    Model.env.cr.execute(
+        SQL(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            Model._table,
+            count,
+        )
+    )
+    return [row[0] for row in Model.env.cr.fetchall()]
+
+
+def _derivable(Model):
+    """The fields of :data:`DERIVED` this database computes with the expected methods only."""
+    out = []
+    for name, (methods, modules) in DERIVED.items():
+        field = Model._fields.get(name)
+        if not field or not field.store or field.compute != methods[0]:
+            continue
+        defined = {
+            cls._module
+            for cls in type(Model).__mro__
+            for method in methods
+            if method in vars(cls) and getattr(cls, "_module", None)
+        }
+        if defined == modules:
+            out.append(name)
+    return out
+
+
+def _derive(Model, completed, ids):
+    """Add the values of the derivable computed fields to the value lists (a given value wins).
+
+    Each rule is the named method's, applied to the row's values and its
+    parent's; ``tests/test_migrate_bulk.py`` compares the columns with create()'s.
+    Returns the names derived.
+    """
+    names = _derivable(Model)
+    if not names:
+        return []
+    parents = {}
+    for parent in Model.browse({vals["parent_id"] for vals in completed if vals.get("parent_id")}).sudo():
+        commercial = parent.commercial_partner_id
+        parents[parent.id] = {
+            "name": parent.name,
+            "commercial": commercial.id,
+            "commercial_company": commercial.is_company and commercial.name,
+            "user": parent.user_id.id,
+        }
+    plain = Model.with_context({})
+    type_labels = dict(plain._fields["type"]._description_selection(plain.env))
+    displayed_types = Model._complete_name_displayed_types
+    key_fields = ("x_subscriber_id", "x_msisdn", "x_imsi", "x_iccid")
+    for id_, vals in zip(ids, completed, strict=True):
+        parent = parents.get(vals.get("parent_id") or 0)
+        is_company = bool(vals.get("is_company"))
+        own = is_company or not parent
+        derived = {
+            # _compute_commercial_partner
+            "commercial_partner_id": id_ if own else parent["commercial"],
+            # _compute_commercial_company_name: the commercial partner's name if a company
+            "commercial_company_name": (
+                (is_company and vals.get("name")) if own else parent["commercial_company"]
+            )
+            or vals.get("company_name")
+            or False,
+            # mail's _compute_email_normalized
+            "email_normalized": tools.email_normalize(vals.get("email") or False, strict=False) or False,
+            # _compute_partner_share: no user yet
+            "partner_share": True,
+            # _compute_user_id: a person takes its parent's salesperson
+            "user_id": vals.get("user_id") or (not is_company and parent and parent["user"]) or False,
+            # telecom_subscriber's computations
+            "x_is_subscriber": not is_company
+            and bool(vals.get("x_subscriber_status") or any(vals.get(name) for name in key_fields)),
+            "x_iccid_check_failed": bool(vals.get("x_iccid"))
+            and not identifiers.luhn_valid(vals["x_iccid"]),
+        }
+        # _get_complete_name
+        name = vals.get("name") or ""
+        if vals.get("company_name") or parent:
+            if not name and vals.get("type") in displayed_types:
+                name = type_labels[vals["type"]]
+            if not is_company:
+                name = f"{derived['commercial_company_name'] or parent['name']}, {name}"
+        derived["complete_name"] = name.strip()
+        for name_ in names:
+            vals.setdefault(name_, derived[name_])
+    return names
+
+
+def _insert(Model, vals_list, ids):
+    """INSERT the rows with their reserved ids (BaseModel._create's conversion of each value)."""
     env = Model.env
     now = env.cr.now()
     log = {"create_uid": env.uid, "create_date": now, "write_uid": env.uid, "write_date": now}
-    ids = []
     # Most columns hold a handful of distinct values over a chunk (defaults, statuses, the
     # account's commercial values): each is converted once. A monetary value is converted with
     # its row (the row's currency rounds it).
@@ -311,6 +425,10 @@ def _insert(Model, vals_list):
 
     def column_value(field, vals):
         value = vals[field.name]
+        if field.name == "id":
+            return value
+        if isinstance(value, _Column):
+            return value.value
         if field.type == "monetary" or not isinstance(value, _HASHABLE):
             return field.convert_to_column_insert(value, Model, vals)
         known = converted.setdefault(field.name, {})
@@ -320,8 +438,13 @@ def _insert(Model, vals_list):
         return known[key]
 
     for start in range(0, len(vals_list), INSERT_BATCH):
-        batch = [{**vals, **log} for vals in vals_list[start : start + INSERT_BATCH]]
-        names = sorted({name for vals in batch for name in vals if name != "id"})
+        batch = [
+            {**vals, **log, "id": id_}
+            for vals, id_ in zip(
+                vals_list[start : start + INSERT_BATCH], ids[start : start + INSERT_BATCH], strict=True
+            )
+        ]
+        names = sorted({name for vals in batch for name in vals})
         fields_ = [Model._fields[name] for name in names]
         rows = [
             tuple(column_value(field, vals) if field.name in vals else _DEFAULT for field in fields_)
@@ -329,25 +452,34 @@ def _insert(Model, vals_list):
         ]
         env.cr.execute(
             SQL(
-                'INSERT INTO %s (%s) VALUES %s RETURNING "id"',
+                "INSERT INTO %s (%s) VALUES %s",
                 SQL.identifier(Model._table),
                 SQL(", ").join(map(SQL.identifier, names)),
                 SQL(", ").join(rows),
             )
         )
-        ids.extend(row[0] for row in env.cr.fetchall())
     return ids
 
 
-def _sync_company_dependent(Model, records, vals_list, synced):
-    """The company-dependent commercial values of the lines, in every company, as create() leaves them.
+class _Column:
+    """A value already in its column form (the INSERT passes it as it is)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _company_dependent_values(Model, vals_list, synced):
+    """Put the company-dependent commercial values of the lines, in every company, in their INSERT.
 
     create() writes the parent's value of each such field in each company
     (``_commercial_sync_from_company``, ``_company_dependent_commercial_sync``),
     and ``_write_multi`` keeps the entries that differ from the company's
-    fallback: the line holds its commercial parent's entries minus those. The
-    current company's pricelist is the inverse's: none when the parent's
-    pricelist is the default one of the line's country.
+    fallback (its jsonb expression): the line holds its commercial parent's
+    entries minus those. The current company's pricelist is the inverse's:
+    none when the parent's pricelist is the default one of the line's
+    country; without a pricelist to write, the line's own entry stays.
     """
     names = Model._company_dependent_commercial_fields()
     if not synced or not names:
@@ -355,47 +487,35 @@ def _sync_company_dependent(Model, records, vals_list, synced):
     env = Model.env
     company = str(env.company.id)
     current = _pricelist_values(Model, vals_list, synced)
-    default = env["ir.default"]
-    assignments = []
-    for name in names:
-        fallbacks = default._get_field_column_fallbacks(Model._name, name)
-        column = SQL.identifier(name)
-        source = SQL("p.%s", column)
-        if name == SPECIFIC_PRICELIST:
-            # The parent's entries in the other companies; in this one, the inverse's value when it
-            # wrote one, else the line's own entry from the INSERT.
-            source = SQL(
-                """(COALESCE(p.%(c)s, '{}') - %(company)s) || CASE WHEN v.set_pricelist
-                    THEN jsonb_build_object(%(company)s, v.pricelist)
-                    WHEN c.%(c)s ? %(company)s THEN jsonb_build_object(%(company)s, c.%(c)s -> %(company)s)
-                    ELSE '{}' END""",
-                c=column,
-                company=company,
-            )
-        assignments.append(
-            SQL(
-                """%(c)s = (SELECT jsonb_object_agg(d.key, d.value)
-                              FROM jsonb_each(COALESCE(%(source)s, '{}')) d
-                              JOIN jsonb_each(%(fallbacks)s::jsonb) f
-                                ON d.key = f.key AND d.value != f.value)""",
-                c=column,
-                source=source,
-                fallbacks=fallbacks,
-            )
-        )
-    rows = [
-        SQL("(%s, %s, %s, %s::int)", records[n].id, parent, n in current, current.get(n))
-        for n, parent in synced.items()
-    ]
+    fallbacks = {
+        name: json.loads(env["ir.default"]._get_field_column_fallbacks(Model._name, name)) for name in names
+    }
+    Model.flush_model(names)
     env.cr.execute(
         SQL(
-            """UPDATE res_partner c SET %s
-                 FROM (VALUES %s) AS v(id, parent, set_pricelist, pricelist), res_partner p
-                WHERE c.id = v.id AND p.id = v.parent""",
-            SQL(", ").join(assignments),
-            SQL(", ").join(rows),
+            "SELECT id, %s FROM %s WHERE id = ANY(%s)",
+            SQL(", ").join(SQL.identifier(name) for name in names),
+            SQL.identifier(Model._table),
+            list(set(synced.values())),
         )
     )
+    entries_of = {row[0]: dict(zip(names, row[1:], strict=True)) for row in env.cr.fetchall()}
+    for n, parent in synced.items():
+        vals = vals_list[n]
+        for name in names:
+            entries = dict(entries_of[parent][name] or {})
+            if name == SPECIFIC_PRICELIST:
+                entries.pop(company, None)
+                if n in current:
+                    entries[company] = current[n]
+                elif name in vals:
+                    entries[company] = Model._fields[name].convert_to_column(vals[name], Model)
+            kept = {
+                key: value
+                for key, value in entries.items()
+                if key in fallbacks[name] and value != fallbacks[name][key]
+            }
+            vals[name] = _Column(psycopg2.extras.Json(kept) if kept else None)
 
 
 def _pricelist_values(Model, vals_list, synced):
