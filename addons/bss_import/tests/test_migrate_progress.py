@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo.addons.bss_import.services.migration import runner
 from odoo.tests import tagged
 
@@ -35,3 +37,38 @@ class TestMigrateProgress(MigrationCase):
         # 60 subscribers and their duplicates in chunks of 25: at least two reports between start and end.
         self.assertGreaterEqual(len(set(done)), 4, done)
         self.assertEqual(subscribers[-1][4], f"subscribers: {staged} of {staged} rows")
+
+    def test_the_planner_statistics_follow_the_rows_a_phase_creates(self):
+        """A phase runs in one transaction that autovacuum cannot see: the phase refreshes the
+        statistics of its tables itself as they grow (else each chunk's queries are planned for
+        the table as it was before the run). The first refresh after ANALYZE_FIRST rows, then
+        each time the rows created have doubled."""
+        folder, _manifest = self.generate(subscribers=60, seed=7)
+        run = self.confirmed_run(folder=folder)
+        refreshed = []
+        original = runner._refresh_statistics
+
+        def spy(ctx, phase, created, analyzed):
+            result = original(ctx, phase, created, analyzed)
+            if result != analyzed:
+                table = ctx.env[phase.model]._table
+                self.env.cr.execute(
+                    f"SELECT (SELECT reltuples FROM pg_class WHERE relname = %s), count(*) FROM {table}",  # noqa: S608
+                    [table],
+                )
+                refreshed.append((phase.object, created, *self.env.cr.fetchone()))
+            return result
+
+        with patch.object(runner, "ANALYZE_FIRST", 10), patch.object(runner, "_refresh_statistics", spy):
+            runner.migrate(
+                run, ["custom_fields", "service_plans", "billing_accounts", "subscribers"], chunk_size=10
+            )
+        self.assertGreater(self.phase(run, "subscribers").created, 40)
+        lines = [r for r in refreshed if r[0] == "subscribers"]
+        self.assertGreaterEqual(len(lines), 2, refreshed)
+        created = [r[1] for r in lines]
+        self.assertEqual(created, sorted(created))
+        self.assertTrue(all(b >= 2 * a for a, b in zip(created, created[1:], strict=False)), created)
+        # The statistics count the transaction's own new rows: the table's size when sampled.
+        for _object, _created, estimated, counted in refreshed:
+            self.assertEqual(int(estimated), counted, refreshed)

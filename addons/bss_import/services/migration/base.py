@@ -144,6 +144,8 @@ class Phase:
     object = None
     table = None
     model = None
+    #: Other models whose tables a chunk fills (lines): their statistics are refreshed too.
+    statistics_models = ()
 
     def __init__(self, ctx):
         self.ctx = ctx

@@ -91,6 +91,8 @@ class InvoicesPhase(Phase):
     object = "invoices"
     table = "invoices"
     model = "account.move"
+    #: Their lines grow with them (see runner._refresh_statistics).
+    statistics_models = ("account.move.line",)
 
     sample_size = 25
 

@@ -74,6 +74,8 @@ class OrdersPhase(Phase):
     object = "orders"
     table = "orders"
     model = "sale.order"
+    #: Their lines grow with them (see runner._refresh_statistics).
+    statistics_models = ("sale.order.line",)
 
     sample_size = 25
 

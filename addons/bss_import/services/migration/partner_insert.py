@@ -46,6 +46,7 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from odoo import Command, tools
+from odoo.addons.telecom_subscriber.models.res_partner import SUBSCRIBER_KEY_FIELDS
 from odoo.addons.telecom_subscriber.tools import identifiers
 from odoo.tools import SQL
 
@@ -341,6 +342,8 @@ def _derivable(Model):
         field = Model._fields.get(name)
         if not field or not field.store or field.compute != methods[0]:
             continue
+        if name == "email_normalized" and getattr(Model, "_primary_email", None) != "email":
+            continue
         defined = {
             cls._module
             for cls in type(Model).__mro__
@@ -374,7 +377,6 @@ def _derive(Model, completed, ids):
     plain = Model.with_context({})
     type_labels = dict(plain._fields["type"]._description_selection(plain.env))
     displayed_types = Model._complete_name_displayed_types
-    key_fields = ("x_subscriber_id", "x_msisdn", "x_imsi", "x_iccid")
     for id_, vals in zip(ids, completed, strict=True):
         parent = parents.get(vals.get("parent_id") or 0)
         is_company = bool(vals.get("is_company"))
@@ -396,9 +398,8 @@ def _derive(Model, completed, ids):
             "user_id": vals.get("user_id") or (not is_company and parent and parent["user"]) or False,
             # telecom_subscriber's computations
             "x_is_subscriber": not is_company
-            and bool(vals.get("x_subscriber_status") or any(vals.get(name) for name in key_fields)),
-            "x_iccid_check_failed": bool(vals.get("x_iccid"))
-            and not identifiers.luhn_valid(vals["x_iccid"]),
+            and bool(vals.get("x_subscriber_status") or any(map(vals.get, SUBSCRIBER_KEY_FIELDS))),
+            "x_iccid_check_failed": bool(vals.get("x_iccid")) and not identifiers.luhn_valid(vals["x_iccid"]),
         }
         # _get_complete_name
         name = vals.get("name") or ""

@@ -20,6 +20,7 @@ import psycopg2
 
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from ...lib import schema
 from .base import Counts, Rejected, Resolved, Row
@@ -105,6 +106,8 @@ class _Tally:
         self.source = hashlib.sha256()
         self.odoo = hashlib.sha256()
         self.differing = Counter()
+        #: Rows created when the tables' statistics were last refreshed (see _refresh_statistics).
+        self.analyzed = 0
         #: Seconds spent per step (resolve, write, quarantine, reconcile, settle), logged at the end.
         self.seconds = Counter()
 
@@ -170,6 +173,8 @@ def run_phase(ctx, phase, record):
                     _flush(ctx, phase, chunk, tally)
                     chunk = []
                     _release(ctx)
+                    with tally.step("statistics"):
+                        tally.analyzed = _refresh_statistics(ctx, phase, tally.counts.created, tally.analyzed)
                     _progress(ctx, phase, tally.counts.source_rows, total)
             _flush(ctx, phase, chunk, tally)
             _progress(ctx, phase, tally.counts.source_rows, total)
@@ -187,6 +192,29 @@ def run_phase(ctx, phase, record):
         tally.timings(),
     )
     return record
+
+
+#: Rows a phase creates before the planner's statistics of its tables are first refreshed.
+ANALYZE_FIRST = 10000
+
+
+def _refresh_statistics(ctx, phase, created, analyzed):
+    """ANALYZE the phase's table and the link table when the phase has doubled what they held.
+
+    A phase runs in one transaction: autovacuum cannot see its rows, so the
+    planner keeps the statistics of the table before the run (a few rows) and
+    plans the constraints' and lookups' queries (the parent cycle check, the
+    links) for a tiny table, scanning a growing one once per chunk. ANALYZE in
+    the transaction samples its own new rows. Returns the created count the
+    statistics now reflect.
+    """
+    if not phase.model or created < max(ANALYZE_FIRST, 2 * analyzed):
+        return analyzed
+    ctx.env.flush_all()
+    models = (phase.model, *phase.statistics_models)
+    for table in (*(ctx.env[name]._table for name in models), "bss_import_link"):
+        ctx.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
+    return created
 
 
 def _progress(ctx, phase, done, total):
