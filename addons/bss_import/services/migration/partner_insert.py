@@ -24,13 +24,16 @@ stores the same rows doing each of those steps once per chunk:
    as ``_create`` marks them (``modified(create=True)``, the given ones
    protected): Odoo's own compute methods then run once for the chunk at the
    next flush;
-5. base's first-contact address rule, the Python constraints, the company
-   consistency check and the access check run on the records as in ``create()``.
+5. the inverses of non-stored fields given (telecom_wallet's balance
+   snapshot), base's first-contact address rule, the Python constraints, the
+   company consistency check and the access check run on the records as in
+   ``create()``.
 
 The path is taken only where it reproduces ``create()``: contacts created
 without tracking, whose ``create()`` is extended by no module other than
 those of :data:`REPRODUCED` (checked at run time: another module's override
-would be skipped), whose values are columns (or the pricelist), and that are
+would be skipped), whose values are columns (or non-stored fields with an
+inverse), and that are
 accounts or lines (``type`` other than *contact* under a parent: a contact
 of type *contact* follows its parent's address, left to ``create()``).
 Anything else goes through :func:`.bulk.create_partners` (``create()`` with
