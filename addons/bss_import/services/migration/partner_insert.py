@@ -377,7 +377,8 @@ def _derive(Model, completed, ids):
             "commercial_company": commercial.is_company and commercial.name,
             "user": parent.user_id.id,
         }
-    plain = Model.with_context({})
+    # The labels as _get_complete_name reads them (with_context({}): no language, untranslated).
+    plain = Model.with_context(lang=None)
     type_labels = dict(plain._fields["type"]._description_selection(plain.env))
     displayed_types = Model._complete_name_displayed_types
     for id_, vals in zip(ids, completed, strict=True):
