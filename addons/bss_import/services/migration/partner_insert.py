@@ -160,7 +160,8 @@ def create_contacts(Model, vals_list):
     """The records of ``vals_list``: :func:`insert_partners` where it reproduces create(), else create()."""
     why = blocker(Model, vals_list)
     if why:
-        _logger.info("contacts created by create(), not by one INSERT: %s", why)
+        if Model._name == "res.partner":
+            _logger.info("contacts created by create(), not by one INSERT: %s", why)
         return bulk.create_partners(Model, vals_list)
     return insert_partners(Model, vals_list)
 
