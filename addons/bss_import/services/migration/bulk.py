@@ -35,9 +35,13 @@ from odoo import Command
 _STEERING = frozenset(("lang", "type", "parent_id", "is_company", "company_type"))
 
 
-def with_defaults(Model, vals_list):
-    """``vals_list`` with the model's defaults merged under each value list (one ``default_get``)."""
-    names = [name for name in Model._fields if name not in _STEERING]
+def with_defaults(Model, vals_list, steering=False):
+    """``vals_list`` with the model's defaults merged under each value list (one ``default_get``).
+
+    The defaults of the keys that steer create() itself (:data:`_STEERING`) are
+    left to create(), unless ``steering`` (a caller that writes below create()).
+    """
+    names = [name for name in Model._fields if steering or name not in _STEERING]
     defaults = Model.default_get(names)
     for name, value in defaults.items():
         field = Model._fields[name]

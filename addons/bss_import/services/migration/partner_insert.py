@@ -174,13 +174,13 @@ def insert_partners(Model, vals_list):
     Model = Model.browse()
     Model.check_access("create")
     Model.flush_model()
-    completed, synced = _complete(Model, vals_list)
+    completed, synced, parents = _complete(Model, vals_list)
     _company_dependent_values(Model, completed, synced)
     inversed = _split_non_columns(Model, completed)
     if inversed is None:
         return bulk.create_partners(Model, vals_list)
     ids = _reserve_ids(Model, len(completed))
-    derived = _derive(Model, completed, ids)
+    derived = _derive(Model, completed, ids, parents)
     records = Model.browse(_insert(Model, completed, ids))
     given = {name for vals in completed for name in vals}
     # Caches of the other side of the new rows' many2ones (the parents' child_ids...).
@@ -223,8 +223,8 @@ def _split_non_columns(Model, completed):
         for name in [name for name in vals if not _is_column(Model._fields[name])]:
             field = Model._fields[name]
             value = vals.pop(name)
-            if _alias(Model, name):
-                target = Model._fields[_alias(Model, name)]
+            if alias := _alias(Model, name):
+                target = Model._fields[alias]
                 # What the inverse's write() stores: the value as the new contact's cache holds it.
                 vals[target.name] = target.convert_to_write(
                     target.convert_to_cache(value, _dummy(Model, vals, dummies)), Model
@@ -288,11 +288,8 @@ def _complete(Model, vals_list):
         if vals.get("parent_id"):
             vals["company_name"] = False
         out.append(vals)
-    steering = Model.default_get(list(bulk._STEERING))
-    completed = bulk.with_defaults(Model, out)
+    completed = bulk.with_defaults(Model, out, steering=True)
     for vals in completed:
-        for name, value in steering.items():
-            vals.setdefault(name, value)
         if "company_type" in vals:  # its inverse sets is_company after the INSERT
             vals["is_company"] = vals.pop("company_type") == "company"
     parent_ids = {vals["parent_id"] for vals in completed if vals.get("parent_id")}
@@ -303,28 +300,34 @@ def _complete(Model, vals_list):
         if name != PRICELIST and not Model._fields[name].company_dependent
     ]
     # Iterating keeps the parents one prefetch set: read once for the chunk, not per parent.
-    lang_of, values_of, commercial_of = {}, {}, {}
+    parent_of = {}
     default_lang = Model.env.context.get("default_lang") or Model.env.lang
     for parent in parents:
-        lang_of[parent.id] = parent.lang or default_lang
-        values_of[parent.id] = parent.commercial_partner_id._update_fields_values(commercial)
-        commercial_of[parent.id] = parent.commercial_partner_id.id
+        commercial_partner = parent.commercial_partner_id
+        parent_of[parent.id] = {
+            "name": parent.name,
+            "lang": parent.lang or default_lang,
+            "user": parent.user_id.id,
+            "commercial": commercial_partner.id,
+            "commercial_company": commercial_partner.is_company and commercial_partner.name,
+            "values": commercial_partner._update_fields_values(commercial),
+        }
     synced = {}
     for n, (given, vals) in enumerate(zip(vals_list, completed, strict=True)):
         parent_id = vals.get("parent_id")
         if not parent_id:
             continue
         if "lang" not in given:  # base's _onchange_parent_id_for_lang
-            vals["lang"] = lang_of[parent_id]
+            vals["lang"] = parent_of[parent_id]["lang"]
         if vals.get("is_company"):  # its own commercial partner
             continue
-        synced[n] = commercial_of[parent_id]
+        synced[n] = parent_of[parent_id]["commercial"]
         # _commercial_sync_from_company's write(): a value equal to the new record's is not written.
-        for name, value in values_of[parent_id].items():
+        for name, value in parent_of[parent_id]["values"].items():
             field = Model._fields[name]
             if field.convert_to_cache(value, Model) != field.convert_to_cache(vals.get(name), Model):
                 vals[name] = value
-    return completed, synced
+    return completed, synced, parent_of
 
 
 def _reserve_ids(Model, count):
@@ -359,25 +362,17 @@ def _derivable(Model):
     return out
 
 
-def _derive(Model, completed, ids):
+def _derive(Model, completed, ids, parents):
     """Add the values of the derivable computed fields to the value lists (a given value wins).
 
     Each rule is the named method's, applied to the row's values and its
-    parent's; ``tests/test_migrate_bulk.py`` compares the columns with create()'s.
+    parent's (``parents``: what :func:`_complete` read of them);
+    ``tests/test_migrate_bulk.py`` compares the columns with create()'s.
     Returns the names derived.
     """
     names = _derivable(Model)
     if not names:
         return []
-    parents = {}
-    for parent in Model.browse({vals["parent_id"] for vals in completed if vals.get("parent_id")}).sudo():
-        commercial = parent.commercial_partner_id
-        parents[parent.id] = {
-            "name": parent.name,
-            "commercial": commercial.id,
-            "commercial_company": commercial.is_company and commercial.name,
-            "user": parent.user_id.id,
-        }
     # The labels as _get_complete_name reads them (with_context({}): no language, untranslated).
     plain = Model.with_context(lang=None)
     type_labels = dict(plain._fields["type"]._description_selection(plain.env))
