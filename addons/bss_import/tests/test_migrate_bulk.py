@@ -176,6 +176,30 @@ class TestMigrateBulk(BssImportCase):
                 f"{exp['name']}: columns written otherwise than by create() (expected {exp})",
             )
 
+    def assertInherited(self, got):
+        """The checks are not vacuous: the lines got their account's commercial values in both
+        companies, the account without an address took its first line's, the language rules held,
+        the computed columns are filled. Returns the rows by name."""
+        by_name = {row["name"]: row for row in got}
+        line = by_name["Zoë Müller1"]
+        self.assertEqual(
+            (line["vat"], line["company_registry"], line["commercial_partner_id"], line["lang"]),
+            ("BE0477472701", "0477472701", self.account.id, "en_US"),
+        )
+        self.assertEqual(by_name["Zoë Müller2"]["lang"], "fr_FR")
+        self.assertEqual(
+            line["specific_property_product_pricelist"],
+            {
+                str(self.company.id): self.account.property_product_pricelist.id,
+                str(self.company_b.id): self.pricelist_b.id,
+            },
+        )
+        self.assertEqual(by_name["Bare Accounts Inc"]["street"], "3 High Street")
+        self.assertEqual(by_name["Globex Mobile"]["commercial_partner_id"], "self")
+        self.assertTrue(line["x_is_subscriber"])
+        self.assertEqual(line["complete_name"], "Acme Telecom Ltd, Zoë Müller1")
+        return by_name
+
     def insert_only(self, Model, vals_list):
         """partner_insert.insert_partners(), failing if it handed the chunk to create() instead."""
         with patch.object(bulk, "create_partners", side_effect=AssertionError("handed over to create()")):
@@ -190,34 +214,18 @@ class TestMigrateBulk(BssImportCase):
         expected = self.created(lambda Model, vals_list: Model.create(vals_list), self.insertable())
         got = self.created(self.insert_only, self.insertable())
         self.assertSameColumns(expected, got)
-        by_name = {row["name"]: row for row in got}
+        by_name = self.assertInherited(got)
         line = by_name["Zoë Müller1"]
-        self.assertEqual(
-            (line["vat"], line["company_registry"], line["commercial_partner_id"], line["lang"]),
-            ("BE0477472701", "0477472701", self.account.id, "en_US"),
-        )
-        self.assertEqual(line["complete_name"], "Acme Telecom Ltd, Zoë Müller1")
         self.assertEqual(line["email_normalized"], "line1@example.com")
         self.assertTrue(line["phone_sanitized"])
-        self.assertTrue(line["x_is_subscriber"])
-        self.assertEqual(by_name["Zoë Müller2"]["lang"], "fr_FR")
         self.assertEqual(by_name["Zoë Müller5"]["lang"], "fr_FR")  # its account's
         self.assertEqual(float(line["x_ocs_balance_snapshot"]), 10.13)  # telecom_wallet's inverse
         self.assertEqual(by_name["Zoë Müller4"]["website"], "http://www.example.com")
         self.assertEqual(
             set(line["property_payment_term_id"]), {str(self.company.id), str(self.company_b.id)}
         )
-        self.assertEqual(
-            line["specific_property_product_pricelist"],
-            {
-                str(self.company.id): self.account.property_product_pricelist.id,
-                str(self.company_b.id): self.pricelist_b.id,
-            },
-        )
         # The zone's default pricelist is not kept on a line of that zone.
         self.assertIsNone(by_name["Zoë Müller5"]["specific_property_product_pricelist"])
-        self.assertEqual(by_name["Bare Accounts Inc"]["street"], "3 High Street")
-        self.assertEqual(by_name["Globex Mobile"]["commercial_partner_id"], "self")
         bob = by_name["Bob Freelance"]
         self.assertEqual(
             (bob["complete_name"], bob["commercial_company_name"], bob["email_normalized"]),
@@ -266,24 +274,5 @@ class TestMigrateBulk(BssImportCase):
         got = self.created(bulk.create_partners)
         self.assertEqual(len(got), 13)
         self.assertSameColumns(expected, got)
-        # The checks are not vacuous: the lines got their account's commercial values, the
-        # account without an address took its first line's, the language rules held.
-        by_name = {row["name"]: row for row in got}
-        line = by_name["Zoë Müller1"]
-        self.assertEqual(
-            (line["vat"], line["company_registry"], line["commercial_partner_id"], line["lang"]),
-            ("BE0477472701", "0477472701", self.account.id, "en_US"),
-        )
-        self.assertEqual(by_name["Zoë Müller2"]["lang"], "fr_FR")
-        self.assertEqual(
-            line["specific_property_product_pricelist"],
-            {
-                str(self.company.id): self.account.property_product_pricelist.id,
-                str(self.company_b.id): self.pricelist_b.id,
-            },
-        )
-        self.assertEqual(by_name["Bare Accounts Inc"]["street"], "3 High Street")
+        by_name = self.assertInherited(got)
         self.assertIsNone(by_name["Billing contact"]["street"])
-        self.assertEqual(by_name["Globex Mobile"]["commercial_partner_id"], "self")
-        self.assertTrue(line["x_is_subscriber"])
-        self.assertEqual(line["complete_name"], "Acme Telecom Ltd, Zoë Müller1")
