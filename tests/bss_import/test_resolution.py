@@ -956,6 +956,20 @@ def test_sample_mixed_and_tuple_keys():
     assert sample([("A", 2), ("A", 1)], seed=3, size=5) == [("A", 1), ("A", 2)]
 
 
+def test_sample_streams_its_keys():
+    """The keys can be a generator of any length (the migrated keys of a million-line phase, read
+    from a cursor): the sample is the one of the same keys as a list, repeats included."""
+    keys = [f"S{i:06d}" for i in range(20000)]
+    streamed = sample((key for key in keys + keys[:500]), seed=9, size=25)
+    assert streamed == sample(keys, seed=9, size=25)
+    assert sample((key for key in keys), seed=9, size=0) == []
+
+
+@given(st.lists(st.text(max_size=3), max_size=80), st.integers(), st.integers(0, 60))
+def test_sample_of_keys_with_repeats(keys, seed, size):
+    assert sample(keys, seed, size) == sample(set(keys), seed, size)
+
+
 @given(st.sets(st.text(max_size=8), max_size=80), st.integers(), st.integers(0, 60), st.randoms())
 def test_sample_properties(keys, seed, size, rnd):
     shuffled = list(keys)

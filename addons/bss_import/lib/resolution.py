@@ -861,9 +861,24 @@ def sample(keys, seed, size):
     if size < 0:
         raise ValueError(f"sample size must be >= 0, got {size}")
     prefix = f"{seed!r}\x00".encode()
-    distinct = {repr(key): key for key in keys}
-    ranked = heapq.nsmallest(size, distinct, key=lambda text: hashlib.sha256(prefix + text.encode()).digest())
-    chosen = [distinct[text] for text in ranked]
+    # The ``size`` lowest ranks seen so far, the highest on top: memory holds the sample, not the
+    # keys (a million keys can stream through). A key seen again has the rank it had: either it is
+    # held already, or it was ranked out and is again.
+    heap, held = [], {}
+    for key in keys:
+        text = repr(key)
+        if text in held:
+            continue
+        # Negated: heapq keeps the smallest on top, the sample needs its highest rank there.
+        rank = -int.from_bytes(hashlib.sha256(prefix + text.encode()).digest(), "big")
+        if len(heap) < size:
+            heapq.heappush(heap, (rank, text))
+            held[text] = key
+        elif size and rank > heap[0][0]:
+            _dropped, dropped_text = heapq.heapreplace(heap, (rank, text))
+            del held[dropped_text]
+            held[text] = key
+    chosen = list(held.values())
     try:
         return sorted(chosen)
     except TypeError:  # keys of mixed types: any stable order will do

@@ -80,36 +80,36 @@ class Counts:
         return dict(self.__dict__)
 
 
-def code_totals(label, by_source, odoo, target):
-    """[(name, source count, Odoo count)] per code: ``by_source`` {code: count} of the source rows
-    against the ``target`` values of the Odoo rows ``odoo`` ({key: {field: value}}); "" is empty."""
-    by_odoo = {}
-    for values_ in odoo.values():
-        code = values_.get(target) or ""
-        by_odoo[code] = by_odoo.get(code, 0) + 1
+def code_totals(label, by_source, by_odoo):
+    """[(name, source count, Odoo count)] per code: ``by_source`` and ``by_odoo`` {code: count}, "" empty."""
     return [
         (f"{label} {code or '(empty)'}", str(by_source.get(code, 0)), str(by_odoo.get(code, 0)))
         for code in sorted(set(by_source) | set(by_odoo))
     ]
 
 
-def group_totals(prefix, names, source_items, odoo_items):
+def tally(counter, code):
+    """Count one more ``code`` in ``counter`` ({code: count}); an empty code counts as ""."""
+    counter[code or ""] = counter.get(code or "", 0) + 1
+
+
+def group_totals(prefix, names, pairs):
     """[(name, source text, Odoo text)] per group: its record count, then the sum of each amount.
 
-    ``source_items`` and ``odoo_items`` are iterables of (group, amounts), the
-    amounts Decimal in the order of ``names`` (the labels of their sums).
+    ``pairs`` is an iterable of (source, odoo): each side (group, amounts) or
+    None (an Odoo side missing), the amounts Decimal in the order of ``names``
+    (the labels of their sums). Read once: it can stream.
     """
-
-    def tally(items):
-        by = {}
-        for group, amounts in items:
+    by_source, by_odoo = {}, {}
+    for pair in pairs:
+        for item, by in zip(pair, (by_source, by_odoo), strict=True):
+            if item is None:
+                continue
+            group, amounts = item
             acc = by.setdefault(group, [0] + [decimal.Decimal(0)] * len(names))
             acc[0] += 1
             for n, amount in enumerate(amounts, start=1):
                 acc[n] += amount
-        return by
-
-    by_source, by_odoo = tally(source_items), tally(odoo_items)
     empty = [0] + [decimal.Decimal(0)] * len(names)
     totals = []
     for group in sorted(set(by_source) | set(by_odoo)):
@@ -442,25 +442,23 @@ class Phase:
     def control_totals(self):
         """[(name, source text, Odoo text)] the runner compares when the phase settles (none by default).
 
-        The source side is the phase's clean rows (:meth:`clean_rows`); the
-        Odoo side the records linked to those keys. Amounts are Decimal text.
+        The source side is the phase's clean rows, the Odoo side the records
+        linked to their keys (:meth:`paired_rows`). Amounts are Decimal text.
         """
         return []
 
-    def clean_rows(self, columns):
-        """{key: {column: text}} of the staged rows of the phase minus the quarantined and collapsed ones.
+    def clean_sql(self, columns):
+        """SQL of the clean rows: (key, *columns) of the staged rows of the phase minus the
+        quarantined and collapsed ones.
 
         One row per key (the first by file and line: the copies collapsed into
-        it), keys with an open quarantine row of this run left out. Read with SQL
-        from the staging tables, never from what the phase wrote.
+        it), keys with an open quarantine row of this run left out. Read from
+        the staging tables, never from what the phase wrote.
         """
-        if not self.has_rows():
-            return {}
         key = SQL("concat_ws('/', %s)", SQL(", ").join(SQL.identifier(k) for k in self.spec.key))
         present = SQL(" AND ").join(SQL("%s IS NOT NULL", SQL.identifier(k)) for k in self.spec.key)
-        cols = [c for c in columns if c in self.column_names()]
-        select = SQL(", ").join([key, *(SQL.identifier(c) for c in cols)])
-        query = SQL(
+        select = SQL(", ").join([SQL("%s AS _key", key), *(SQL.identifier(c) for c in columns)])
+        return SQL(
             """SELECT DISTINCT ON (1) %s FROM (%s) s
                 WHERE %s AND %s NOT IN (
                     SELECT source_key FROM bss_import_quarantine
@@ -473,54 +471,75 @@ class Phase:
             self.ctx.run.id,
             self.object,
         )
+
+    def clean_rows(self, columns):
+        """{key: {column: text}} of the clean rows (:meth:`clean_sql`), for phases of a few rows
+        (plans); the totals of a large phase stream them with :meth:`paired_rows`."""
+        if not self.has_rows():
+            return {}
+        cols = [c for c in columns if c in self.column_names()]
         self.env.flush_all()
-        self.env.cr.execute(query)
+        self.env.cr.execute(self.clean_sql(cols))
         return {rec[0]: dict(zip(cols, rec[1:], strict=True)) for rec in self.env.cr.fetchall()}
 
-    def linked_rows(self, keys, fields_):
-        """{key: {field: value}} of the Odoo records linked to ``keys`` (SQL over bss.import.link)."""
+    def paired_rows(self, columns, fields_):
+        """Yield (key, {column: text}, {field: value} or None) per clean row: its source values and the
+        Odoo record linked to its key (None when there is none), streamed in key order.
+
+        One query joins the clean rows to ``bss.import.link`` and the model's
+        table, read through a server-side cursor: memory holds a batch of rows,
+        not the phase (the totals of a million lines are sums over this stream).
+        """
+        if not self.has_rows():
+            return
+        cols = [c for c in columns if c in self.column_names()]
         Model = self.env[self.model]
-        Model.flush_model(fields_)
-        self.env["bss.import.link"].flush_model()
-        select = SQL(", ").join([SQL("l.source_key"), *(SQL("t.%s", SQL.identifier(f)) for f in fields_)])
-        self.env.cr.execute(
-            SQL(
-                """SELECT %s FROM bss_import_link l JOIN %s t ON t.id = l.res_id
-                    WHERE l.company_id = %s AND l.object = %s AND l.res_model = %s
-                      AND l.source_key = ANY(%s)""",
-                select,
-                SQL.identifier(Model._table),
-                self.ctx.company.id,
-                self.object,
-                self.model,
-                list(keys),
-            )
+        self.env.flush_all()
+        query = SQL(
+            """SELECT c.*, t.id IS NOT NULL, %s
+                 FROM (%s) c
+                 LEFT JOIN bss_import_link l
+                   ON l.company_id = %s AND l.object = %s AND l.res_model = %s AND l.source_key = c._key
+                 LEFT JOIN %s t ON t.id = l.res_id""",
+            SQL(", ").join([SQL("t.%s", SQL.identifier(f)) for f in fields_] or [SQL("NULL")]),
+            self.clean_sql(cols),
+            self.ctx.company.id,
+            self.object,
+            self.model,
+            SQL.identifier(Model._table),
         )
-        return {rec[0]: dict(zip(fields_, rec[1:], strict=True)) for rec in self.env.cr.fetchall()}
+        width = 1 + len(cols)
+        with self.env.cr._cnx.cursor(name=f"bss_pairs_{self.ctx.run.id}_{self.object}") as stream:
+            stream.itersize = 5000
+            stream.execute(query.code, query.params)
+            for rec in stream:
+                source = dict(zip(cols, rec[1:width], strict=True))
+                odoo = dict(zip(fields_, rec[width + 1 :], strict=False)) if rec[width] else None
+                yield rec[0], source, odoo
 
     def count_totals(self, column=None, target=None, label=None):
         """Record count (and count by ``column`` of the source vs ``target`` field of Odoo)."""
-        source = self.clean_rows([column] if column else [])
-        odoo = self.linked_rows(source, [target] if target else [])
-        name = label or self.object.replace("_", " ")
-        totals = [
-            (
-                f"{name}: records (source rows minus quarantined and collapsed)",
-                str(len(source)),
-                str(len(odoo)),
-            )
-        ]
-        if column:
-            line = self.lines.get(column)
-            by_source = {}
-            for values_ in source.values():
-                raw = values_.get(column)
+        line = self.lines.get(column) if column else None
+        sources = odoos = 0
+        by_source, by_odoo = {}, {}
+        for _key, source, odoo in self.paired_rows([column] if column else [], [target] if target else []):
+            sources += 1
+            odoos += odoo is not None
+            if column:
+                raw = source.get(column)
                 try:
                     code = self.convert(line, column, raw) if line else raw
                 except ValueError:
                     code = raw
-                by_source[code or ""] = by_source.get(code or "", 0) + 1
-            totals += code_totals(f"{name}: records with {column}", by_source, odoo, target)
+                tally(by_source, code)
+                if odoo is not None:
+                    tally(by_odoo, odoo[target])
+        name = label or self.object.replace("_", " ")
+        totals = [
+            (f"{name}: records (source rows minus quarantined and collapsed)", str(sources), str(odoos))
+        ]
+        if column:
+            totals += code_totals(f"{name}: records with {column}", by_source, by_odoo)
         return totals
 
     def amount_totals(self, pairs):
@@ -530,40 +549,41 @@ class Phase:
         mapping's decimal separator; an empty cell counts as 0.
         """
         cent = decimal.Decimal("0.01")
-        source = self.clean_rows([c for c, _f in pairs])
-        odoo = self.linked_rows(source, [f for _c, f in pairs])
-        totals = []
-        for column, target in pairs:
-            line = self.lines.get(column)
-            dec = values.DecimalFormat((line and line.decimal_separator) or ".")
-            src = sum(
-                (
-                    values.parse_decimal(v[column], dec).quantize(cent)
-                    for v in source.values()
-                    if v.get(column)
-                ),
-                decimal.Decimal(0),
-            )
-            ood = sum(
-                (decimal.Decimal(str(v[target] or 0)).quantize(cent) for v in odoo.values()),
-                decimal.Decimal(0),
-            )
-            totals.append(
-                (f"{self.object}: sum of {column} (Odoo {target}), all currencies", str(src), str(ood))
-            )
-        return totals
+        formats = {
+            column: values.DecimalFormat(((line := self.lines.get(column)) and line.decimal_separator) or ".")
+            for column, _f in pairs
+        }
+        src = [decimal.Decimal(0)] * len(pairs)
+        ood = [decimal.Decimal(0)] * len(pairs)
+        for _key, source, odoo in self.paired_rows([c for c, _f in pairs], [f for _c, f in pairs]):
+            for n, (column, target) in enumerate(pairs):
+                if source.get(column):
+                    src[n] += values.parse_decimal(source[column], formats[column]).quantize(cent)
+                if odoo is not None:
+                    ood[n] += decimal.Decimal(str(odoo[target] or 0)).quantize(cent)
+        return [
+            (f"{self.object}: sum of {column} (Odoo {target}), all currencies", str(src[n]), str(ood[n]))
+            for n, (column, target) in enumerate(pairs)
+        ]
+
+    def sample_keys(self):
+        """The seeded sample of the clean keys linked in Odoo (``resolution.sample``, the run's id as
+        seed), the keys streamed through it."""
+        if not self.sample_size:
+            return []
+        linked = (key for key, _source, odoo in self.paired_rows([], []) if odoo is not None)
+        return resolution.sample(linked, self.ctx.run.id, self.sample_size)
 
     def sample_lines(self):
         """[(key, field, source text, Odoo text, differs)] of a seeded sample of the migrated keys.
 
-        The sample is ``resolution.sample`` of the clean keys linked in Odoo,
-        seeded with the run's id; the source values are the staged row resolved
-        again, the Odoo values the linked record's, compared as reconcile does.
+        The sample is :meth:`sample_keys`; the source values are the staged row
+        resolved again, the Odoo values the linked record's, compared as
+        reconcile does.
         """
-        if not self.sample_size:
+        keys = set(self.sample_keys())
+        if not keys:
             return []
-        linked = self.linked_rows(self.clean_rows([]), [])
-        keys = set(resolution.sample(list(linked), self.ctx.run.id, min(self.sample_size, len(linked))))
         resolved = {}
         for row in self.rows():
             if row.key in keys and row.key not in resolved:

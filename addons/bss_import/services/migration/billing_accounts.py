@@ -154,26 +154,21 @@ class BillingAccountsPhase(Phase):
     def control_totals(self):
         """Accounts by status; the legacy open receivable (Decimal, cents) summed and per account."""
         totals = self.count_totals("status", "x_account_status", "billing accounts")
-        source = self.clean_rows(["ar_balance"])
-        odoo = self.linked_rows(source, ["x_legacy_ar_balance"])
         line = self.lines.get("ar_balance")
         dec = values.DecimalFormat((line and line.decimal_separator) or ".")
         cent = Decimal("0.01")
-
-        def src(key):
-            raw = source[key].get("ar_balance")
-            return (values.parse_decimal(raw, dec) if raw else Decimal(0)).quantize(cent)
-
-        def ood(key):
-            return Decimal(str(odoo[key]["x_legacy_ar_balance"] or 0)).quantize(cent)
-
-        totals.append(
-            (
-                "open AR (x_legacy_ar_balance), all accounts",
-                str(sum((src(k) for k in source), Decimal(0))),
-                str(sum((ood(k) for k in odoo), Decimal(0))),
-            )
-        )
-        differing = sum(1 for k in source if k not in odoo or src(k) != ood(k))
+        src_total = odoo_total = Decimal(0)
+        differing = 0
+        for _key, source, odoo in self.paired_rows(["ar_balance"], ["x_legacy_ar_balance"]):
+            raw = source.get("ar_balance")
+            src = (values.parse_decimal(raw, dec) if raw else Decimal(0)).quantize(cent)
+            src_total += src
+            if odoo is None:
+                differing += 1
+                continue
+            ood = Decimal(str(odoo["x_legacy_ar_balance"] or 0)).quantize(cent)
+            odoo_total += ood
+            differing += src != ood
+        totals.append(("open AR (x_legacy_ar_balance), all accounts", str(src_total), str(odoo_total)))
         totals.append(("open AR, accounts whose balance differs", "0", str(differing)))
         return totals

@@ -113,8 +113,6 @@ class InvoicesPhase(Phase):
         ``state`` and ``payment_state``. Amounts are Decimal text to the cent.
         """
         cent = Decimal("0.01")
-        source = self.clean_rows(["status", "amount_total", "amount_residual"])
-        odoo = self.linked_rows(source, ["state", "payment_state", "amount_total", "amount_residual"])
 
         def amount(raw):
             return self.decimal(self.lines, "amount_total", raw).quantize(cent) if raw else Decimal(0)
@@ -148,12 +146,22 @@ class InvoicesPhase(Phase):
             "invoices",
             ["sum of amount_total, all currencies", "sum of amount_residual, all currencies"],
             (
-                (source_state(row), (amount(row.get("amount_total")), amount(row.get("amount_residual"))))
-                for row in source.values()
-            ),
-            (
-                (odoo_state(row), (odoo_amount(row["amount_total"]), odoo_amount(row["amount_residual"])))
-                for row in odoo.values()
+                (
+                    (
+                        source_state(src),
+                        (amount(src.get("amount_total")), amount(src.get("amount_residual"))),
+                    ),
+                    None
+                    if ood is None
+                    else (
+                        odoo_state(ood),
+                        (odoo_amount(ood["amount_total"]), odoo_amount(ood["amount_residual"])),
+                    ),
+                )
+                for _key, src, ood in self.paired_rows(
+                    ["status", "amount_total", "amount_residual"],
+                    ["state", "payment_state", "amount_total", "amount_residual"],
+                )
             ),
         )
 

@@ -99,8 +99,6 @@ class OrdersPhase(Phase):
         text to the cent, all currencies.
         """
         cent = Decimal("0.01")
-        source = self.clean_rows(["status", "total_amount"])
-        odoo = self.linked_rows(source, ["state", "locked", "amount_untaxed"])
         line = self.lines.get("status")
 
         def source_state(row):
@@ -116,16 +114,18 @@ class OrdersPhase(Phase):
             raw = row.get("total_amount")
             return self.decimal("orders", "total_amount", raw).quantize(cent) if raw else Decimal(0)
 
+        def odoo_side(row):
+            state = f"{row['state']}, locked" if row["locked"] else row["state"]
+            return state, (Decimal(str(row["amount_untaxed"] or 0)).quantize(cent),)
+
         return group_totals(
             "orders",
             ["sum of total_amount (Odoo amount_untaxed), all currencies"],
-            ((source_state(row), (source_amount(row),)) for row in source.values()),
             (
-                (
-                    f"{row['state']}, locked" if row["locked"] else row["state"],
-                    (Decimal(str(row["amount_untaxed"] or 0)).quantize(cent),),
+                ((source_state(src), (source_amount(src),)), None if ood is None else odoo_side(ood))
+                for _key, src, ood in self.paired_rows(
+                    ["status", "total_amount"], ["state", "locked", "amount_untaxed"]
                 )
-                for row in odoo.values()
             ),
         )
 

@@ -31,7 +31,7 @@ from odoo.addons.telecom_subscriber.tools import identifiers
 from odoo.tools import SQL
 
 from ...lib import resolution
-from .base import Phase, Rejected, Resolved, code_totals
+from .base import Phase, Rejected, Resolved, code_totals, tally
 from .billing_accounts import BillingAccountsPhase
 from .service_plans import ServicePlansPhase
 
@@ -132,43 +132,41 @@ class SubscribersPhase(BillingAccountsPhase):
         not written as the report says, shows as a mismatch).
         """
         columns = [c for c in ("status", "service_type") if self.mapped_field(c)]
-        source = self.clean_rows(columns)
-        odoo = self.linked_rows(source, [self.mapped_field(c) for c in columns])
+        targets = [self.mapped_field(c) for c in columns]
+        # Conflicts are few: read the run's, keep those of the clean keys (no million-key domain).
+        conflicts = {}
+        if "status" in columns:
+            for c in self.env["bss.import.state.conflict"].search_read(
+                [("run_id", "=", self.ctx.run.id), ("object", "=", self.object)],
+                ["source_key", "subscriber_status", "result_status"],
+            ):
+                conflicts.setdefault(c["source_key"], []).append((c["subscriber_status"], c["result_status"]))
+        sources = odoos = 0
+        by_source = {column: {} for column in columns}
+        by_odoo = {column: {} for column in columns}
+        clean_conflicts = []
+        for key, source, odoo in self.paired_rows(columns, targets):
+            sources += 1
+            clean_conflicts += conflicts.get(key, ())
+            for column, target in zip(columns, targets, strict=True):
+                tally(by_source[column], self.source_code(column, source.get(column)))
+                if odoo is not None:
+                    tally(by_odoo[column], odoo[target])
+            odoos += odoo is not None
         totals = [
-            (
-                "subscribers: records (source rows minus quarantined and collapsed)",
-                str(len(source)),
-                str(len(odoo)),
-            )
+            ("subscribers: records (source rows minus quarantined and collapsed)", str(sources), str(odoos))
         ]
         for column in columns:
-            target = self.mapped_field(column)
-            by_source = {}
-            for vals in source.values():
-                code = self.source_code(column, vals.get(column))
-                by_source[code] = by_source.get(code, 0) + 1
             label = column
             if column == "status":
-                # Conflicts are few: read the run's, keep those of the clean keys (no million-key domain).
-                conflicts = self.env["bss.import.state.conflict"].search_read(
-                    [("run_id", "=", self.ctx.run.id), ("object", "=", self.object)],
-                    ["source_key", "subscriber_status", "result_status"],
-                )
                 try:
-                    by_source = resolution.status_after_conflicts(
-                        by_source,
-                        [
-                            (c["subscriber_status"], c["result_status"])
-                            for c in conflicts
-                            if c["source_key"] in source
-                        ],
-                    )
+                    by_source[column] = resolution.status_after_conflicts(by_source[column], clean_conflicts)
                 except ValueError as exc:
                     totals.append(
                         ("subscribers: state-conflict report matches the source statuses", "yes", str(exc))
                     )
                 label = "status (source after the status policy)"
-            totals += code_totals(f"subscribers: records with {label}", by_source, odoo, target)
+            totals += code_totals(f"subscribers: records with {label}", by_source[column], by_odoo[column])
         return totals
 
     def mapped_field(self, column):
@@ -296,12 +294,8 @@ class SubscribersPhase(BillingAccountsPhase):
         find 25 of them would cost as much as the pass itself. The sampled keys
         are the base's (same clean keys, same seed), computed once here.
         """
-        if not self.sample_size:
-            return []
-        clean = self.clean_rows([])
-        linked = self.linked_rows(clean, [])
-        keys = resolution.sample(list(linked), self.ctx.run.id, min(self.sample_size, len(linked)))
-        self._sampling = {"clean": clean, "linked": linked, "keys": keys}
+        keys = self.sample_keys()
+        self._sampling = {"keys": keys}
         self.usage.only_subscribers = keys
         try:
             return super().sample_lines()
@@ -309,15 +303,10 @@ class SubscribersPhase(BillingAccountsPhase):
             self._sampling = None
             self.usage.only_subscribers = None
 
-    def clean_rows(self, columns):
-        if self._sampling is not None and not columns:
-            return self._sampling["clean"]
-        return super().clean_rows(columns)
-
-    def linked_rows(self, keys, fields_):
-        if self._sampling is not None and not fields_:
-            return self._sampling["linked"]
-        return super().linked_rows(keys, fields_)
+    def sample_keys(self):
+        if self._sampling is not None:
+            return self._sampling["keys"]
+        return super().sample_keys()
 
     def source_sql(self):
         sql = super().source_sql()
