@@ -1,9 +1,11 @@
+import os
 from unittest.mock import patch
 
 from odoo.addons.bss_import.services.migration import runner
+from odoo.addons.bss_import.services.migration.subscribers import SubscribersPhase
 from odoo.tests import tagged
 
-from .common import MigrationCase
+from .common import MigrationCase, read_csv
 
 
 @tagged("post_install", "-at_install")
@@ -72,3 +74,43 @@ class TestMigrateProgress(MigrationCase):
         # The statistics count the transaction's own new rows: the table's size when sampled.
         for _object, _created, estimated, counted in refreshed:
             self.assertEqual(int(estimated), counted, refreshed)
+
+    def test_the_subscribers_phase_holds_one_batch_of_accounts(self):
+        """Memory stays flat: the billing accounts of the lines are read batch by batch as the lines
+        stream, never all accounts of the export at once; each line still gets its own account."""
+        folder, _manifest = self.generate(subscribers=60, seed=3)
+        run = self.confirmed_run(folder=folder)
+        reads = []
+        original = SubscribersPhase._read_accounts
+
+        def spy(phase, numbers):
+            found = original(phase, numbers)
+            reads.append(len(found))
+            return found
+
+        with (
+            patch.object(SubscribersPhase, "batch_size", 7),
+            patch.object(SubscribersPhase, "_read_accounts", spy),
+        ):
+            runner.migrate(
+                run, ["custom_fields", "service_plans", "billing_accounts", "subscribers"], chunk_size=10
+            )
+        phase = self.phase(run, "subscribers")
+        self.assertEqual((phase.state, phase.mismatch), ("done", False))
+        self.assertGreater(phase.created, 40)
+        self.assertLessEqual(max(reads), 7)
+        self.assertGreaterEqual(len(reads), phase.source_rows // 7)
+        Link = self.env["bss.import.link"].sudo()
+        accounts = Link.search([("created_run_id", "=", run.id), ("object", "=", "billing_accounts")])
+        by_account = {link.source_key: link.res_id for link in accounts}
+        account_of = {}
+        for row in read_csv(os.path.join(folder, "subscribers.csv")):
+            account_of.setdefault(row["subscriber_id"], row["account_number"])
+        checked = 0
+        for link in Link.search([("created_run_id", "=", run.id), ("object", "=", "subscribers")]):
+            if account_of[link.source_key] not in by_account:
+                continue  # an orphan, re-parented by a secondary key
+            line = self.env["res.partner"].sudo().browse(link.res_id)
+            self.assertEqual(line.parent_id.id, by_account[account_of[link.source_key]], link.source_key)
+            checked += 1
+        self.assertGreater(checked, 40)

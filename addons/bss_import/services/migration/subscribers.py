@@ -114,7 +114,7 @@ class SubscribersPhase(BillingAccountsPhase):
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self._accounts = None
+        self._accounts = {}
         self._plans = {}
         self._plan_codes = {}
         self._pending_merge = None
@@ -314,15 +314,29 @@ class SubscribersPhase(BillingAccountsPhase):
             return sql
         return SQL("SELECT * FROM (%s) o WHERE o.subscriber_id = ANY(%s)", sql, list(self._sampling["keys"]))
 
+    #: Lines read ahead: their billing accounts are read in one query before they are resolved.
+    batch_size = 2000
+
     def rows(self):
-        """The staged lines, each with the summary of its usage months (both streams in key order)."""
+        """The staged lines, each with the summary of its usage months (both streams in key order),
+        read ahead by batches whose billing accounts are read at once (:meth:`accounts`)."""
         summaries = self.usage.summaries() if self.usage.has_rows() else iter(())
         pending = next(summaries, None)
+        batch = []
         for row in super().rows():
             while pending is not None and row.key is not None and pending[0] < row.key:
                 pending = next(summaries, None)
             row.usage = pending[1] if pending is not None and pending[0] == row.key else {}
-            yield row
+            batch.append(row)
+            if len(batch) >= self.batch_size:
+                yield from self._with_accounts(batch)
+                batch = []
+        yield from self._with_accounts(batch)
+
+    def _with_accounts(self, batch):
+        if batch:
+            self.accounts([row.values.get("account_number") for row in batch])
+        yield from batch
 
     def add_usage(self, row, row_values, vals):
         """The last usage date and, where the line has none, its totals from its usage months."""
@@ -340,20 +354,42 @@ class SubscribersPhase(BillingAccountsPhase):
     def handled(self, name):
         return name in ("country", "account_number", "plan_code", *_IDENTIFIERS)
 
-    def accounts(self):
-        """{account number: (partner id, account status)} of the migrated billing accounts of the company."""
-        if self._accounts is None:
-            self.env["res.partner"].flush_model(["x_account_status"])
-            self.env.cr.execute(
-                SQL(
-                    """SELECT l.source_key, p.id, p.x_account_status
-                         FROM bss_import_link l JOIN res_partner p ON p.id = l.res_id
-                        WHERE l.company_id = %s AND l.object = 'billing_accounts'""",
-                    self.ctx.company.id,
-                )
-            )
-            self._accounts = {key: (pid, status) for key, pid, status in self.env.cr.fetchall()}
+    def accounts(self, numbers=None):
+        """{account number: (partner id, account status)} of migrated billing accounts of the company.
+
+        :meth:`rows` reads those of each batch of lines before the batch is
+        resolved (``numbers``): memory holds one batch's accounts, not every
+        account of the export. A number not read yet is read on its own.
+        """
+        if numbers is not None:
+            self._accounts = self._read_accounts(numbers)
         return self._accounts
+
+    def account(self, number):
+        """(partner id, account status) of the migrated billing account ``number`` (None if none)."""
+        if not number:
+            return None
+        if number not in self._accounts:
+            self._accounts.update(self._read_accounts([number]))
+        return self._accounts[number]
+
+    def _read_accounts(self, numbers):
+        numbers = list({n for n in numbers if n})
+        found = dict.fromkeys(numbers)
+        if not numbers:
+            return found
+        self.env["res.partner"].flush_model(["x_account_status"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT l.source_key, p.id, p.x_account_status
+                     FROM bss_import_link l JOIN res_partner p ON p.id = l.res_id
+                    WHERE l.company_id = %s AND l.object = 'billing_accounts' AND l.source_key = ANY(%s)""",
+                self.ctx.company.id,
+                numbers,
+            )
+        )
+        found.update({key: (pid, status) for key, pid, status in self.env.cr.fetchall()})
+        return found
 
     def plan(self, code):
         """The plan variant id of a legacy plan code (None when no plan has it)."""
@@ -455,7 +491,7 @@ class SubscribersPhase(BillingAccountsPhase):
                 vals[line.target_field] = check(raw)
             except identifiers.IdentifierError as exc:
                 reasons.append(f"invalid {name.upper()}: {exc.reason}")
-        account = self.accounts().get(row_values.get("account_number"))
+        account = self.account(row_values.get("account_number"))
         if not account:
             account, why = self.reparent(row_values)
             if account:
