@@ -70,6 +70,13 @@ class TestMigrateProgress(MigrationCase):
         self.assertGreaterEqual(len(lines), 2, refreshed)
         created = [r[1] for r in lines]
         self.assertEqual(created, sorted(created))
+        # And once more before the control totals (one query joining the phase's rows to their
+        # links and records): the statistics hold every row the phase created.
+        self.env.cr.execute(
+            "SELECT reltuples, (SELECT count(*) FROM res_partner) FROM pg_class WHERE relname = 'res_partner'"
+        )
+        estimate, count = self.env.cr.fetchone()
+        self.assertEqual(estimate, count)
         self.assertTrue(all(b >= 2 * a for a, b in zip(created, created[1:], strict=False)), created)
         # The statistics count the transaction's own new rows: the table's size when sampled.
         for _object, _created, estimated, counted in refreshed:

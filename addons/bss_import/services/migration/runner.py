@@ -182,6 +182,13 @@ def run_phase(ctx, phase, record):
         _logger.exception("migration phase %s of run %s failed", phase.object, ctx.run.name)
         record.write({"state": "error", "error_message": str(exc), "date_end": fields.Datetime.now()})
         return record
+    if phase.model and tally.counts.created > tally.analyzed:
+        # The control totals join the clean rows to the links and the records in one query:
+        # planned for the tables as they were before the phase, it loops over a "tiny" table
+        # that holds the phase's rows (10k accounts: 24 s instead of 0.5 s).
+        with tally.step("statistics"):
+            _analyze(ctx, phase)
+            tally.analyzed = tally.counts.created
     with tally.step("control totals and sample"):
         _settle(record, tally, phase)
     _logger.info(
@@ -210,11 +217,16 @@ def _refresh_statistics(ctx, phase, created, analyzed):
     """
     if not phase.model or created < max(ANALYZE_FIRST, 2 * analyzed):
         return analyzed
+    _analyze(ctx, phase)
+    return created
+
+
+def _analyze(ctx, phase):
+    """ANALYZE the tables the phase filled (its model's, its lines', the link table)."""
     ctx.env.flush_all()
     models = (phase.model, *phase.statistics_models)
     for table in (*(ctx.env[name]._table for name in models), "bss_import_link"):
         ctx.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
-    return created
 
 
 def _progress(ctx, phase, done, total):
