@@ -15,6 +15,7 @@ writes only the fields whose value differs and keeps the values it replaced.
 import datetime
 import decimal
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 
 from odoo.tools import SQL
@@ -86,11 +87,6 @@ def code_totals(label, by_source, by_odoo):
         (f"{label} {code or '(empty)'}", str(by_source.get(code, 0)), str(by_odoo.get(code, 0)))
         for code in sorted(set(by_source) | set(by_odoo))
     ]
-
-
-def tally(counter, code):
-    """Count one more ``code`` in ``counter`` ({code: count}); an empty code counts as ""."""
-    counter[code or ""] = counter.get(code or "", 0) + 1
 
 
 def group_totals(prefix, names, pairs):
@@ -496,12 +492,12 @@ class Phase:
         Model = self.env[self.model]
         self.env.flush_all()
         query = SQL(
-            """SELECT c.*, t.id IS NOT NULL, %s
+            """SELECT c.*, %s
                  FROM (%s) c
                  LEFT JOIN bss_import_link l
                    ON l.company_id = %s AND l.object = %s AND l.res_model = %s AND l.source_key = c._key
                  LEFT JOIN %s t ON t.id = l.res_id""",
-            SQL(", ").join([SQL("t.%s", SQL.identifier(f)) for f in fields_] or [SQL("NULL")]),
+            SQL(", ").join([SQL("t.id IS NOT NULL"), *(SQL("t.%s", SQL.identifier(f)) for f in fields_)]),
             self.clean_sql(cols),
             self.ctx.company.id,
             self.object,
@@ -514,14 +510,14 @@ class Phase:
             stream.execute(query.code, query.params)
             for rec in stream:
                 source = dict(zip(cols, rec[1:width], strict=True))
-                odoo = dict(zip(fields_, rec[width + 1 :], strict=False)) if rec[width] else None
+                odoo = dict(zip(fields_, rec[width + 1 :], strict=True)) if rec[width] else None
                 yield rec[0], source, odoo
 
     def count_totals(self, column=None, target=None, label=None):
         """Record count (and count by ``column`` of the source vs ``target`` field of Odoo)."""
         line = self.lines.get(column) if column else None
         sources = odoos = 0
-        by_source, by_odoo = {}, {}
+        by_source, by_odoo = Counter(), Counter()
         for _key, source, odoo in self.paired_rows([column] if column else [], [target] if target else []):
             sources += 1
             odoos += odoo is not None
@@ -531,9 +527,9 @@ class Phase:
                     code = self.convert(line, column, raw) if line else raw
                 except ValueError:
                     code = raw
-                tally(by_source, code)
+                by_source[code or ""] += 1
                 if odoo is not None:
-                    tally(by_odoo, odoo[target])
+                    by_odoo[odoo[target] or ""] += 1
         name = label or self.object.replace("_", " ")
         totals = [
             (f"{name}: records (source rows minus quarantined and collapsed)", str(sources), str(odoos))

@@ -27,11 +27,13 @@
 * missing values and legacy codes of closed sets: see :mod:`.billing_accounts`.
 """
 
+from collections import Counter
+
 from odoo.addons.telecom_subscriber.tools import identifiers
 from odoo.tools import SQL
 
 from ...lib import resolution
-from .base import Phase, Rejected, Resolved, code_totals, tally
+from .base import Phase, Rejected, Resolved, code_totals
 from .billing_accounts import BillingAccountsPhase
 from .service_plans import ServicePlansPhase
 
@@ -142,16 +144,16 @@ class SubscribersPhase(BillingAccountsPhase):
             ):
                 conflicts.setdefault(c["source_key"], []).append((c["subscriber_status"], c["result_status"]))
         sources = odoos = 0
-        by_source = {column: {} for column in columns}
-        by_odoo = {column: {} for column in columns}
+        by_source = {column: Counter() for column in columns}
+        by_odoo = {column: Counter() for column in columns}
         clean_conflicts = []
         for key, source, odoo in self.paired_rows(columns, targets):
             sources += 1
             clean_conflicts += conflicts.get(key, ())
             for column, target in zip(columns, targets, strict=True):
-                tally(by_source[column], self.source_code(column, source.get(column)))
+                by_source[column][self.source_code(column, source.get(column))] += 1
                 if odoo is not None:
-                    tally(by_odoo[column], odoo[target])
+                    by_odoo[column][odoo[target] or ""] += 1
             odoos += odoo is not None
         totals = [
             ("subscribers: records (source rows minus quarantined and collapsed)", str(sources), str(odoos))
@@ -319,7 +321,7 @@ class SubscribersPhase(BillingAccountsPhase):
 
     def rows(self):
         """The staged lines, each with the summary of its usage months (both streams in key order),
-        read ahead by batches whose billing accounts are read at once (:meth:`accounts`)."""
+        read ahead by batches whose billing accounts are read at once."""
         summaries = self.usage.summaries() if self.usage.has_rows() else iter(())
         pending = next(summaries, None)
         batch = []
@@ -334,8 +336,10 @@ class SubscribersPhase(BillingAccountsPhase):
         yield from self._with_accounts(batch)
 
     def _with_accounts(self, batch):
+        """Yield the batch's lines once their billing accounts are read: memory holds one batch's
+        accounts, not every account of the export (:meth:`account` reads a number missed)."""
         if batch:
-            self.accounts([row.values.get("account_number") for row in batch])
+            self._accounts = self._read_accounts([row.values.get("account_number") for row in batch])
         yield from batch
 
     def add_usage(self, row, row_values, vals):
@@ -353,17 +357,6 @@ class SubscribersPhase(BillingAccountsPhase):
 
     def handled(self, name):
         return name in ("country", "account_number", "plan_code", *_IDENTIFIERS)
-
-    def accounts(self, numbers=None):
-        """{account number: (partner id, account status)} of migrated billing accounts of the company.
-
-        :meth:`rows` reads those of each batch of lines before the batch is
-        resolved (``numbers``): memory holds one batch's accounts, not every
-        account of the export. A number not read yet is read on its own.
-        """
-        if numbers is not None:
-            self._accounts = self._read_accounts(numbers)
-        return self._accounts
 
     def account(self, number):
         """(partner id, account status) of the migrated billing account ``number`` (None if none)."""
