@@ -100,9 +100,7 @@ def blocker(Model, vals_list):
         return "an import or partner search mode context changes create()"
     if Model._inherits or Model._parent_store:
         return "res.partner inherits or keeps a parent path"
-    overriding = {
-        cls._module for cls in type(Model).__mro__ if "create" in vars(cls) and getattr(cls, "_module", None)
-    }
+    overriding = _modules_defining(Model, ("create",))
     if overriding - REPRODUCED:
         return f"res.partner.create() is extended by {', '.join(sorted(overriding - REPRODUCED))}"
     for name in Model._commercial_fields():
@@ -123,6 +121,16 @@ def blocker(Model, vals_list):
             if vals.get("type", default_type) == "contact":
                 return "a contact of type contact follows its parent's address"
     return None
+
+
+def _modules_defining(Model, methods):
+    """The modules whose classes of ``Model`` define one of ``methods`` (override or original)."""
+    return {
+        cls._module
+        for cls in type(Model).__mro__
+        for method in methods
+        if method in vars(cls) and getattr(cls, "_module", None)
+    }
 
 
 def _is_column(field):
@@ -351,13 +359,7 @@ def _derivable(Model):
             continue
         if name == "email_normalized" and getattr(Model, "_primary_email", None) != "email":
             continue
-        defined = {
-            cls._module
-            for cls in type(Model).__mro__
-            for method in methods
-            if method in vars(cls) and getattr(cls, "_module", None)
-        }
-        if defined == modules:
+        if _modules_defining(Model, methods) == modules:
             out.append(name)
     return out
 
