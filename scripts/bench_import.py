@@ -13,12 +13,18 @@ Odoo's own import (``base_import.import.execute_import``, in batches of 2,000
 rows as the web client sends them) and prints its rows per second: the
 yardstick the importer is compared with, and the ratio. The last line is the
 figures as one JSON object. ``--cprofile FILE`` profiles the subscribers
-phase (pstats file, top functions printed). Nothing is kept: everything is
-rolled back at the end.
+phase (pstats file, top functions printed). ``--workers N`` starts N worker
+processes (each its own Odoo registry and connection, before the clock
+starts) that write the chunks of the phases that allow several writers
+(billing accounts, subscribers) at once; the others run in this process.
+The migration commits chunk by chunk: bench_import.sh gives each benchmark a
+fresh copy of a template database.
 """
 
 import argparse
+import concurrent.futures
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -59,6 +65,9 @@ def main(argv=None):
     )
     parser.add_argument("--no-migrate", action="store_true", help="stop after profiling")
     parser.add_argument("--cprofile", metavar="FILE", help="profile the subscribers phase into FILE")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes writing the chunks of a phase at once (default 1)"
+    )
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bss_bench_"))
@@ -156,18 +165,32 @@ def run_steps(args, export, figures):
             front_seconds=round(total, 1),
             peak_rss_profiled_mib=round(peak_mib()),
         )
+        # The migration's chunks commit on cursors of their own (and other processes'): they
+        # must see the run.
+        cr.commit()
         if not args.no_migrate:
             migrate_steps(args, run, figures, total)
-        cr.rollback()
 
 
 def migrate_steps(args, run, figures, front_seconds):
     """Confirm the suggested mapping, then migrate the phases of :data:`MIGRATED` one by one."""
     from odoo.addons.bss_import.services.migration import runner
 
+    pool = None
+    if args.workers > 1:
+        pool = concurrent.futures.ProcessPoolExecutor(
+            args.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(args.db, args.addons_path, args.data_dir),
+        )
+        # Every worker loads its registry now, before the clock starts.
+        list(pool.map(_worker_ready, range(args.workers)))
+        print(f"{args.workers} worker processes ready")
     started = time.perf_counter()
     if not run.action_confirm_mapping():
         raise SystemExit(f"the suggested mapping was refused: {run.error_message}")
+    run.env.cr.commit()
     confirm = time.perf_counter() - started
     print(f" confirm: {confirm:7.1f} s  (the mapping suggestions as they are)")
     migrate_seconds = confirm
@@ -182,15 +205,26 @@ def migrate_steps(args, run, figures, front_seconds):
             profiler.dump_stats(args.cprofile)
             seconds = time.perf_counter() - started
             pstats.Stats(args.cprofile).sort_stats("cumulative").print_stats(45)
+        elif pool and runner.PHASE_OF[obj].parallel:
+            phase = []
+            state = runner.start_phase(run, obj)
+            if state == "running":
+                list(pool.map(_worker_phase, [(run.id, obj)] * args.workers))
+            if state is not None:
+                phase = [runner.settle_phase(run, obj)]
+            seconds = time.perf_counter() - started
         else:
             phase = runner.migrate(run, [obj])
             seconds = time.perf_counter() - started
+        # A new transaction: the phases as the migration committed them.
+        run.env.cr.commit()
         migrate_seconds += seconds
         if not phase:
             continue
-        if phase.state != "done" or phase.mismatch:
-            print(f"  {obj}: {phase.state}: {phase.error_message or phase.mismatch}")
-        counts = phase._counts()
+        counts = phase[0]
+        record = run.phase_ids.filtered(lambda p, o=obj: p.object == o)
+        if counts["state"] != "done" or record.mismatch:
+            print(f"  {obj}: {counts['state']}: {counts['error_message'] or record.mismatch}")
         rows = counts["source_rows"]
         print(
             f"{obj[:16]:>16}: {seconds:7.1f} s  {rows / seconds:10,.0f} rows/s  "
@@ -215,6 +249,35 @@ def migrate_steps(args, run, figures, front_seconds):
         f"(stage → profile → migrate, every staged file included)"
     )
     print(f"peak RSS after the migration: {peak_mib():.0f} MiB")
+
+
+_WORKER = {}
+
+
+def _worker_init(db, addons_path, data_dir):
+    """Load Odoo and the database's registry in a worker process (once)."""
+    sys.path.insert(0, os.environ.get("ODOO_PATH", str(Path.home() / "src" / "odoo-18.0")))
+    import odoo
+
+    odoo.tools.config.parse_config(
+        ["--addons-path", addons_path, "--data-dir", data_dir, "-d", db, "--log-level", "warn"]
+    )
+    _WORKER["registry"] = odoo.modules.registry.Registry(db)
+
+
+def _worker_ready(_n):
+    return os.getpid()
+
+
+def _worker_phase(job):
+    """Write chunks of a running phase until none is left that this worker could take."""
+    import odoo
+    from odoo.addons.bss_import.services.migration import runner
+
+    run_id, obj = job
+    with _WORKER["registry"].cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        return runner.work_phase(env["bss.import.run"].browse(run_id), obj)["written"]
 
 
 # Odoo's own import of the subscribers as plain contacts: the columns an operator

@@ -5,20 +5,28 @@
 # Odoo's own import of the same subscribers and the ratio. The last line is JSON.
 #
 #   scripts/bench_import.sh [--subscribers N] [--dialect D] [--zip] [--native [--native-rows N]]
-#                           [--no-migrate] [--cprofile FILE]
+#                           [--no-migrate] [--cprofile FILE] [--workers N]
 #
-# Uses the database bss_bench (BENCH_DB), created on first use and updated to the current code.
+# Uses the database bss_bench (BENCH_DB), a fresh copy of bss_bench_template (created on first
+# use and updated to the current code). With --workers N, N processes write the chunks of the
+# billing accounts and the subscribers at once (what `bss_migrate.py run --workers N` does
+# against a server started with --workers N).
 set -euo pipefail
 # shellcheck source=scripts/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_all
 db="${BENCH_DB:-bss_bench}"
-if ! psql -lqt | cut -d'|' -f1 | grep -qw "$db"; then
-    echo "creating database $db with bss_import..." >&2
-    "${ODOO_BIN[@]}" -d "$db" -i bss_import --without-demo=all --stop-after-init --log-level=warn >&2
+# The migration commits chunk by chunk: each benchmark starts from a fresh copy of a template
+# database where bss_import is installed (an earlier run's records would make this one's unchanged).
+template="${db}_template"
+if ! psql -lqt | cut -d'|' -f1 | grep -qw "$template"; then
+    echo "creating database $template with bss_import..." >&2
+    "${ODOO_BIN[@]}" -d "$template" -i bss_import --without-demo=all --stop-after-init --log-level=warn >&2
 else
-    echo "updating bss_import in database $db..." >&2
-    "${ODOO_BIN[@]}" -d "$db" -u bss_import --stop-after-init --log-level=warn >&2
+    echo "updating bss_import in database $template..." >&2
+    "${ODOO_BIN[@]}" -d "$template" -u bss_import --stop-after-init --log-level=warn >&2
 fi
+dropdb --if-exists "$db"
+createdb -T "$template" "$db"
 exec "$VENV_PY" "$ROOT/scripts/bench_import.py" --db "$db" --addons-path "$ADDONS_PATH" \
     --data-dir "$ROOT/.local/data" "$@"

@@ -483,18 +483,28 @@ def quarantine_json(summary):
 def status_text(summary, phases):
     """The phases as a table, then the control totals that differ and the verdict."""
     headers = ["Object", "State", "Source rows", "Collapsed", "Quarantined", "Created", "Updated"]
-    headers += ["Unchanged", "Balanced"]
-    rows = []
+    headers += ["Unchanged", "Balanced", "Chunks"]
+    rows, stopped = [], []
     for obj, counts in summary["objects"].items():
         phase = phases.get(obj) or {}
         balanced = phase.get("balanced")
         if balanced is None:
             balanced = counts["source_rows"] == sum(counts[name] for name in COUNTS[1:])
-        rows.append(
-            [obj, _text(phase.get("state")), *(counts[name] for name in COUNTS), "yes" if balanced else "NO"]
-        )
+        total = _int(phase.get("chunks_total"))
+        chunks = f"{_int(phase.get('chunks_done'))}/{total}" if total else "-"
+        state = _text(phase.get("state"))
+        rows.append([obj, state, *(counts[name] for name in COUNTS), "yes" if balanced else "NO", chunks])
+        if state in ("running", "error"):
+            pending = total - _int(phase.get("chunks_done")) - _int(phase.get("chunks_failed"))
+            error = _text(phase.get("error_message")) or "-"
+            stopped.append([obj, state, pending, _int(phase.get("chunks_failed")), error])
     out = [f"Run {summary['run_id']} ({summary['state']})"]
     out += table_section(None, headers, rows, numeric=range(2, 8), empty="No phase has run yet.")
+    out += table_section(
+        "Phases not finished (`resume` goes on from their chunks done):",
+        ["Object", "State", "Chunks pending", "Chunks failed", "Last error"],
+        stopped,
+    )
     differ = [
         [name, pair["source"], pair["odoo"]]
         for name, pair in summary["control_totals"].items()
@@ -667,11 +677,75 @@ def _rate(rows, seconds):
     return f"{rows / seconds:.0f} rows/s" if seconds > 0 else "- rows/s"
 
 
-def _migrate_phases(run, progress):
-    """Migrate the run phase by phase (one call each, so that progress shows between them);
-    returns the phase records' problems {object: message} of phases that did not finish."""
+#: Seconds a worker call writes chunks before it returns (a web worker's time limit is longer).
+WORK_SECONDS = 60
+
+
+def _worker_client(client):
+    """A client on a connection of its own (an XML-RPC proxy is not shared between threads)."""
+    other = OdooClient(client.url, client.db, client.user, client.password, timeout=client.timeout)
+    other.uid = client.uid
+    return other
+
+
+def _work(run, obj, workers):
+    """Write the pending chunks of phase ``obj`` with ``workers`` concurrent calls; return the first
+    error met (None when every call ended because nothing was left to write)."""
+    errors = []
+
+    def worker(client):
+        while not errors:
+            try:
+                result = client.call(RUN_MODEL, "action_migrate_work", [[run.id], obj, WORK_SECONDS])
+            except (xmlrpc.client.Fault, CliError) as exc:
+                errors.append(exc)
+                return
+            # Nothing written: no chunk is left that this worker could take (or another holds the phase).
+            if not _int(result.get("written")) or not _int(result.get("chunks_pending")):
+                return
+
+    threads = [
+        threading.Thread(target=worker, args=(_worker_client(run.client),), daemon=True)
+        for _n in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors[0] if errors else None
+
+
+def _migrate_phase(run, obj, workers, chunk_size):
+    """Start (or resume) one phase, write its chunks with ``workers`` concurrent calls, settle it."""
+    args = [obj, chunk_size] if chunk_size else [obj]
+    started = run.call("action_migrate_start", *args)
+    if not started:
+        return {}
+    if started.get("state") != "running":
+        return started
+    for _attempt in range(3):
+        error = _work(run, obj, workers)
+        if error is not None:
+            raise error
+        summary = run.call("action_migrate_settle", obj)
+        if summary.get("state") != "running":
+            return summary
+    # Still chunks pending after three rounds of workers that found nothing to take: another
+    # client is writing them. The phase stays running; resume it once that client is done.
+    return summary
+
+
+def _migrate_phases(run, progress, workers=1, chunk_size=None, resume=False):
+    """Migrate the run phase by phase (progress shows between them), each phase's chunks written by
+    ``workers`` concurrent calls; with ``resume``, phases already done are left as they are.
+    Returns the phase records' problems {object: message} of phases that did not finish."""
     try:
         plan = run.call("get_migration_plan")
+        done_before = {}
+        if resume:
+            done_before = {
+                o: p for o, p in _phase_rows(run.client, run.id).items() if p.get("state") == "done"
+            }
     except xmlrpc.client.Fault as exc:
         run.fail(fault_message(exc))
     total_rows = sum(_int(p.get("rows")) for p in plan)
@@ -679,40 +753,40 @@ def _migrate_phases(run, progress):
     for number, item in enumerate(plan, start=1):
         obj, rows = item["object"], _int(item.get("rows"))
         prefix = f"[{number}/{len(plan)}] {obj}"
-        progress(f"{prefix}: migrating {rows} rows...")
+        if obj in done_before:
+            done_rows += rows
+            progress(f"{prefix}: done before, left as it is")
+            continue
+        progress(f"{prefix}: migrating {rows} rows with {workers} worker(s)...")
         begin = time.monotonic()
         try:
             with StepPoller(run, obj):
-                result = run.call("action_migrate", [obj])
+                counts = _migrate_phase(run, obj, workers, chunk_size)
         except xmlrpc.client.Fault as exc:
             run.fail(f"migrating {obj}: {fault_message(exc)}")
         except ConnectionFailed as exc:
             raise ConnectionFailed(f"{run.name}: migrating {obj}: {exc}")
         elapsed = time.monotonic() - begin
-        counts = (result or {}).get(obj) or {}
         processed = _int(counts.get("source_rows"))
         done_rows += rows
+        chunks = f"{_int(counts.get('chunks_done'))}/{_int(counts.get('chunks_total'))} chunks"
         progress(
-            f"{prefix}: {processed}/{rows} rows in {elapsed:.1f} s ({_rate(processed, elapsed)}): "
+            f"{prefix}: {processed}/{rows} rows in {elapsed:.1f} s ({_rate(processed, elapsed)}), {chunks}: "
             + ", ".join(f"{_int(counts.get(name))} {name.replace('_', ' ')}" for name in COUNTS[1:])
             + f"; {_text(counts.get('state'))}"
             + f" | run {done_rows}/{total_rows} rows, {_rate(done_rows, time.monotonic() - started)}"
         )
         if counts.get("state") != "done":
-            problems[obj] = _text(counts.get("state"))
-    if problems:
-        with contextlib.suppress(xmlrpc.client.Fault):
-            rows = run.client.call(
-                PHASE_MODEL,
-                "search_read",
-                [[("run_id", "=", run.id), ("object", "in", list(problems))]],
-                {"fields": ["object", "state", "error_message"]},
+            message = _text(counts.get("error_message"))
+            problems[obj] = (
+                f"{_text(counts.get('state'))}: {message}" if message else _text(counts.get("state"))
             )
-            for row in rows:
-                message = _text(row.get("error_message"))
-                problems[row["object"]] = f"{row['state']}: {message}" if message else row["state"]
-        for obj, message in problems.items():
-            progress(f"phase {obj} {message}")
+    for obj, message in problems.items():
+        progress(f"phase {obj} {message}")
+    try:
+        run.call("action_migrate_finish")
+    except xmlrpc.client.Fault as exc:
+        run.fail(fault_message(exc))
     return problems
 
 
@@ -729,7 +803,11 @@ def cmd_run(args, client, progress):
     else:
         progress("accepting the suggested mapping")
     run.step("action_confirm_mapping", "confirming the mapping")
-    _migrate_phases(run, progress)
+    _migrate_phases(run, progress, args.workers, args.keys_per_chunk)
+    return _migration_result(args, client, run, progress)
+
+
+def _migration_result(args, client, run, progress):
     summary = migration_json(_run_call(client, run.id, "get_migration_summary"))
     if args.json:
         _print_json(summary)
@@ -737,6 +815,18 @@ def cmd_run(args, client, progress):
         sys.stdout.write(status_text(summary, _phase_rows(client, run.id)))
     progress(f"run {run.name} (id {run.id}): {summary['state']}; stopped before the OCS cutover")
     return 1 if summary["mismatches"] else 0
+
+
+def cmd_resume(args, client, progress):
+    """Go on with a run's migration where it stopped: phases done are left, the others resume from
+    their chunks committed (a killed worker, a failed chunk) or start."""
+    run = Run(client, args.run_id, progress)
+    try:
+        run.refresh()
+    except xmlrpc.client.Fault as exc:
+        raise RunFailed(f"run {args.run_id}: {fault_message(exc)}")
+    _migrate_phases(run, progress, args.workers, resume=True)
+    return _migration_result(args, client, run, progress)
 
 
 def cmd_report(args, client, progress):
@@ -784,7 +874,17 @@ def _phase_rows(client, run_id):
             PHASE_MODEL,
             "search_read",
             [[("run_id", "=", run_id)]],
-            {"fields": ["object", "state", "balanced"]},
+            {
+                "fields": [
+                    "object",
+                    "state",
+                    "balanced",
+                    "chunks_total",
+                    "chunks_done",
+                    "chunks_failed",
+                    "error_message",
+                ]
+            },
         )
     except xmlrpc.client.Fault as exc:
         raise RunFailed(f"run {run_id}: {fault_message(exc)}")
@@ -830,6 +930,27 @@ def _positive(value):
     if number <= 0:
         raise argparse.ArgumentTypeError("must be more than 0")
     return number
+
+
+def _whole(value):
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}")
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _add_worker_arguments(parser):
+    parser.add_argument(
+        "--workers",
+        type=_whole,
+        default=1,
+        metavar="N",
+        help="concurrent calls writing a phase's chunks (default 1); the server needs as many web "
+        "workers (odoo --workers N): billing accounts and subscribers spread over them",
+    )
 
 
 def _run_id(value):
@@ -946,8 +1067,33 @@ def build_parser():
         action="store_true",
         help="print one JSON object: run_id, state, objects, findings, control_totals, mismatches",
     )
+    _add_worker_arguments(run)
+    run.add_argument(
+        "--keys-per-chunk",
+        type=_whole,
+        default=None,
+        metavar="N",
+        help="source keys written and committed per chunk (default: the server's, 2000)",
+    )
     _add_global_options(run, defaults=False)
     run.set_defaults(handler=cmd_run)
+
+    resume = commands.add_parser(
+        "resume",
+        help="go on with a run's migration where it stopped (a killed worker, failed chunks)",
+        description="Resume the migration of run RUN_ID: phases done are left as they are; a phase that "
+        "stopped resumes from its chunks committed (chunks never written twice), the phases after it "
+        "run. Prints the reconciliation as `run` does; same exit codes.",
+    )
+    resume.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the import run")
+    resume.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: run_id, state, objects, findings, control_totals, mismatches",
+    )
+    _add_worker_arguments(resume)
+    _add_global_options(resume, defaults=False)
+    resume.set_defaults(handler=cmd_resume)
 
     status = commands.add_parser(
         "status",

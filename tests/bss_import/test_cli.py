@@ -172,17 +172,70 @@ class FakeOdoo:
     def rpc_get_migration_plan(self, ids):
         return self.plan
 
-    def rpc_action_migrate(self, ids, objects):
+    # The chunk workers' contract (bss.import.run.action_migrate_start/work/settle/finish): a phase
+    # is cut into self.chunks chunks; each work call takes one pending chunk (as the next chunk no
+    # other worker holds), settle applies the outcome once none is pending.
+    chunks = 4
+    work_delay = 0.0
+    work_fault = None
+
+    def _summary(self, run, obj, state):
+        outcome = self.outcome[obj]
+        pending = run["pending"].get(obj, [])
+        total = run["chunk_total"].get(obj, 0)
+        return {
+            **{k: outcome[k] for k in MIGRATION_COUNTS},
+            "object": obj,
+            "flagged": 0,
+            "state": state,
+            "balanced": outcome["balanced"],
+            "chunks_total": total,
+            "chunks_done": total - len(pending),
+            "chunks_failed": 0,
+            "chunks_pending": len(pending),
+            "error_message": outcome.get("error_message", False),
+        }
+
+    def rpc_action_migrate_start(self, ids, obj, chunk_size=None):
         run = self.runs[ids[0]]
+        run.setdefault("pending", {})
+        run.setdefault("chunk_total", {})
+        run.setdefault("chunk_size", {})[obj] = chunk_size
+        if self.outcome[obj]["state"] == "blocked":
+            return self._summary(run, obj, "blocked")
+        if not run["pending"].get(obj):  # a new pass (a phase with chunks pending resumes)
+            run["pending"][obj] = list(range(self.chunks))
+            run["chunk_total"][obj] = self.chunks
+        run["state"] = "migrating"
+        return self._summary(run, obj, "running")
+
+    def rpc_action_migrate_work(self, ids, obj, seconds):
+        run = self.runs[ids[0]]
+        if self.work_fault:
+            raise xmlrpc.client.Fault(2, self.work_fault)
+        with self.lock:
+            self.active = getattr(self, "active", 0) + 1
+            self.most_active = max(getattr(self, "most_active", 0), self.active)
+            chunk = run["pending"][obj].pop(0) if run["pending"][obj] else None
+        time.sleep(self.work_delay)
+        with self.lock:
+            self.active -= 1
+            if chunk is not None:
+                run.setdefault("written", []).append((obj, chunk))
+        return {**self._summary(run, obj, "running"), "written": int(chunk is not None)}
+
+    def rpc_action_migrate_settle(self, ids, obj):
+        run = self.runs[ids[0]]
+        if run["pending"].get(obj):
+            return self._summary(run, obj, "running")
         phases = run.setdefault("phases", [])
-        result = {}
-        for obj in objects:
-            outcome = self.outcome[obj]
-            phases[:] = [p for p in phases if p["object"] != obj] + [outcome]
-            result[obj] = {**{k: outcome[k] for k in MIGRATION_COUNTS}, "flagged": 0}
-            result[obj].update(state=outcome["state"], balanced=outcome["balanced"])
+        phases[:] = [p for p in phases if p["object"] != obj] + [self.outcome[obj]]
+        return self._summary(run, obj, self.outcome[obj]["state"])
+
+    def rpc_action_migrate_finish(self, ids):
+        run = self.runs[ids[0]]
         run.update(state="migrated", quarantine=self.quarantine)
-        return result
+        return []
 
     def rpc_get_reconciliation_report(self, ids, fmt):
         run = self._existing(ids)
@@ -756,10 +809,31 @@ def test_status_table_lists_every_phase(fake):
     header = next(line for line in lines if line.startswith("Object"))
     for title in ("State", "Source rows", "Collapsed", "Quarantined", "Created", "Updated", "Unchanged"):
         assert title in header
-    assert header.rstrip().endswith("Balanced")
+    assert header.rstrip().endswith("Balanced  Chunks")
     row = next(line for line in lines if line.startswith("subscribers"))
-    assert row.split() == ["subscribers", "done", "200", "6", "9", "185", "0", "0", "yes"]
+    assert row.split() == ["subscribers", "done", "200", "6", "9", "185", "0", "0", "yes", "-"]
     assert lines[-1] == "Reconciled: no mismatch."
+    assert "Phases not finished" not in result.stdout
+
+
+def test_status_of_a_stopped_phase_shows_its_chunks_and_last_error(fake):
+    stopped = {
+        **phase("subscribers", 120, 2, 3, 115, 0, 0),
+        "state": "error",
+        "chunks_total": 9,
+        "chunks_done": 6,
+        "chunks_failed": 1,
+        "error_message": "1 of 9 chunks failed; last error: chunk 4: deadlock detected",
+    }
+    run_id = fake.migrated_run(phases=[{**MIGRATED_PHASES[0], "chunks_total": 1, "chunks_done": 1}, stopped])
+    result = run_cli(fake, "status", run_id)
+    lines = result.stdout.splitlines()
+    assert next(line for line in lines if line.startswith("subscribers")).split()[-2:] == ["yes", "6/9"]
+    assert next(line for line in lines if line.startswith("billing_accounts")).split()[-1] == "1/1"
+    title = lines.index("Phases not finished (`resume` goes on from their chunks done):")
+    assert lines[title + 1].split()[:6] == ["Object", "State", "Chunks", "pending", "Chunks", "failed"]
+    assert lines[title + 3].split()[:4] == ["subscribers", "error", "2", "1"]
+    assert lines[title + 3].endswith("1 of 9 chunks failed; last error: chunk 4: deadlock detected")
 
 
 def test_status_exits_1_while_mismatches_remain(fake):
@@ -772,7 +846,7 @@ def test_status_exits_1_while_mismatches_remain(fake):
     result = run_cli(fake, "status", run_id)
     assert result.returncode == 1, result.stderr
     row = next(line for line in result.stdout.splitlines() if line.startswith("billing_accounts"))
-    assert row.split()[-1] == "NO"
+    assert row.split()[-2:] == ["NO", "-"]
     assert "Control totals that differ:" in result.stdout
     assert "subscribers.checksum  aa      bb" in result.stdout
     assert result.stdout.splitlines()[-1] == "2 mismatch(es) not acknowledged"
@@ -874,13 +948,21 @@ def test_run_json_migrates_phase_by_phase_and_exits_0_when_reconciled(fake, csv_
         ("action_profile", ()),
         ("action_confirm_mapping", ()),
         ("get_migration_plan", ()),
-        ("action_migrate", (["billing_accounts"],)),
-        ("action_migrate", (["subscribers"],)),
+        ("action_migrate_start", ("billing_accounts",)),
+        *[("action_migrate_work", ("billing_accounts", 60))] * 4,
+        ("action_migrate_settle", ("billing_accounts",)),
+        ("action_migrate_start", ("subscribers",)),
+        *[("action_migrate_work", ("subscribers", 60))] * 4,
+        ("action_migrate_settle", ("subscribers",)),
+        ("action_migrate_finish", ()),
         ("get_migration_summary", ()),
+    ]
+    assert sorted(fake.runs[1]["written"]) == [
+        (o, n) for o in ("billing_accounts", "subscribers") for n in range(4)
     ]
     lines = result.stderr.splitlines()
     assert "accepting the suggested mapping" in lines
-    assert "[1/2] billing_accounts: migrating 10 rows..." in lines
+    assert "[1/2] billing_accounts: migrating 10 rows with 1 worker(s)..." in lines
     done = next(line for line in lines if line.startswith("[2/2] subscribers: 200/200 rows in "))
     assert "rows/s" in done and "185 created" in done and "9 quarantined" in done and "6 duplicates" in done
     assert done.split(" | ")[1].startswith("run 210/210 rows, ")
@@ -928,12 +1010,80 @@ def test_run_exits_1_while_mismatches_remain_and_names_the_blocked_phase(fake, c
     assert "phase subscribers blocked: phase billing_accounts has an unacknowledged mismatch" in result.stderr
 
 
+def test_run_with_workers_writes_every_chunk_once_from_concurrent_calls(fake, csv_file):
+    fake.chunks, fake.work_delay = 9, 0.2
+    result = migrate(fake, csv_file, "--accept-suggestions", "--workers", "3", "--keys-per-chunk", "500")
+    assert result.returncode == 0, result.stderr
+    written = fake.runs[1]["written"]
+    assert sorted(written) == [(o, n) for o in ("billing_accounts", "subscribers") for n in range(9)]
+    # Three calls at once (each on its own connection), never more.
+    assert fake.most_active == 3
+    assert fake.runs[1]["chunk_size"] == {"billing_accounts": 500, "subscribers": 500}
+    phases = [
+        (m, a[1]) for m, a in fake.calls if m.startswith("action_migrate_") and m != "action_migrate_finish"
+    ]
+    # Each phase settles after its last chunk, and the next starts after that.
+    assert [p for p in phases if p[0] != "action_migrate_work"] == [
+        ("action_migrate_start", "billing_accounts"),
+        ("action_migrate_settle", "billing_accounts"),
+        ("action_migrate_start", "subscribers"),
+        ("action_migrate_settle", "subscribers"),
+    ]
+    settled = phases.index(("action_migrate_settle", "billing_accounts"))
+    assert {obj for _m, obj in phases[:settled]} == {"billing_accounts"}
+    assert {obj for _m, obj in phases[settled + 1 :]} == {"subscribers"}
+    assert "[2/2] subscribers: migrating 200 rows with 3 worker(s)..." in result.stderr.splitlines()
+    assert "9/9 chunks" in result.stderr
+
+
+def test_a_worker_fault_stops_the_run_with_the_servers_message(fake, csv_file):
+    fake.work_fault = "chunk 3: refused by the database: deadlock detected"
+    result = migrate(fake, csv_file, "--accept-suggestions", "--workers", "2")
+    assert result.returncode == 1
+    assert _one_error_line(result) == (
+        "error: BSSI/00001: migrating billing_accounts: chunk 3: refused by the database: deadlock detected"
+    )
+    assert "action_migrate_settle" not in [m for m, _a in fake.calls]
+
+
+def test_resume_leaves_phases_done_and_resumes_the_one_that_stopped(fake):
+    run_id = fake.rpc_create({})
+    run = fake.runs[run_id]
+    run.update(state="migrating", phases=[fake.outcome["billing_accounts"]])
+    # The subscribers phase stopped (a worker killed) with chunks 2 and 3 of 4 pending.
+    run.update(pending={"subscribers": [2, 3]}, chunk_total={"subscribers": 4})
+    result = cli("--url", fake.url, "--db", DB, "resume", str(run_id), "--json")
+    assert result.returncode == 0, result.stderr
+    methods = [(m, tuple(a[1:])) for m, a in fake.calls if m not in ("read", "search_read")]
+    assert methods == [
+        ("get_migration_plan", ()),
+        ("action_migrate_start", ("subscribers",)),
+        ("action_migrate_work", ("subscribers", 60)),
+        ("action_migrate_work", ("subscribers", 60)),
+        ("action_migrate_settle", ("subscribers",)),
+        ("action_migrate_finish", ()),
+        ("get_migration_summary", ()),
+    ]
+    assert run["written"] == [("subscribers", 2), ("subscribers", 3)]
+    assert "[1/2] billing_accounts: done before, left as it is" in result.stderr.splitlines()
+    assert json.loads(result.stdout)["state"] == "migrated"
+
+
+@pytest.mark.parametrize("option", ["--workers", "--keys-per-chunk"])
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_workers_and_keys_per_chunk_must_be_whole_numbers(fake, csv_file, option, value):
+    result = migrate(fake, csv_file, "--accept-suggestions", option, value)
+    assert result.returncode == 2
+    assert option in result.stderr
+    assert fake.calls == []
+
+
 def test_run_stops_when_the_mapping_cannot_be_confirmed(fake, csv_file):
     fake.step_result["action_confirm_mapping"] = ("fault", "The mapping cannot be confirmed yet: msisdn")
     result = migrate(fake, csv_file, "--accept-suggestions")
     assert result.returncode == 1
     assert _one_error_line(result) == "error: BSSI/00001: The mapping cannot be confirmed yet: msisdn"
-    assert "action_migrate" not in [m for m, _a in fake.calls]
+    assert not [m for m, _a in fake.calls if m.startswith("action_migrate")]
     assert result.stdout == ""
 
 

@@ -1,4 +1,5 @@
 from . import (
+    bss_import_chunk,
     bss_import_file,
     bss_import_finding,
     bss_import_legacy_code,
@@ -14,4 +15,5 @@ from . import (
     bss_import_run_resolution,
     bss_import_run_ui,
     bss_import_state_conflict,
+    bss_import_writer_lock,
 )

@@ -58,6 +58,10 @@ class BssImportPhase(models.Model):
     error_message = fields.Text("Last error", readonly=True)
     total_ids = fields.One2many("bss.import.phase.total", "phase_id", "Control totals", readonly=True)
     sample_ids = fields.One2many("bss.import.phase.sample", "phase_id", "Side-by-side sample", readonly=True)
+    chunk_ids = fields.One2many("bss.import.chunk", "phase_id", "Chunks", readonly=True)
+    chunks_total = fields.Integer(compute="_compute_chunks", help="Chunks the phase's keys were cut into.")
+    chunks_done = fields.Integer(compute="_compute_chunks", help="Chunks written and committed.")
+    chunks_failed = fields.Integer(compute="_compute_chunks", help="Chunks whose last attempt failed.")
 
     _sql_constraints = [("run_object_uniq", "unique(run_id, object)", "One phase per object and run.")]
 
@@ -81,6 +85,14 @@ class BssImportPhase(models.Model):
         for phase in self:
             phase.balanced = phase.source_rows == sum(phase[f] for f in COUNT_FIELDS)
             phase.checksum_match = phase.source_checksum == phase.odoo_checksum
+
+    @api.depends("chunk_ids.state")
+    def _compute_chunks(self):
+        for phase in self:
+            states = phase.chunk_ids.mapped("state")
+            phase.chunks_total = len(states)
+            phase.chunks_done = states.count("done")
+            phase.chunks_failed = states.count("failed")
 
     def _counts(self):
         self.ensure_one()

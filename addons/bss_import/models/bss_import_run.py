@@ -664,21 +664,158 @@ class BssImportRun(models.Model):
                     phases=", ".join(runner.PHASE_OF),
                 )
             )
+        chunk_size = self._chunk_size()
+        self._take_writer_lock()
         self._server_write({"state": "migrating"})
-        phases = runner.migrate(self, objects)
+        try:
+            phases = runner.migrate(self, objects, chunk_size)
+        finally:
+            self._release_writer_lock()
+        self._migrated(phases)
+        return {p["object"]: {k: v for k, v in p.items() if k != "object"} for p in phases}
+
+    def _take_writer_lock(self, take_over=False):
+        """Take the company's writer lock for this run, committed at once on a cursor of its own:
+        another run's request sees it (and is refused) while this one's transaction runs."""
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            env["bss.import.writer.lock"]._acquire(self.with_env(env), take_over=take_over)
+
+    def _release_writer_lock(self):
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            env["bss.import.writer.lock"]._release(self.with_env(env))
+
+    def action_take_over_writer_lock(self):
+        """Take over the company's writer lock that a dead run left, for this run (Migration Manager)."""
+        self.ensure_one()
+        self._check_manager(_("Only a Migration Manager can take over a writer lock."))
+        self.check_access("write")
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            Lock = env["bss.import.writer.lock"]
+            held = Lock.sudo().search([("company_id", "=", self.company_id.id)])
+            previous = held.run_id.name
+            Lock._acquire(self.with_env(env), take_over=True)
+        self._message_log(
+            body=_(
+                "Writer lock of %(company)s taken over from run %(previous)s by %(user)s.",
+                company=self.company_id.name,
+                previous=previous or "-",
+                user=self.env.user.name,
+            )
+        )
+        return True
+
+    def _migrated(self, phases):
+        """Mark the run migrated and log the phases' outcome (``phases``: their summaries)."""
         self._server_write({"state": "migrated"})
         self._message_log(
             body=_(
                 "Migration by %(user)s: %(phases)s",
                 user=self.env.user.name,
                 phases="; ".join(
-                    f"{p.object} {p.state} ({p.created} created, {p.updated} updated, "
-                    f"{p.unchanged} unchanged, {p.quarantined} quarantined)"
+                    f"{p['object']} {p['state']} ({p['created']} created, {p['updated']} updated, "
+                    f"{p['unchanged']} unchanged, {p['quarantined']} quarantined)"
                     for p in phases
                 ),
             )
         )
-        return {p.object: {**p._counts(), "state": p.state, "balanced": p.balanced} for p in phases}
+
+    def action_migrate_finish(self):
+        """Mark the run migrated once its phases were written by chunk workers (Migration Operator);
+        returns the summaries of its phases."""
+        self.ensure_one()
+        self._check_operator()
+        self._lock()
+        self._check_mapping_confirmed()
+        phases = [self._phase_summary(obj) for obj in runner.PHASE_OF]
+        phases = [p for p in phases if p]
+        self._release_writer_lock()
+        self._migrated(phases)
+        return phases
+
+    def _chunk_size(self, value=None):
+        """Source keys per chunk: ``value``, else the ``bss_import.chunk_size`` system parameter,
+        else the measured default (:data:`runner.CHUNK_SIZE`)."""
+        if value is None or value is False:
+            # sudo: a system parameter the operator may not read; only its number is used.
+            value = self.env["ir.config_parameter"].sudo().get_param("bss_import.chunk_size")
+            if not value:
+                return runner.CHUNK_SIZE
+        try:
+            size = int(value)
+        except (TypeError, ValueError) as exc:
+            raise UserError(
+                _("The chunk size must be a whole number of source keys, not %r.", value)
+            ) from exc
+        if size < 1:
+            raise UserError(_("The chunk size must be at least 1 source key, not %s.", size))
+        return size
+
+    def _check_phase_object(self, obj):
+        if obj not in runner.PHASE_OF:
+            raise UserError(
+                _(
+                    "No migration phase exists for %(objects)s (phases: %(phases)s).",
+                    objects=obj,
+                    phases=", ".join(runner.PHASE_OF),
+                )
+            )
+
+    def action_migrate_start(self, obj, chunk_size=None):
+        """Start (or resume) the migration phase of ``obj`` for chunk workers (Migration Operator).
+
+        The phase's keys are cut into chunks of ``chunk_size`` keys; a phase
+        that stopped before it settled resumes from its chunks done. Then any
+        number of :meth:`action_migrate_work` calls, from several clients at
+        once, write its chunks, and :meth:`action_migrate_settle` reconciles it.
+        Returns the phase's summary (``{}`` when the export has no such rows).
+        """
+        self.ensure_one()
+        self._check_operator()
+        self._check_mapping_confirmed()
+        self._check_phase_object(obj)
+        self._take_writer_lock()
+        if self.state != "migrating":
+            self._lock()
+            self._server_write({"state": "migrating"})
+        self.env.flush_all()
+        if runner.start_phase(self, obj, self._chunk_size(chunk_size)) is None:
+            return {}
+        return self._phase_summary(obj)
+
+    def action_migrate_work(self, obj, seconds=60):
+        """Write pending chunks of the running phase ``obj`` for about ``seconds`` (Migration Operator);
+        returns the phase's summary, with ``written``: the chunks this call wrote.
+
+        Each call is a worker: it takes the next chunk no other worker holds.
+        Calls end after the chunk that passes ``seconds``, well within a web
+        worker's time limit; the client calls again while chunks are pending.
+        """
+        self.ensure_one()
+        self._check_operator()
+        self._check_mapping_confirmed()
+        self._check_phase_object(obj)
+        self._take_writer_lock()
+        # 0 is a time limit (one chunk per call); None or False (XML-RPC's nil): none.
+        limit = None if seconds is None or seconds is False else float(seconds)
+        return runner.work_phase(self, obj, seconds=limit)
+
+    def action_migrate_settle(self, obj):
+        """Settle the phase ``obj`` once its chunks are written: counts, checksums, control totals and
+        sample (Migration Operator); returns the phase's summary."""
+        self.ensure_one()
+        self._check_operator()
+        self._check_mapping_confirmed()
+        self._check_phase_object(obj)
+        return runner.settle_phase(self, obj)
+
+    def _phase_summary(self, obj):
+        with self.env.registry.cursor() as cr:
+            # A cursor of its own: this request's transaction predates what the migration committed.
+            phase = self.with_env(self.env(cr=cr)).sudo().phase_ids.filtered(lambda p: p.object == obj)
+            return runner.phase_summary(phase) if phase else {}
 
     def action_acknowledge_mismatch(self, phase, reason):
         """Acknowledge a phase's reconciliation mismatch (Migration Manager), so later phases may run.

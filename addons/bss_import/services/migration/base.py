@@ -178,6 +178,50 @@ class Phase:
                 names.append(line.target_field)
         return names
 
+    #: The key range of the chunk being written: (after key, up to key), either None when open;
+    #: None: every row (the phase settling, a sample, a retry).
+    key_range = None
+    #: The column the range applies to: the key (None), or a child table's reference to its parent.
+    range_column = None
+
+    def readers(self):
+        """The child tables streamed with the phase's rows (order lines, usage): they read the same range."""
+        return ()
+
+    def range_key(self):
+        """The column a phase is cut into chunks by (None: the phase is one chunk)."""
+        if self.range_column:
+            return self.range_column
+        return self.spec.key[0] if self.spec and len(self.spec.key) == 1 else None
+
+    def set_range(self, key_range):
+        self.key_range = key_range
+        for reader in self.readers():
+            reader.set_range(key_range)
+
+    def range_sql(self):
+        """The WHERE condition of :attr:`key_range` over the rows of :meth:`source_sql`, in byte order.
+
+        The ranges of a phase's chunks partition the keys: each row belongs to
+        exactly one chunk; rows without a key go with the last chunk (the
+        resolution rejects them for their missing key).
+        """
+        column = self.range_key()
+        if self.key_range is None or not column:
+            return SQL("TRUE")
+        after, upto = self.key_range
+        col = SQL('%s COLLATE "C"', SQL.identifier(column))
+        parts = []
+        if after is not None:
+            parts.append(
+                SQL("%s > %s", col, after)
+                if upto is not None
+                else SQL("(%s > %s OR %s IS NULL)", col, after, SQL.identifier(column))
+            )
+        if upto is not None:
+            parts.append(SQL("%s <= %s", col, upto))
+        return SQL(" AND ").join(parts) if parts else SQL("TRUE")
+
     def key_of(self, values_):
         parts = [values_.get(k) for k in self.spec.key]
         return "/".join(p for p in parts if p) if all(parts) else None
@@ -190,7 +234,12 @@ class Phase:
         # Byte order (COLLATE "C"), the order Python compares strings in: phases can merge two
         # streams by key (subscribers and their usage) without holding either in memory.
         keys = SQL(", ").join(SQL('%s COLLATE "C"', SQL.identifier(k)) for k in self.spec.key)
-        query = SQL("SELECT * FROM (%s) s ORDER BY %s, _file, _line", self.source_sql(), keys)
+        query = SQL(
+            "SELECT * FROM (%s) s WHERE %s ORDER BY %s, _file, _line",
+            self.source_sql(),
+            self.range_sql(),
+            keys,
+        )
         cr = self.env.cr
         # A server-side cursor streams the rows: memory stays flat on millions of rows.
         with cr._cnx.cursor(name=f"bss_migrate_{self.ctx.run.id}_{self.table}") as stream:
@@ -199,6 +248,14 @@ class Phase:
             for rec in stream:
                 vals = dict(zip(names, rec[2:], strict=True))
                 yield Row(rec[0], rec[1], vals, self.key_of(vals), self.table)
+
+    #: True when several workers may write chunks of the phase at once: everything its chunks
+    #: share (plans, accounts) exists before the phase starts. A phase that creates shared
+    #: records as it goes (a journal, a tax, a pricelist) runs one worker at a time.
+    parallel = False
+
+    def close(self):
+        """Release what the phase holds across chunks (temporary tables) when a worker is done."""
 
     # ---------------------------------------------------------- resolution
     def collapse(self, key, group, counts):

@@ -27,6 +27,8 @@ class BillingAccountsPhase(Phase):
     table = "billing_accounts"
     model = "res.partner"
     sample_size = 25
+    #: Chunks share the countries and the run's settings only (read, never created).
+    parallel = True
     #: Columns a row is never migrated without, even flagged: the key, and values a constraint
     #: or a rule needs (a company contact needs a name; the status decides the lines' states).
     never_enrich = ("account_number", "account_name", "status")

@@ -67,6 +67,7 @@ class _InvoiceLines(Phase):
 
     object = "invoices"
     table = "invoice_lines"
+    range_column = "invoice_number"
     model = "account.move.line"
 
     def lines_of(self, invoice_numbers):
@@ -175,6 +176,9 @@ class InvoicesPhase(Phase):
         self._journal = None
         self._clearing = None
         self._documents = None
+
+    def readers(self):
+        return (self.line_reader,)
 
     def handled(self, name):
         return name in ("account_number", "currency", "status", "pdf_file", *_AMOUNTS)

@@ -38,6 +38,7 @@ class _OrderLinesReader(Phase):
 
     object = "orders"
     table = "order_lines"
+    range_column = "order_id"
     model = "sale.order.line"
 
     def by_order(self):
@@ -136,6 +137,9 @@ class OrdersPhase(Phase):
         self._pricelists = {}
         self._parents = {}
         self._linked = {}
+
+    def readers(self):
+        return (self.line_reader,)
 
     def handled(self, name):
         return name in ("subscriber_id", "account_number")

@@ -10,19 +10,21 @@ that no Migration Manager has acknowledged.
 """
 
 import contextlib
-import hashlib
 import json
 import logging
+import os
+import random
+import socket
 import time
 from collections import Counter
 
 import psycopg2
 
-from odoo import fields
+from odoo import api, fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from ...lib import schema
+from ...lib import checksums, schema
 from .base import Counts, Rejected, Resolved, Row
 from .billing_accounts import BillingAccountsPhase
 from .context import MigrationContext
@@ -53,17 +55,87 @@ PHASE_OF = {cls.object: cls for cls in PHASES}
 _ROW_ERRORS = (ValidationError, UserError, ValueError, psycopg2.IntegrityError)
 
 
-def migrate(run, objects=None, chunk_size=2000):
-    """Migrate the run's objects (all the phases that exist, or ``objects``); return the phase records."""
-    ctx = MigrationContext(run, chunk_size)
-    done = ctx.env["bss.import.phase"]
+#: Source keys per chunk when nothing else is said: the measured sweet spot (README, "Migration
+#: performance"): larger chunks gain nothing, smaller ones pay the per-chunk queries more often.
+CHUNK_SIZE = 2000
+#: Attempts of a chunk that fails for an infrastructure reason (serialization failure, deadlock,
+#: lost connection) before it is reported failed; the wait doubles from BACKOFF seconds.
+ATTEMPTS = 4
+BACKOFF = 0.5
+#: What an attempt of a chunk may fail with and succeed on the next: the database's, not the data's.
+_INFRA_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def migrate(run, objects=None, chunk_size=CHUNK_SIZE):
+    """Migrate the run's objects (all the phases that exist, or ``objects``) in this process.
+
+    Each phase is started (cut into chunks, or resumed where it stopped),
+    its chunks written and committed one by one, then settled. Returns the
+    summary of each phase that has rows (:func:`phase_summary`), read on the
+    migration's own cursor: the caller's transaction may predate the chunks.
+    """
+    # The migration's cursors see what the caller wrote only once it is in the database.
+    run.env.flush_all()
+    summaries = []
     for cls in PHASES:
         if objects and cls.object not in objects:
             continue
-        phase = cls(ctx)
-        if not phase.has_rows():
+        state = start_phase(run, cls.object, chunk_size)
+        if state is None:
             # The export has no file of this object: nothing to migrate, nothing to report.
             continue
+        if state == "running":
+            work_phase(run, cls.object, chunk_size)
+        summaries.append(settle_phase(run, cls.object))
+    # What the caller's environment read of the phases before is stale.
+    run.env.invalidate_all()
+    return summaries
+
+
+@contextlib.contextmanager
+def _migration_cursor(run, chunk_size=CHUNK_SIZE):
+    """A :class:`MigrationContext` on a cursor of its own, committed chunk by chunk.
+
+    The caller's transaction (a web or RPC request) must never hold what a
+    chunk wrote: a worker killed after a chunk keeps it, and other workers
+    (other processes, other hosts) see it. The cursor commits on a normal
+    exit and rolls back what is pending on an error.
+    """
+    with run.env.registry.cursor() as cr:
+        env = api.Environment(cr, run.env.uid, dict(run.env.context))
+        yield MigrationContext(env["bss.import.run"].browse(run.id), chunk_size)
+
+
+def phase_summary(record):
+    """{object, state, the counts, balanced, chunks} of a phase record, what the CLI and the wizard show."""
+    return {
+        "object": record.object,
+        "state": record.state,
+        **record._counts(),
+        "balanced": record.balanced,
+        "chunks_total": record.chunks_total,
+        "chunks_done": record.chunks_done,
+        "chunks_failed": record.chunks_failed,
+        "chunks_pending": record.chunks_total - record.chunks_done - record.chunks_failed,
+        "error_message": record.error_message or "",
+    }
+
+
+def start_phase(run, obj, chunk_size=CHUNK_SIZE):
+    """Start the phase of ``obj``, or resume it; return its state (None when the export has no rows of it).
+
+    A phase that stopped before it settled (a worker killed, a chunk
+    failed) resumes: its chunks done stay done, the failed ones are pending
+    again. Any other phase starts a new pass: its open quarantine rows are
+    replaced by this pass's, and its keys are cut into chunks of
+    ``chunk_size`` keys. A phase whose earlier phase has an unacknowledged
+    mismatch is blocked.
+    """
+    with _migration_cursor(run, chunk_size) as ctx:
+        cls = PHASE_OF[obj]
+        phase = cls(ctx)
+        if not phase.has_rows():
+            return None
         record = _phase_record(ctx, cls)
         blocker = _blocker(ctx, record)
         if blocker:
@@ -74,11 +146,303 @@ def migrate(run, objects=None, chunk_size=2000):
                     f"{blocker.mismatch}",
                 }
             )
-            done |= record
-            continue
-        run_phase(ctx, phase, record)
-        done |= record
-    return done
+            return record.state
+        if record.state in ("running", "error") and record.chunk_ids:
+            record.chunk_ids.filtered(lambda c: c.state == "failed").write({"state": "pending"})
+            record.write({"state": "running", "error_message": False, "date_end": False})
+            _logger.info(
+                "migration phase %s of run %s resumes: %s of %s chunks done",
+                obj,
+                ctx.run.name,
+                record.chunks_done,
+                record.chunks_total,
+            )
+        else:
+            _new_pass(ctx, phase, record)
+        _progress(ctx, phase, record)
+        return record.state
+
+
+def _new_pass(ctx, phase, record):
+    # sudo env: open quarantine rows of a previous pass are replaced by this pass's.
+    ctx.env["bss.import.quarantine"].search(
+        [("run_id", "=", ctx.run.id), ("object", "=", phase.object), ("state", "=", "open")]
+    ).unlink()
+    record.chunk_ids.unlink()
+    record.write(
+        {
+            "state": "running",
+            "date_start": fields.Datetime.now(),
+            "date_end": False,
+            "error_message": False,
+            "mismatch": False,
+            "acknowledged_by": False,
+            "acknowledged_date": False,
+            "acknowledge_reason": False,
+            **dict.fromkeys(("source_rows", *Counts().as_dict()), 0),
+        }
+    )
+    edges = [None, *_boundaries(ctx, phase), None]
+    ctx.env["bss.import.chunk"].create(
+        [
+            {"phase_id": record.id, "sequence": n, "key_from": edges[n], "key_to": edges[n + 1]}
+            for n in range(len(edges) - 1)
+        ]
+    )
+
+
+def _boundaries(ctx, phase):
+    """The last key of each full chunk of ``ctx.chunk_size`` keys, in byte order (the chunks' edges).
+
+    A phase keyed by several columns (custom fields: a few rows) is one chunk.
+    """
+    column = phase.range_key()
+    if not column or not phase.table:
+        return []
+    ctx.env.flush_all()
+    col = SQL.identifier(column)
+    ctx.env.cr.execute(
+        SQL(
+            """SELECT k FROM (SELECT k, row_number() OVER (ORDER BY k) AS n
+                                FROM (SELECT DISTINCT %s COLLATE "C" AS k FROM (%s) s
+                                       WHERE %s IS NOT NULL AND %s <> '') d) x
+                WHERE mod(n, %s) = 0 ORDER BY k""",
+            col,
+            phase.source_sql(),
+            col,
+            col,
+            ctx.chunk_size,
+        )
+    )
+    return [row[0] for row in ctx.env.cr.fetchall()]
+
+
+def work_phase(run, obj, chunk_size=CHUNK_SIZE, seconds=None):
+    """Write the pending chunks of a running phase, one transaction each, until none is left (or,
+    with ``seconds``, the first chunk that ends after that time); return the phase's summary.
+
+    Several workers may call this at once on a :attr:`~.base.Phase.parallel`
+    phase: each takes the next pending chunk no other holds. On any other
+    phase a second worker returns at once while the first writes.
+    """
+    started = time.monotonic()
+    with _migration_cursor(run, chunk_size) as ctx:
+        cls = PHASE_OF[obj]
+        record = _phase_record(ctx, cls)
+        if record.state != "running":
+            return {**phase_summary(record), "written": 0}
+        cr = ctx.env.cr
+        if not cls.parallel:
+            cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", _LOCK_SPACE, record.id))
+            if not cr.fetchone()[0]:
+                return {**phase_summary(record), "written": 0}
+        phase, tally, analyzed, written = cls(ctx), _Tally(), 0, 0
+        try:
+            while True:
+                chunk = _claim(ctx, record)
+                if not chunk:
+                    break
+                ok, phase = _write_chunk_and_commit(ctx, phase, record, chunk, tally)
+                if not ok:
+                    continue
+                written += 1
+                created = sum(record.chunk_ids.filtered(lambda c: c.state == "done").mapped("created"))
+                with tally.step("statistics"):
+                    analyzed = _refresh_statistics(ctx, phase, created, analyzed)
+                # The migration's own cursor (_migration_cursor), never the caller's.
+                cr.commit()  # pylint: disable=invalid-commit
+                if seconds is not None and time.monotonic() - started >= seconds:
+                    break
+        finally:
+            phase.close()
+            if not cls.parallel:
+                cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", _LOCK_SPACE, record.id))
+        _logger.info(
+            "migration phase %s of run %s: this worker wrote %s source rows; %s",
+            obj,
+            ctx.run.name,
+            tally.counts.source_rows,
+            tally.timings(),
+        )
+        return {**phase_summary(record), "written": written}
+
+
+#: First key of the advisory locks of the phases that run one worker at a time (with the phase id).
+_LOCK_SPACE = 0x6253
+
+
+def _claim(ctx, record):
+    """The next pending chunk of the phase that no other worker holds, locked until this transaction ends."""
+    ctx.env["bss.import.chunk"].flush_model()
+    ctx.env.cr.execute(
+        SQL(
+            """SELECT id FROM bss_import_chunk WHERE phase_id = %s AND state = 'pending'
+                ORDER BY sequence LIMIT 1 FOR UPDATE SKIP LOCKED""",
+            record.id,
+        )
+    )
+    row = ctx.env.cr.fetchone()
+    return ctx.env["bss.import.chunk"].browse(row[0]) if row else None
+
+
+def _write_chunk_and_commit(ctx, phase, record, chunk, tally):
+    """Write one chunk and commit it; retry an infrastructure failure with backoff. Returns (written,
+    the phase to go on with): after a rollback the phase is built again, since what it read or
+    created in the chunk's transaction (a temporary table, a journal's id) is gone with it.
+
+    A failure that is not the database's (a defect, not a row: rows that a
+    constraint refuses go to quarantine inside the chunk) marks the chunk
+    failed with the error at once; the phase goes on with its other chunks
+    and ends in error, and the next pass retries it.
+    """
+    cr = ctx.env.cr
+    sequence = chunk.sequence
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            _write_chunk(ctx, phase, record, chunk, tally, attempt)
+            # A chunk is the unit of work that survives a crash: committed on the migration's own cursor.
+            cr.commit()  # pylint: disable=invalid-commit
+            return True, phase
+        except _INFRA_ERRORS as exc:
+            cr.rollback()
+            phase = type(phase)(ctx)
+            error = exc
+            _logger.warning(
+                "migration phase %s of run %s: chunk %s, attempt %s of %s: %s",
+                phase.object,
+                ctx.run.name,
+                sequence,
+                attempt,
+                ATTEMPTS,
+                _message(exc),
+            )
+            if attempt == ATTEMPTS:
+                break
+            time.sleep(BACKOFF * 2 ** (attempt - 1) * (1 + random.random()))  # noqa: S311 - jitter only
+            chunk = _reclaim(ctx, chunk.id)
+            if chunk is None:
+                return False, phase  # another worker took it meanwhile
+        except Exception as exc:  # noqa: BLE001 - reported on the chunk and the phase, the others go on
+            cr.rollback()
+            phase = type(phase)(ctx)
+            _logger.exception(
+                "migration phase %s of run %s: chunk %s failed", phase.object, ctx.run.name, sequence
+            )
+            error = exc
+            break
+    message = f"chunk {sequence}: {_message(error)}"
+    ctx.env["bss.import.chunk"].browse(chunk.id).write(
+        {"state": "failed", "error_message": message, "attempts": chunk.attempts + attempt, "worker": _WORKER}
+    )
+    record.write({"error_message": message})
+    cr.commit()  # pylint: disable=invalid-commit
+    return False, phase
+
+
+def _reclaim(ctx, chunk_id):
+    ctx.env.cr.execute(
+        SQL(
+            "SELECT id FROM bss_import_chunk WHERE id = %s AND state = 'pending' FOR UPDATE SKIP LOCKED",
+            chunk_id,
+        )
+    )
+    row = ctx.env.cr.fetchone()
+    return ctx.env["bss.import.chunk"].browse(row[0]) if row else None
+
+
+_WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _write_chunk(ctx, phase, record, chunk, tally, attempt=1):
+    """Resolve, write, quarantine and reconcile the rows of one chunk's key range; record its outcome
+    (``attempt``: the how-manieth try of this pass)."""
+    begin = time.perf_counter()
+    part = _Tally()
+    phase.set_range((chunk.key_from or None, chunk.key_to or None))
+    try:
+        items = []
+        for item in part.timed("read and resolve", _resolved_rows(phase, part.counts)):
+            items.append(item)
+            if len(items) >= ctx.chunk_size:
+                _flush(ctx, phase, items, part)
+                items = []
+        _flush(ctx, phase, items, part)
+    finally:
+        phase.set_range(None)
+    chunk.write(
+        {
+            **part.counts.as_dict(),
+            "state": "done",
+            "attempts": chunk.attempts + attempt,
+            "source_sum": part.source.hexdigest(),
+            "odoo_sum": part.odoo.hexdigest(),
+            "differing_json": json.dumps(dict(part.differing), sort_keys=True) if part.differing else False,
+            "worker": _WORKER,
+            "seconds": time.perf_counter() - begin,
+            "date_done": fields.Datetime.now(),
+            "error_message": False,
+        }
+    )
+    tally.merge(part)
+    _progress(ctx, phase, record)
+    _release(ctx)
+    # The run's writer lock of its company: a chunk committed says its workers are alive.
+    ctx.env.cr.execute(
+        SQL(
+            "UPDATE bss_import_writer_lock SET heartbeat = %s WHERE run_id = %s",
+            fields.Datetime.now(),
+            ctx.run.id,
+        )
+    )
+
+
+def settle_phase(run, obj):
+    """Settle a running phase whose chunks are all done: its counts and checksums from its chunks,
+    its control totals and its sample; return its summary.
+
+    A phase with chunks still pending stays running (a worker resumes it); one
+    with failed chunks ends in error, naming them.
+    """
+    with _migration_cursor(run) as ctx:
+        cls = PHASE_OF[obj]
+        record = _phase_record(ctx, cls)
+        # One settles: the others wait for it here and find the phase settled.
+        ctx.env.cr.execute(SQL("SELECT id FROM bss_import_phase WHERE id = %s FOR NO KEY UPDATE", record.id))
+        record.invalidate_recordset()
+        if record.state != "running":
+            return phase_summary(record)
+        chunks = record.chunk_ids
+        failed = chunks.filtered(lambda c: c.state == "failed")
+        if failed:
+            record.write(
+                {
+                    "state": "error",
+                    "date_end": fields.Datetime.now(),
+                    "error_message": f"{len(failed)} of {len(chunks)} chunks failed "
+                    f"(the next pass retries them); last error: {failed[-1].error_message}",
+                }
+            )
+            return phase_summary(record)
+        if chunks.filtered(lambda c: c.state == "pending"):
+            return phase_summary(record)
+        phase = cls(ctx)
+        tally = _Tally.of_chunks(chunks)
+        try:
+            with tally.step("statistics"):
+                _refresh_statistics(ctx, phase, tally.counts.created, 0, settling=True)
+            with tally.step("control totals and sample"):
+                _settle(record, tally, phase)
+        finally:
+            phase.close()
+        _logger.info(
+            "migration phase %s of run %s: %s source rows in %s chunks; %s",
+            obj,
+            ctx.run.name,
+            tally.counts.source_rows,
+            len(chunks),
+            tally.timings(),
+        )
+        return phase_summary(record)
 
 
 def _phase_record(ctx, cls):
@@ -99,17 +463,32 @@ def _blocker(ctx, record):
 
 
 class _Tally:
-    """Counts and the two content checksums of a phase, updated chunk by chunk."""
+    """Counts and the two content checksums of a phase or a chunk (sums of row digests)."""
 
     def __init__(self):
         self.counts = Counts()
-        self.source = hashlib.sha256()
-        self.odoo = hashlib.sha256()
+        self.source = checksums.SetChecksum()
+        self.odoo = checksums.SetChecksum()
         self.differing = Counter()
-        #: Rows created when the tables' statistics were last refreshed (see _refresh_statistics).
-        self.analyzed = 0
         #: Seconds spent per step (resolve, write, quarantine, reconcile, settle), logged at the end.
         self.seconds = Counter()
+
+    @classmethod
+    def of_chunks(cls, chunks):
+        """The tally of a phase from its chunks' counts, checksums and differing fields."""
+        tally = cls()
+        for chunk in chunks:
+            _add(tally.counts, Counts(**{name: chunk[name] for name in Counts().as_dict()}))
+            tally.source.total += checksums.SetChecksum.from_hex(chunk.source_sum).total
+            tally.odoo.total += checksums.SetChecksum.from_hex(chunk.odoo_sum).total
+            tally.differing.update(json.loads(chunk.differing_json or "{}"))
+        tally.source.total %= checksums.MODULUS
+        tally.odoo.total %= checksums.MODULUS
+        return tally
+
+    def merge(self, other):
+        _add(self.counts, other.counts)
+        self.seconds.update(other.seconds)
 
     def timed(self, step, rows):
         """Yield from ``rows``, counting the time spent producing them under ``step``."""
@@ -137,63 +516,9 @@ class _Tally:
 
     def add_checksums(self, results):
         for key, source, odoo, fields_ in results:
-            self.source.update(f"{key}\t{source}\n".encode())
-            self.odoo.update(f"{key}\t{odoo}\n".encode())
+            self.source.add(key, source)
+            self.odoo.add(key, odoo)
             self.differing.update(fields_)
-
-
-def run_phase(ctx, phase, record):
-    """Run one phase over its staged rows; the phase record holds the outcome."""
-    # sudo env: open quarantine rows of a previous pass are replaced by this pass's.
-    ctx.env["bss.import.quarantine"].search(
-        [("run_id", "=", ctx.run.id), ("object", "=", phase.object), ("state", "=", "open")]
-    ).unlink()
-    record.write(
-        {
-            "state": "running",
-            "date_start": fields.Datetime.now(),
-            "date_end": False,
-            "error_message": False,
-            "mismatch": False,
-            "acknowledged_by": False,
-            "acknowledged_date": False,
-            "acknowledge_reason": False,
-            **dict.fromkeys(("source_rows", *Counts().as_dict()), 0),
-        }
-    )
-    tally = _Tally()
-    total = sum(f.rows for f in ctx.staged.files.get(phase.table, ())) if phase.table else 0
-    _progress(ctx, phase, 0, total)
-    try:
-        with ctx.env.cr.savepoint():
-            chunk = []
-            for item in tally.timed("read and resolve", _resolved_rows(phase, tally.counts)):
-                chunk.append(item)
-                if len(chunk) >= ctx.chunk_size:
-                    _flush(ctx, phase, chunk, tally)
-                    chunk = []
-                    _release(ctx)
-                    with tally.step("statistics"):
-                        tally.analyzed = _refresh_statistics(ctx, phase, tally.counts.created, tally.analyzed)
-                    _progress(ctx, phase, tally.counts.source_rows, total)
-            _flush(ctx, phase, chunk, tally)
-            _progress(ctx, phase, tally.counts.source_rows, total)
-    except Exception as exc:
-        _logger.exception("migration phase %s of run %s failed", phase.object, ctx.run.name)
-        record.write({"state": "error", "error_message": str(exc), "date_end": fields.Datetime.now()})
-        return record
-    with tally.step("statistics"):
-        tally.analyzed = _refresh_statistics(ctx, phase, tally.counts.created, tally.analyzed, settling=True)
-    with tally.step("control totals and sample"):
-        _settle(record, tally, phase)
-    _logger.info(
-        "migration phase %s of run %s: %s source rows; %s",
-        phase.object,
-        ctx.run.name,
-        tally.counts.source_rows,
-        tally.timings(),
-    )
-    return record
 
 
 #: Rows a phase creates before the planner's statistics of its tables are first refreshed.
@@ -204,14 +529,14 @@ def _refresh_statistics(ctx, phase, created, analyzed, settling=False):
     """ANALYZE the phase's tables (its model's, its lines', the link table) when the phase has
     doubled what they held; when ``settling``, as soon as it created rows since the last time.
 
-    A phase runs in one transaction: autovacuum cannot see its rows, so the
-    planner keeps the statistics of the table before the run (a few rows) and
-    plans the constraints' and lookups' queries (the parent cycle check, the
-    links) for a tiny table, scanning a growing one once per chunk. The control
-    totals join the clean rows to the links and the records in one query: with
-    stale statistics it loops over the phase's rows (10k accounts: 24 s instead
-    of 0.6 s). ANALYZE in the transaction samples its own new rows. Returns the
-    created count the statistics now reflect.
+    Autovacuum analyzes a table once a tenth of it changed, checked once a
+    minute: while a phase runs, the planner keeps the statistics of the
+    table before the run (a few rows) and plans the constraints' and
+    lookups' queries (the parent cycle check, the links) for a tiny table,
+    scanning a growing one once per chunk. The control totals join the clean
+    rows to the links and the records in one query: with stale statistics it
+    loops over the phase's rows (10k accounts: 24 s instead of 0.6 s).
+    Returns the created count the statistics now reflect.
     """
     threshold = analyzed + 1 if settling else max(ANALYZE_FIRST, 2 * analyzed)
     if not phase.model or created < threshold:
@@ -223,12 +548,18 @@ def _refresh_statistics(ctx, phase, created, analyzed, settling=False):
     return created
 
 
-def _progress(ctx, phase, done, total):
-    """Commit the phase's rows done so far on the side (the wizard and the CLI poll it).
-
-    The phase runs in one transaction: its own records are invisible to
-    others until it ends, the progress line is not.
-    """
+def _progress(ctx, phase, record):
+    """Commit the phase's rows done so far on the side (the wizard and the CLI poll it)."""
+    ctx.env["bss.import.chunk"].flush_model()
+    ctx.env.cr.execute(
+        SQL(
+            """SELECT coalesce(sum(source_rows), 0) FROM bss_import_chunk
+                WHERE phase_id = %s AND state = 'done'""",
+            record.id,
+        )
+    )
+    done = ctx.env.cr.fetchone()[0]
+    total = sum(f.rows for f in ctx.staged.files.get(phase.table, ())) if phase.table else 0
     ctx.env["bss.import.progress"]._report(
         ctx.run.id, "migrate", done, total, f"{phase.object}: {done} of {total} rows"
     )

@@ -57,6 +57,7 @@ class _UsageSource(Phase):
 
     object = "usage"
     table = "usage"
+    range_column = "subscriber_id"
     #: Subscriber ids to read (None: all): the side-by-side sample reads back its lines only.
     only_subscribers = None
 
@@ -123,6 +124,9 @@ class SubscribersPhase(BillingAccountsPhase):
         self._secondary_keys = None
         self.usage = _UsageSource(ctx)
         self.status_policy = ctx.run.status_policy or "conservative"
+
+    def readers(self):
+        return (self.usage,)
 
     # ------------------------------------------------------------ reconcile
     def control_totals(self):
@@ -437,8 +441,9 @@ class SubscribersPhase(BillingAccountsPhase):
     def secondary_keys(self):
         """Name of a temporary table of the migrated accounts' secondary keys, indexed.
 
-        Built on the phase's first orphan from the accounts migrated so far
-        (the accounts phase runs first): each orphan is then matched by index
+        Built on the worker's first orphan from the accounts migrated (the
+        accounts phase has settled before) and kept across the worker's chunks
+        (each commits; :meth:`close` drops it): each orphan is then matched by index
         lookups, not by a scan of every contact (a scan per orphan grows with
         the database). The keys are those the matching compares: e-mail
         without spaces in lower case, the phone's last 7 digits, street in
@@ -452,7 +457,7 @@ class SubscribersPhase(BillingAccountsPhase):
         cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(name)))
         cr.execute(
             SQL(
-                """CREATE TEMPORARY TABLE %s ON COMMIT DROP AS
+                """CREATE TEMPORARY TABLE %s AS
                    SELECT p.id,
                           lower(regexp_replace(p.email, '\\s', '', 'g')) AS email,
                           CASE WHEN length(regexp_replace(p.phone, '\\D', '', 'g')) >= 7
@@ -470,6 +475,11 @@ class SubscribersPhase(BillingAccountsPhase):
         cr.execute(SQL("ANALYZE %s", SQL.identifier(name)))
         self._secondary_keys = name
         return name
+
+    def close(self):
+        if self._secondary_keys:
+            self.env.cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(self._secondary_keys)))
+            self._secondary_keys = None
 
     def complete(self, row, row_values, vals):
         reasons, flags = [], []
