@@ -260,7 +260,10 @@ def _worker_init(db, addons_path, data_dir):
     import odoo
 
     odoo.tools.config.parse_config(
-        ["--addons-path", addons_path, "--data-dir", data_dir, "-d", db, "--log-level", "warn"]
+        [
+            *("--addons-path", addons_path, "--data-dir", data_dir, "-d", db, "--log-level", "warn"),
+            *("--log-handler", "odoo.addons.bss_import.services.migration.runner:INFO"),
+        ]
     )
     _WORKER["registry"] = odoo.modules.registry.Registry(db)
 
@@ -275,6 +278,13 @@ def _worker_phase(job):
     from odoo.addons.bss_import.services.migration import runner
 
     run_id, obj = job
+    # The custom fields phase added fields in the main process: load them, as a server worker
+    # does before each request.
+    started = time.perf_counter()
+    _WORKER["registry"] = _WORKER["registry"].check_signaling()
+    reloaded = time.perf_counter() - started
+    if reloaded > 0.5:
+        print(f"  worker {os.getpid()}: registry reloaded in {reloaded:.1f} s (the new custom fields)")
     with _WORKER["registry"].cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         return runner.work_phase(env["bss.import.run"].browse(run_id), obj)["written"]

@@ -677,8 +677,9 @@ def _rate(rows, seconds):
     return f"{rows / seconds:.0f} rows/s" if seconds > 0 else "- rows/s"
 
 
-#: Seconds a worker call writes chunks before it returns (a web worker's time limit is longer).
-WORK_SECONDS = 60
+#: Seconds a worker call writes chunks before it returns: well within a web worker's time limits
+#: (odoo-bin --limit-time-cpu, 60 s by default; a chunk takes a few seconds).
+WORK_SECONDS = 20
 
 
 def _worker_client(client):

@@ -96,15 +96,8 @@ def _prerequisites():
         pytest.skip("cannot connect to PostgreSQL (start it, or set the PG* variables)")
 
 
-@pytest.fixture(scope="module")
-def odoo(tmp_path_factory):
-    _prerequisites()
-    tmp = tmp_path_factory.mktemp("odoo")
-    # Machines shared by several test runs give each its own database prefix and port (both optional).
-    db = f"{os.environ.get('BSS_E2E_DB_PREFIX', 'bss_cli_e2e')}_{int(time.time())}_{os.getpid()}"
-    data_dir = tmp / "data"
-    log_path = tmp / "odoo.log"
-    base = [
+def _odoo_base(data_dir):
+    return [
         sys.executable,
         str(ODOO_PATH / "odoo-bin"),
         "--addons-path",
@@ -113,61 +106,99 @@ def odoo(tmp_path_factory):
         str(data_dir),
         *_pg_args(),
     ]
+
+
+def _install(server, base, env):
+    with open(server.log_path, "ab") as log:
+        install = subprocess.run(
+            [
+                *base,
+                "-d",
+                server.db,
+                "-i",
+                "bss_import",
+                "--without-demo=all",
+                "--stop-after-init",
+                "--no-http",
+            ]
+            + ["--max-cron-threads", "0", "--log-level", "warn"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            timeout=INSTALL_TIMEOUT,
+            check=False,
+        )
+    state = _psql(server.db, "SELECT state FROM ir_module_module WHERE name = 'bss_import'").stdout.strip()
+    assert install.returncode == 0 and state == "installed", (
+        f"installing bss_import failed (exit {install.returncode}, module state {state!r}):\n"
+        + server.log_tail(150)
+    )
+
+
+def _serve(server, base, env, port, *options):
+    """Start Odoo on ``port`` (its own process group: a kill reaches its workers too); wait for it."""
+    with open(server.log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [*base, "-d", server.db, "--db-filter", f"^{server.db}$", "--http-interface", "127.0.0.1"]
+            + ["--http-port", str(port), "--max-cron-threads", "0", "--log-level", "info", *options],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        assert proc.poll() is None, f"Odoo exited with {proc.returncode}:\n{server.log_tail()}"
+        try:
+            with urllib.request.urlopen(f"{server.url}/web/login", timeout=10) as resp:
+                if resp.status == 200:
+                    return proc
+        except (OSError, urllib.error.URLError):
+            pass
+        assert time.monotonic() < deadline, f"no answer in {START_TIMEOUT}s:\n{server.log_tail()}"
+        time.sleep(1)
+
+
+def _stop(proc):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+def _drop(db):
+    for _attempt in range(5):
+        dropped = subprocess.run(
+            ["dropdb", "--if-exists", db], capture_output=True, text=True, timeout=120, check=False
+        )
+        if dropped.returncode == 0:
+            break
+        time.sleep(2)
+
+
+@pytest.fixture(scope="module")
+def odoo(tmp_path_factory):
+    _prerequisites()
+    tmp = tmp_path_factory.mktemp("odoo")
+    # Machines shared by several test runs give each its own database prefix and port (both optional).
+    db = f"{os.environ.get('BSS_E2E_DB_PREFIX', 'bss_cli_e2e')}_{int(time.time())}_{os.getpid()}"
+    data_dir = tmp / "data"
+    base = _odoo_base(data_dir)
     env = {**os.environ, "PYTHONPATH": str(ODOO_PATH)}
     port = int(os.environ.get("BSS_E2E_HTTP_PORT") or _free_port())
-    server = OdooServer(db, f"http://127.0.0.1:{port}", log_path)
+    server = OdooServer(db, f"http://127.0.0.1:{port}", tmp / "odoo.log")
     proc = None
     try:
-        with open(log_path, "ab") as log:
-            install = subprocess.run(
-                [*base, "-d", db, "-i", "bss_import", "--without-demo=all", "--stop-after-init", "--no-http"]
-                + ["--max-cron-threads", "0", "--log-level", "warn"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                timeout=INSTALL_TIMEOUT,
-                check=False,
-            )
-        state = _psql(db, "SELECT state FROM ir_module_module WHERE name = 'bss_import'").stdout.strip()
-        assert install.returncode == 0 and state == "installed", (
-            f"installing bss_import failed (exit {install.returncode}, module state {state!r}):\n"
-            + server.log_tail(150)
-        )
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                [*base, "-d", db, "--db-filter", f"^{db}$", "--http-interface", "127.0.0.1"]
-                + ["--http-port", str(port), "--max-cron-threads", "0", "--log-level", "info"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            assert proc.poll() is None, f"Odoo exited with {proc.returncode}:\n{server.log_tail()}"
-            try:
-                with urllib.request.urlopen(f"{server.url}/web/login", timeout=10) as resp:
-                    if resp.status == 200:
-                        break
-            except (OSError, urllib.error.URLError):
-                pass
-            assert time.monotonic() < deadline, f"no answer in {START_TIMEOUT}s:\n{server.log_tail()}"
-            time.sleep(1)
+        _install(server, base, env)
+        proc = _serve(server, base, env, port)
         yield server
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=30)
-        for _attempt in range(5):
-            dropped = subprocess.run(
-                ["dropdb", "--if-exists", db], capture_output=True, text=True, timeout=120, check=False
-            )
-            if dropped.returncode == 0:
-                break
-            time.sleep(2)
+        _stop(proc)
+        _drop(db)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
@@ -466,3 +497,126 @@ def test_a_new_run_of_the_same_export_changes_nothing(odoo, migrated):
             obj,
             explain,
         )
+
+
+# --- kill -9 in the middle of a chunk, then resume; chunks written by two web workers ---------------------
+
+
+@pytest.fixture(scope="module")
+def prefork(tmp_path_factory):
+    """A database of its own served by Odoo with two web workers (prefork), killed and restarted by
+    the test: ``start()`` and ``kill9()``."""
+    _prerequisites()
+    tmp = tmp_path_factory.mktemp("prefork")
+    db = f"{os.environ.get('BSS_E2E_DB_PREFIX', 'bss_cli_e2e')}_kill_{int(time.time())}_{os.getpid()}"
+    data_dir = tmp / "data"
+    base = _odoo_base(data_dir)
+    env = {**os.environ, "PYTHONPATH": str(ODOO_PATH)}
+    port = _free_port()
+    server = OdooServer(db, f"http://127.0.0.1:{port}", tmp / "odoo.log")
+    procs = []
+
+    def start():
+        procs.append(_serve(server, base, env, port, "--workers", "3"))
+
+    def kill9():
+        # The master and its web workers: as an operating system's OOM killer or a power cut would.
+        os.killpg(procs[-1].pid, 9)
+        procs[-1].wait(timeout=30)
+
+    server.start, server.kill9 = start, kill9
+    try:
+        _install(server, base, env)
+        start()
+        yield server
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, 15)
+                proc.wait(timeout=60)
+        _drop(db)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_kill_9_mid_chunk_then_resume_with_two_workers_gives_exact_counts(prefork, tmp_path):
+    folder = tmp_path / "export"
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--subscribers", "1500", "--seed", "41", "--out", str(folder)]
+        + ["--defects", MIGRATE_DEFECTS, "--manifest", str(tmp_path / "manifest.json"), "--jobs", "1"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    env = {k: v for k, v in os.environ.items() if k not in ("ODOO_DB", "ODOO_PASSWORD")}
+    env["ODOO_PASSWORD"] = "admin"
+    command = [sys.executable, str(SCRIPT), "--url", prefork.url, "--db", prefork.db]
+    client = subprocess.Popen(
+        [*command, "run", str(folder), "--accept-suggestions", "--workers", "2", "--keys-per-chunk", "50"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def chunks(state):
+        query = (
+            "SELECT count(*) FROM bss_import_chunk c JOIN bss_import_phase p ON p.id = c.phase_id "
+            "WHERE p.object = 'subscribers' AND c.state = '%s'"
+        )
+        return int(_psql(prefork.db, query % state).stdout.strip() or 0)
+
+    deadline = time.monotonic() + CLI_TIMEOUT
+    while chunks("done") < 4:
+        assert client.poll() is None, f"the run ended before the kill:\n{client.communicate()}"
+        assert time.monotonic() < deadline, prefork.log_tail()
+        time.sleep(0.05)
+    prefork.kill9()
+    _out, err = client.communicate(timeout=120)
+    assert client.returncode == 2, err  # the server is gone: a connection error
+    # What is left: chunks done and committed, the others pending, nothing of the chunks in flight.
+    done, pending = chunks("done"), chunks("pending")
+    assert done >= 4 and pending > 0, (done, pending)
+    state = _psql(prefork.db, "SELECT state FROM bss_import_phase WHERE object = 'subscribers'").stdout
+    assert state.strip() == "running"
+    created_by_chunks = _psql(
+        prefork.db,
+        "SELECT sum(c.created) FROM bss_import_chunk c JOIN bss_import_phase p ON p.id = c.phase_id "
+        "WHERE p.object = 'subscribers' AND c.state = 'done'",
+    ).stdout.strip()
+    lines = _psql(prefork.db, "SELECT count(*) FROM res_partner WHERE x_subscriber_id IS NOT NULL").stdout
+    assert int(lines) == int(created_by_chunks)
+    run_id = int(_psql(prefork.db, "SELECT max(id) FROM bss_import_run").stdout)
+
+    prefork.start()
+    resumed = subprocess.run(
+        [*command, "resume", str(run_id), "--workers", "2", "--json"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+    )
+    explain = prefork.explain(resumed)
+    assert resumed.returncode == 0, explain
+    summary = json.loads(resumed.stdout)
+    assert summary["state"] == "migrated" and summary["mismatches"] == 0, explain
+    # Zero duplicates, zero lost rows: the counts of a run that never stopped (from the files and the
+    # manifest), one contact per line, and the content checksums of every phase equal.
+    for obj, counts in _expected(folder, manifest).items():
+        assert summary["objects"][obj] == counts, (obj, explain)
+    duplicates = _psql(
+        prefork.db,
+        "SELECT count(*) FROM (SELECT x_subscriber_id FROM res_partner WHERE x_subscriber_id IS NOT NULL "
+        "GROUP BY 1 HAVING count(*) > 1) d",
+    ).stdout
+    assert int(duplicates) == 0
+    lines = _psql(prefork.db, "SELECT count(*) FROM res_partner WHERE x_subscriber_id IS NOT NULL").stdout
+    assert int(lines) == summary["objects"]["subscribers"]["created"]
+    for name, pair in summary["control_totals"].items():
+        assert pair["source"] == pair["odoo"], (name, explain)
+    assert chunks("pending") == 0 and chunks("failed") == 0
+    # The chunks done before the kill were not written again.
+    assert "done before, left as it is" in resumed.stderr
+    assert not _psql(prefork.db, "SELECT 1 FROM bss_import_chunk WHERE attempts > 1").stdout.strip()

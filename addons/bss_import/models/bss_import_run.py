@@ -7,6 +7,8 @@ import os
 import shutil
 from contextlib import contextmanager
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, config
@@ -677,21 +679,32 @@ class BssImportRun(models.Model):
     def _take_writer_lock(self, take_over=False):
         """Take the company's writer lock for this run, committed at once on a cursor of its own:
         another run's request sees it (and is refused) while this one's transaction runs."""
-        with self.env.registry.cursor() as cr:
+        with self._lock_cursor() as cr:
             env = self.env(cr=cr)
             env["bss.import.writer.lock"]._acquire(self.with_env(env), take_over=take_over)
 
     def _release_writer_lock(self):
-        with self.env.registry.cursor() as cr:
+        with self._lock_cursor() as cr:
             env = self.env(cr=cr)
             env["bss.import.writer.lock"]._release(self.with_env(env))
+
+    @contextmanager
+    def _lock_cursor(self):
+        """A cursor of its own, READ COMMITTED: the lock row is refreshed by every chunk of every
+        worker of the run; under Odoo's snapshot each refresh by another worker since this
+        transaction began would be a serialization failure."""
+        registry = self.env.registry
+        with registry.cursor() as cr:
+            if not registry.in_test_mode():
+                cr._cnx.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED)
+            yield cr
 
     def action_take_over_writer_lock(self):
         """Take over the company's writer lock that a dead run left, for this run (Migration Manager)."""
         self.ensure_one()
         self._check_manager(_("Only a Migration Manager can take over a writer lock."))
         self.check_access("write")
-        with self.env.registry.cursor() as cr:
+        with self._lock_cursor() as cr:
             env = self.env(cr=cr)
             Lock = env["bss.import.writer.lock"]
             held = Lock.sudo().search([("company_id", "=", self.company_id.id)])

@@ -80,6 +80,21 @@ def create_and_copy(cr, table, keep, rows, on_rows=None):
     return stream.rows
 
 
+def index_trimmed(cr, table, index):
+    """Index a staging column as :func:`union_select` reads it (trimmed, empty as NULL), in byte
+    order: the chunks of a phase read their key range by the index instead of scanning the table."""
+    column = column_name(index)
+    cr.execute(
+        SQL(
+            """CREATE INDEX IF NOT EXISTS %s ON %s ((NULLIF(btrim(%s), '') COLLATE "C"))""",
+            SQL.identifier(f"{table}_{column}_range"),
+            ident(table),
+            SQL.identifier(column),
+        )
+    )
+    cr.execute(SQL("ANALYZE %s", ident(table)))
+
+
 def union_select(files, columns, extra=()):
     """SQL of the union of staged files, read as named columns.
 

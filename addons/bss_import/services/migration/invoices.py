@@ -96,6 +96,8 @@ class InvoicesPhase(Phase):
     statistics_models = ("account.move.line",)
 
     sample_size = 25
+    #: About 30 records/s (lines, confirmation or posting): 200 keys per chunk of 2,000.
+    chunk_scale = 0.1
 
     def control_totals(self):
         """Records migrated and their amounts, overall and by state: the clean source rows against the

@@ -79,6 +79,8 @@ class OrdersPhase(Phase):
     statistics_models = ("sale.order.line",)
 
     sample_size = 25
+    #: About 30 records/s (lines, confirmation or posting): 200 keys per chunk of 2,000.
+    chunk_scale = 0.1
 
     def control_totals(self):
         """Records migrated and their amounts, overall, by state and by order type: the clean source

@@ -101,9 +101,25 @@ def _migration_cursor(run, chunk_size=CHUNK_SIZE):
     (other processes, other hosts) see it. The cursor commits on a normal
     exit and rolls back what is pending on an error.
     """
-    with run.env.registry.cursor() as cr:
+    registry = run.env.registry
+    with registry.cursor() as cr:
+        if not registry.in_test_mode():
+            # READ COMMITTED, not Odoo's REPEATABLE READ: chunk workers update shared rows (the
+            # writer lock's heartbeat, the chunks they take with SKIP LOCKED) that another worker
+            # committed a moment before; under a snapshot each such write is a serialization
+            # failure and a chunk written again. A chunk reads nothing another worker writes
+            # (key ranges do not overlap; constraints hold across workers either way). Odoo sets
+            # REPEATABLE READ again on the connection's next cursor.
+            cr._cnx.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED)
         env = api.Environment(cr, run.env.uid, dict(run.env.context))
         yield MigrationContext(env["bss.import.run"].browse(run.id), chunk_size)
+    if registry.registry_invalidated and not registry.in_test_mode():
+        # The custom fields phase added fields, now committed: the workers of other processes
+        # (chunk workers of the next phases) reload the registry before their next chunk. Signalled
+        # once: a reload also empties every cache.
+        registry.signal_changes()
+        # This process's registry already holds the fields (reset_changes would set it up again).
+        registry.registry_invalidated = False
 
 
 def phase_summary(record):
@@ -182,6 +198,7 @@ def _new_pass(ctx, phase, record):
             **dict.fromkeys(("source_rows", *Counts().as_dict()), 0),
         }
     )
+    phase.index_range()
     edges = [None, *_boundaries(ctx, phase), None]
     ctx.env["bss.import.chunk"].create(
         [
@@ -192,7 +209,8 @@ def _new_pass(ctx, phase, record):
 
 
 def _boundaries(ctx, phase):
-    """The last key of each full chunk of ``ctx.chunk_size`` keys, in byte order (the chunks' edges).
+    """The last key of each full chunk of the phase's keys (:meth:`~.base.Phase.keys_per_chunk`), in
+    byte order (the chunks' edges).
 
     A phase keyed by several columns (custom fields: a few rows) is one chunk.
     """
@@ -211,7 +229,7 @@ def _boundaries(ctx, phase):
             phase.source_sql(),
             col,
             col,
-            ctx.chunk_size,
+            phase.keys_per_chunk(ctx.chunk_size),
         )
     )
     return [row[0] for row in ctx.env.cr.fetchall()]
@@ -246,13 +264,17 @@ def work_phase(run, obj, chunk_size=CHUNK_SIZE, seconds=None):
                 if not ok:
                     continue
                 written += 1
-                created = sum(record.chunk_ids.filtered(lambda c: c.state == "done").mapped("created"))
                 with tally.step("statistics"):
+                    created = _done(ctx, record, "created")
                     analyzed = _refresh_statistics(ctx, phase, created, analyzed)
                 # The migration's own cursor (_migration_cursor), never the caller's.
                 cr.commit()  # pylint: disable=invalid-commit
                 if seconds is not None and time.monotonic() - started >= seconds:
                     break
+        except Exception:
+            # What follows (dropping the phase's temporary table) runs in a transaction that works.
+            cr.rollback()
+            raise
         finally:
             phase.close()
             if not cls.parallel:
@@ -319,9 +341,13 @@ def _write_chunk_and_commit(ctx, phase, record, chunk, tally):
             if attempt == ATTEMPTS:
                 break
             time.sleep(BACKOFF * 2 ** (attempt - 1) * (1 + random.random()))  # noqa: S311 - jitter only
-            chunk = _reclaim(ctx, chunk.id)
+            try:
+                chunk = _reclaim(ctx, chunk.id)
+            except _INFRA_ERRORS:
+                cr.rollback()
+                chunk = None
             if chunk is None:
-                return False, phase  # another worker took it meanwhile
+                return False, phase  # another worker took it meanwhile (it stays pending otherwise)
         except Exception as exc:  # noqa: BLE001 - reported on the chunk and the phase, the others go on
             cr.rollback()
             phase = type(phase)(ctx)
@@ -548,17 +574,22 @@ def _refresh_statistics(ctx, phase, created, analyzed, settling=False):
     return created
 
 
-def _progress(ctx, phase, record):
-    """Commit the phase's rows done so far on the side (the wizard and the CLI poll it)."""
+def _done(ctx, record, column):
+    """The sum of ``column`` over the chunks of the phase done (one query: a phase has hundreds)."""
     ctx.env["bss.import.chunk"].flush_model()
     ctx.env.cr.execute(
         SQL(
-            """SELECT coalesce(sum(source_rows), 0) FROM bss_import_chunk
-                WHERE phase_id = %s AND state = 'done'""",
+            "SELECT coalesce(sum(%s), 0) FROM bss_import_chunk WHERE phase_id = %s AND state = 'done'",
+            SQL.identifier(column),
             record.id,
         )
     )
-    done = ctx.env.cr.fetchone()[0]
+    return ctx.env.cr.fetchone()[0]
+
+
+def _progress(ctx, phase, record):
+    """Commit the phase's rows done so far on the side (the wizard and the CLI poll it)."""
+    done = _done(ctx, record, "source_rows")
     total = sum(f.rows for f in ctx.staged.files.get(phase.table, ())) if phase.table else 0
     ctx.env["bss.import.progress"]._report(
         ctx.run.id, "migrate", done, total, f"{phase.object}: {done} of {total} rows"
