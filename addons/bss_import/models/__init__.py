@@ -1,3 +1,5 @@
+# bss_import_phase_total first: its server-written mixin is inherited by models of the other files.
+from . import bss_import_phase_total  # isort: skip
 from . import (
     bss_import_chunk,
     bss_import_file,
@@ -7,7 +9,6 @@ from . import (
     bss_import_mapping_line,
     bss_import_mapping_template,
     bss_import_phase,
-    bss_import_phase_total,
     bss_import_progress,
     bss_import_quarantine,
     bss_import_run,

@@ -1,5 +1,4 @@
-from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo import fields, models
 
 from .bss_import_phase import COUNT_FIELDS
 
@@ -21,7 +20,9 @@ class BssImportChunk(models.Model):
     """
 
     _name = "bss.import.chunk"
+    _inherit = "bss.import.phase.line.mixin"
     _description = "Import run migration chunk"
+    _server_written = "Chunks"
     _order = "phase_id, sequence"
 
     phase_id = fields.Many2one(
@@ -51,22 +52,6 @@ class BssImportChunk(models.Model):
     error_message = fields.Text("Last error", readonly=True)
 
     _sql_constraints = [("phase_sequence_uniq", "unique(phase_id, sequence)", "One chunk per position.")]
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        if not self.env.su:
-            raise AccessError(_("Chunks are created by the run's migration only."))
-        return super().create(vals_list)
-
-    def write(self, vals):
-        if not self.env.su:
-            raise AccessError(_("Chunks are written by the run's migration only."))
-        return super().write(vals)
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_only_by_migration(self):
-        if not self.env.su:
-            raise AccessError(_("Chunks are deleted by the run's migration only."))
 
     def _counts(self):
         return {f: sum(self.mapped(f)) for f in ("source_rows", *COUNT_FIELDS, "flagged")}

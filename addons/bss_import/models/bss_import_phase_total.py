@@ -3,26 +3,32 @@ from odoo.exceptions import AccessError
 
 
 class _ServerWritten(models.AbstractModel):
-    """Reconciliation lines: written by the migration only (through ``sudo()``)."""
+    """Records written by the migration only (through ``sudo()``, after the run's checks): what
+    operators sign off on (reconciliation lines, chunks) or what orders the writers (the lock)."""
 
     _name = "bss.import.phase.line.mixin"
-    _description = "Server-written reconciliation line"
+    _description = "Server-written migration record"
+    #: How the refusal names the records.
+    _server_written = "Reconciliation lines"
+
+    def _check_server(self):
+        if not self.env.su:
+            raise AccessError(
+                _("%(records)s are written by the migration only.", records=self._server_written)
+            )
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.su:
-            raise AccessError(_("Reconciliation lines are written by the migration only."))
+        self._check_server()
         return super().create(vals_list)
 
     def write(self, vals):
-        if not self.env.su:
-            raise AccessError(_("Reconciliation lines are written by the migration only."))
+        self._check_server()
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_by_migration_only(self):
-        if not self.env.su:
-            raise AccessError(_("Reconciliation lines are written by the migration only."))
+        self._check_server()
 
 
 class BssImportPhaseTotal(models.Model):

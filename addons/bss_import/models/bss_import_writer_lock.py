@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 #: Minutes without a committed chunk after which the run holding a company's lock counts as dead.
@@ -22,7 +22,9 @@ class BssImportWriterLock(models.Model):
     """
 
     _name = "bss.import.writer.lock"
+    _inherit = "bss.import.phase.line.mixin"
     _description = "Import writer lock of a company"
+    _server_written = "Writer locks"
     _rec_name = "company_id"
 
     company_id = fields.Many2one("res.company", required=True, readonly=True, ondelete="cascade")
@@ -32,22 +34,6 @@ class BssImportWriterLock(models.Model):
     heartbeat = fields.Datetime(readonly=True, help="The last chunk its workers committed.")
 
     _sql_constraints = [("company_uniq", "unique(company_id)", "One writer per company.")]
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        if not self.env.su:
-            raise AccessError(_("Writer locks are taken by the runs only."))
-        return super().create(vals_list)
-
-    def write(self, vals):
-        if not self.env.su:
-            raise AccessError(_("Writer locks are taken by the runs only."))
-        return super().write(vals)
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_only_by_runs(self):
-        if not self.env.su:
-            raise AccessError(_("Writer locks are released by the runs only."))
 
     def _stale_after(self):
         # sudo: a system parameter; only its number is used.
