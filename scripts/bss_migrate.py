@@ -943,6 +943,14 @@ def _whole(value):
     return number
 
 
+def _add_migration_json_argument(parser):
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: run_id, state, objects, findings, control_totals, mismatches",
+    )
+
+
 def _add_worker_arguments(parser):
     parser.add_argument(
         "--workers",
@@ -1063,11 +1071,7 @@ def build_parser():
     mapping.add_argument(
         "--accept-suggestions", action="store_true", help="confirm the suggested mapping as proposed"
     )
-    run.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object: run_id, state, objects, findings, control_totals, mismatches",
-    )
+    _add_migration_json_argument(run)
     _add_worker_arguments(run)
     run.add_argument(
         "--keys-per-chunk",
@@ -1087,11 +1091,7 @@ def build_parser():
         "run. Prints the reconciliation as `run` does; same exit codes.",
     )
     resume.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the import run")
-    resume.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object: run_id, state, objects, findings, control_totals, mismatches",
-    )
+    _add_migration_json_argument(resume)
     _add_worker_arguments(resume)
     _add_global_options(resume, defaults=False)
     resume.set_defaults(handler=cmd_resume)
@@ -1105,11 +1105,7 @@ def build_parser():
         "mismatches remain or the run is unknown.",
     )
     status.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the import run")
-    status.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object: run_id, state, objects, findings, control_totals, mismatches",
-    )
+    _add_migration_json_argument(status)
     _add_global_options(status, defaults=False)
     status.set_defaults(handler=cmd_status)
 

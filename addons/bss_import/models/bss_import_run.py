@@ -7,8 +7,6 @@ import os
 import shutil
 from contextlib import contextmanager
 
-import psycopg2
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, config
@@ -688,16 +686,10 @@ class BssImportRun(models.Model):
             env = self.env(cr=cr)
             env["bss.import.writer.lock"]._release(self.with_env(env))
 
-    @contextmanager
     def _lock_cursor(self):
-        """A cursor of its own, READ COMMITTED: the lock row is refreshed by every chunk of every
-        worker of the run; under Odoo's snapshot each refresh by another worker since this
-        transaction began would be a serialization failure."""
-        registry = self.env.registry
-        with registry.cursor() as cr:
-            if not registry.in_test_mode():
-                cr._cnx.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED)
-            yield cr
+        """The writer lock's row is refreshed by every chunk of every worker of the run: read and
+        written READ COMMITTED (:func:`runner.read_committed_cursor`)."""
+        return runner.read_committed_cursor(self.env.registry)
 
     def action_take_over_writer_lock(self):
         """Take over the company's writer lock that a dead run left, for this run (Migration Manager)."""
@@ -742,8 +734,7 @@ class BssImportRun(models.Model):
         self._check_operator()
         self._lock()
         self._check_mapping_confirmed()
-        phases = [self._phase_summary(obj) for obj in runner.PHASE_OF]
-        phases = [p for p in phases if p]
+        phases = self._phase_summaries()
         self._release_writer_lock()
         self._migrated(phases)
         return phases
@@ -796,7 +787,7 @@ class BssImportRun(models.Model):
         self.env.flush_all()
         if runner.start_phase(self, obj, self._chunk_size(chunk_size)) is None:
             return {}
-        return self._phase_summary(obj)
+        return next(iter(self._phase_summaries([obj])), {})
 
     def action_migrate_work(self, obj, seconds=60):
         """Write pending chunks of the running phase ``obj`` for about ``seconds`` (Migration Operator);
@@ -824,11 +815,12 @@ class BssImportRun(models.Model):
         self._check_phase_object(obj)
         return runner.settle_phase(self, obj)
 
-    def _phase_summary(self, obj):
+    def _phase_summaries(self, objects=None):
+        """The summaries of the run's phases (of ``objects``, else all), in dependency order."""
         with self.env.registry.cursor() as cr:
             # A cursor of its own: this request's transaction predates what the migration committed.
-            phase = self.with_env(self.env(cr=cr)).sudo().phase_ids.filtered(lambda p: p.object == obj)
-            return runner.phase_summary(phase) if phase else {}
+            phases = self.with_env(self.env(cr=cr)).sudo().phase_ids
+            return [runner.phase_summary(p) for p in phases if not objects or p.object in objects]
 
     def action_acknowledge_mismatch(self, phase, reason):
         """Acknowledge a phase's reconciliation mismatch (Migration Manager), so later phases may run.

@@ -102,12 +102,7 @@ class TestMigrateChunks(MigrationCase):
             linked = self.env["bss.import.link"].search(
                 [("object", "=", "subscribers"), ("company_id", "=", self.company.id)]
             )
-            inside = [
-                k
-                for k in linked.mapped("source_key")
-                if (not chunk.key_from or k.encode() > chunk.key_from.encode())
-                and (not chunk.key_to or k.encode() <= chunk.key_to.encode())
-            ]
+            inside = [k for k in linked.mapped("source_key") if self.in_range(chunk, k)]
             self.assertEqual(len(inside), chunk.created)
         # Chunked or not, the phase is the same: the counts of one chunk of 1,000 keys, and a new pass
         # in one chunk changes nothing with the same checksums (they do not depend on the order or
@@ -202,12 +197,14 @@ class TestMigrateChunks(MigrationCase):
 
     def _keys_of(self, chunk):
         keys = {r["subscriber_id"] for r in read_csv(self.folder / "subscribers.csv") if r["subscriber_id"]}
-        return {
-            k
-            for k in keys
-            if (not chunk.key_from or k.encode() > chunk.key_from.encode())
-            and (not chunk.key_to or k.encode() <= chunk.key_to.encode())
-        }
+        return {k for k in keys if self.in_range(chunk, k)}
+
+    @staticmethod
+    def in_range(chunk, key):
+        """Whether ``key`` is in the chunk's range (after key_from, up to key_to, in byte order)."""
+        return (not chunk.key_from or key.encode() > chunk.key_from.encode()) and (
+            not chunk.key_to or key.encode() <= chunk.key_to.encode()
+        )
 
     def test_a_chunk_failing_for_a_defect_fails_alone_at_once(self):
         run = self.confirmed_run(folder=self.folder)

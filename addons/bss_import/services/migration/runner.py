@@ -102,15 +102,7 @@ def _migration_cursor(run, chunk_size=CHUNK_SIZE):
     exit and rolls back what is pending on an error.
     """
     registry = run.env.registry
-    with registry.cursor() as cr:
-        if not registry.in_test_mode():
-            # READ COMMITTED, not Odoo's REPEATABLE READ: chunk workers update shared rows (the
-            # writer lock's heartbeat, the chunks they take with SKIP LOCKED) that another worker
-            # committed a moment before; under a snapshot each such write is a serialization
-            # failure and a chunk written again. A chunk reads nothing another worker writes
-            # (key ranges do not overlap; constraints hold across workers either way). Odoo sets
-            # REPEATABLE READ again on the connection's next cursor.
-            cr._cnx.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED)
+    with read_committed_cursor(registry) as cr:
         env = api.Environment(cr, run.env.uid, dict(run.env.context))
         yield MigrationContext(env["bss.import.run"].browse(run.id), chunk_size)
     if registry.registry_invalidated and not registry.in_test_mode():
@@ -120,6 +112,24 @@ def _migration_cursor(run, chunk_size=CHUNK_SIZE):
         registry.signal_changes()
         # This process's registry already holds the fields (reset_changes would set it up again).
         registry.registry_invalidated = False
+
+
+@contextlib.contextmanager
+def read_committed_cursor(registry):
+    """A cursor of its own, READ COMMITTED rather than Odoo's REPEATABLE READ.
+
+    Chunk workers update shared rows (the writer lock's heartbeat, the chunks
+    they take with SKIP LOCKED) that another worker committed a moment before;
+    under a snapshot each such write is a serialization failure and a chunk
+    written again. A chunk reads nothing another worker writes (key ranges do
+    not overlap; constraints hold across workers either way). Odoo sets
+    REPEATABLE READ again on the connection's next cursor; in test mode the
+    cursor is the test's, left as it is.
+    """
+    with registry.cursor() as cr:
+        if not registry.in_test_mode():
+            cr._cnx.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED)
+        yield cr
 
 
 def phase_summary(record):
