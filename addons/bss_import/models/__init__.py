@@ -1,6 +1,7 @@
 # bss_import_phase_total first: its server-written mixin is inherited by models of the other files.
 from . import bss_import_phase_total  # isort: skip
 from . import (
+    bss_import_change,
     bss_import_chunk,
     bss_import_file,
     bss_import_finding,
@@ -12,9 +13,11 @@ from . import (
     bss_import_progress,
     bss_import_quarantine,
     bss_import_run,
+    bss_import_run_delta,
     bss_import_run_report,
     bss_import_run_resolution,
     bss_import_run_ui,
     bss_import_state_conflict,
     bss_import_writer_lock,
+    res_partner,
 )

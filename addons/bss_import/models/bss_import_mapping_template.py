@@ -75,7 +75,12 @@ class BssImportMappingTemplate(models.Model):
         the template says.
         """
         self.ensure_one()
-        by_key = {(t.table, t.header_key): t for t in self.line_ids}
+        return self._apply_decisions({(t.table, t.header_key): t for t in self.line_ids}, lines)
+
+    @api.model
+    def _apply_decisions(self, by_key, lines):
+        """Copy the decisions of ``by_key`` {(table, normalised header): line of a template or of
+        another run} onto the matching mapping lines ``lines``; return how many changed."""
         changed = 0
         for line in lines:
             tline = by_key.get((line.table, header_rules.normalize_header(line.header)))

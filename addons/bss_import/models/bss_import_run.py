@@ -669,6 +669,7 @@ class BssImportRun(models.Model):
         self._server_write({"state": "migrating"})
         try:
             phases = runner.migrate(self, objects, chunk_size)
+            self._after_phases()
         finally:
             self._release_writer_lock()
         self._migrated(phases)
@@ -712,6 +713,10 @@ class BssImportRun(models.Model):
         )
         return True
 
+    def _after_phases(self):
+        """What follows the phases while the run still holds its company's writer lock (a delta pass
+        lists the records its export no longer has); nothing for a first run."""
+
     def _migrated(self, phases):
         """Mark the run migrated and log the phases' outcome (``phases``: their summaries)."""
         self._server_write({"state": "migrated"})
@@ -734,6 +739,7 @@ class BssImportRun(models.Model):
         self._check_operator()
         self._lock()
         self._check_mapping_confirmed()
+        self._after_phases()
         phases = self._phase_summaries()
         self._release_writer_lock()
         self._migrated(phases)

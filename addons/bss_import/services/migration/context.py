@@ -1,9 +1,12 @@
 """What the phases of one run share: the sudo environment, the staged tables, the mapping, the links."""
 
+import json
+
 from odoo.tools import SQL
 
+from ...lib import schema
 from .. import profiler
-from .base import MAIL_CONTEXT
+from .base import MAIL_CONTEXT, comparable
 
 
 class MigrationContext:
@@ -97,6 +100,32 @@ class MigrationContext:
             )
         )
 
+    def log_changes(self, obj, model, entries):
+        """Record the fields a pass changed on migrated records: ``entries`` are (source key, record id,
+        {field: previous value}, {field: new value}), values as :func:`.base.comparable` gives them.
+
+        The change list is the delta report an operator reads (object, key,
+        field, old → new) and what a rollback puts back.
+        """
+        rows = [
+            {
+                "run_id": self.run.id,
+                "object": obj,
+                "sequence": schema.OBJECTS.index(obj),
+                "kind": "changed",
+                "source_key": key,
+                "res_model": model,
+                "res_id": res_id,
+                "field_name": name,
+                "old_value": _json(old.get(name)),
+                "new_value": _json(new[name]),
+            }
+            for key, res_id, old, new in entries
+            for name in sorted(new)
+        ]
+        if rows:
+            self.env["bss.import.change"].create(rows)
+
 
 class MappedColumn:
     """A mapping line's settings read once: phases consult them for every cell of every row.
@@ -129,3 +158,7 @@ class MappedColumn:
 
     def __getattr__(self, name):
         return getattr(self.line, name)
+
+
+def _json(value):
+    return json.dumps(comparable(value), default=str, sort_keys=True)

@@ -40,6 +40,8 @@ class CustomFieldsPhase(Phase):
     object = "custom_fields"
     table = "custom_fields"
     model = "ir.model.fields"
+    #: A field the later export no longer defines stays: its removal is a rollback's decision.
+    reports_vanished = False
 
     def has_rows(self):
         return True

@@ -450,8 +450,11 @@ class OrdersPhase(Phase):
         else:
             counts.unchanged += 1
         replaced = {f: old[f] for f in changed}
+        written = dict(changed)
         if lines_changed:
             replaced["order_line"] = old["order_line"]
+            written["order_line"] = signature["order_line"]
+        self.ctx.log_changes(self.object, self.model, [(item.row.key, record.id, replaced, written)])
         link.write(
             {
                 "checksum": checksum,

@@ -25,6 +25,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from ...lib import checksums, schema
+from . import delta
 from .base import Counts, Rejected, Resolved, Row
 from .billing_accounts import BillingAccountsPhase
 from .context import MigrationContext
@@ -90,6 +91,30 @@ def migrate(run, objects=None, chunk_size=CHUNK_SIZE):
     # What the caller's environment read of the phases before is stale.
     run.env.invalidate_all()
     return summaries
+
+
+def report_vanished(run, pass_ids, archive):
+    """List the records the passes ``pass_ids`` migrated that the run's export no longer has, per
+    object whose phase ran in the run (archived when ``archive``); committed with the run's cursor.
+
+    Returns {object: (vanished, archived)}. Running it again lists nothing twice.
+    """
+    run.env.flush_all()
+    found = {}
+    with _migration_cursor(run) as ctx:
+        ran = set(ctx.run.phase_ids.mapped("object"))
+        for cls in PHASES:
+            if cls.object not in ran or not cls.reports_vanished:
+                continue
+            phase = cls(ctx)
+            try:
+                if phase.has_rows():
+                    found[cls.object] = delta.report_vanished(phase, pass_ids, archive)
+            finally:
+                phase.close()
+    run.env.invalidate_all()
+    _logger.info("delta pass %s: vanished records %s", run.name, found)
+    return found
 
 
 @contextlib.contextmanager
