@@ -68,7 +68,10 @@ class TestMigrateDelta(MigrationCase):
 
     def changes(self, run, kind="changed"):
         return {
-            (c.object, c.source_key, c.field_name): (json.loads(c.old_value or "false"), json.loads(c.new_value or "false"))
+            (c.object, c.source_key, c.field_name): (
+                json.loads(c.old_value or "false"),
+                json.loads(c.new_value or "false"),
+            )
             for c in run.change_ids
             if c.kind == kind
         }
