@@ -122,10 +122,11 @@ class BssImportRunDelta(models.Model):
     def _after_phases(self):
         """A delta pass lists (and archives, when chosen) the records its export no longer has, once
         its phases ran and while it still holds the writer lock."""
-        super()._after_phases()
+        res = super()._after_phases()
         if self.delta_of_id:
             runner.report_vanished(self, self._passes().ids, self.archive_vanished)
             self.invalidate_recordset(["change_ids"])
+        return res
 
     def action_new_delta_pass(self):
         """Create a delta pass of this migrated run and open it (Migration Operator)."""
