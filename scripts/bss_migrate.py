@@ -8,6 +8,7 @@ and no other package::
     scripts/bss_migrate.py --url https://odoo.example.com --db staging profile export.zip
     scripts/bss_migrate.py --db staging profile export/ --json > profile.json
     scripts/bss_migrate.py --db staging run export.zip --template "Operator X" --json
+    scripts/bss_migrate.py --db staging delta 42 later-export.zip --changes changes.csv --json
     scripts/bss_migrate.py --db staging status 42
     scripts/bss_migrate.py --db staging report 42 --format pdf --output run-42.pdf
     scripts/bss_migrate.py --db staging quarantine 42 --json
@@ -22,6 +23,7 @@ to stdout.
 import argparse
 import base64
 import contextlib
+import csv
 import getpass
 import http.client
 import json
@@ -38,6 +40,9 @@ DEFAULT_URL = "http://127.0.0.1:8069"
 RUN_MODEL = "bss.import.run"
 PHASE_MODEL = "bss.import.phase"
 TEMPLATE_MODEL = "bss.import.mapping.template"
+CHANGE_MODEL = "bss.import.change"
+#: What a delta pass reports per object (the server's get_delta_report).
+DELTA_COUNTS = ("new", "changed", "unchanged", "quarantined", "vanished", "archived", "fields_changed")
 REPORT_FORMATS = ("pdf", "csv", "json")
 COUNTS = ("source_rows", "duplicates_collapsed", "quarantined", "created", "updated", "unchanged")
 MIB = 1024 * 1024
@@ -631,15 +636,16 @@ def report_text(report):
 # --- sub-commands -------------------------------------------------------------------------------------------
 
 
-def _profiled_run(args, client, progress):
-    """Create a run for EXPORT (uploaded, or read in place with --server-path), then detect,
-    stage and profile it."""
+def _profiled_run(args, client, progress, values=None):
+    """Create a run for EXPORT (uploaded, or read in place with --server-path) with ``values``,
+    then detect, stage and profile it."""
     chunk_size = max(1, int(args.chunk_size * MIB))
+    values = dict(values or {})
     if args.server_path:
-        run = Run.create(client, progress, {"server_path": args.export})
+        run = Run.create(client, progress, {**values, "server_path": args.export})
     else:
         files = export_files(args.export)
-        run = Run.create(client, progress, {})
+        run = Run.create(client, progress, values)
         for name, path in files:
             run.upload(name, path, chunk_size)
     for method, label in STEPS:
@@ -808,14 +814,128 @@ def cmd_run(args, client, progress):
     return _migration_result(args, client, run, progress)
 
 
-def _migration_result(args, client, run, progress):
+def _migration_result(args, client, run, progress, delta=None):
+    """Print the run's reconciliation (and ``delta``: a delta pass's report); exit 1 on mismatches."""
     summary = migration_json(_run_call(client, run.id, "get_migration_summary"))
+    if delta is not None:
+        summary["delta"] = delta
     if args.json:
         _print_json(summary)
     else:
         sys.stdout.write(status_text(summary, _phase_rows(client, run.id)))
+        if delta is not None:
+            sys.stdout.write(delta_text(delta))
     progress(f"run {run.name} (id {run.id}): {summary['state']}; stopped before the OCS cutover")
     return 1 if summary["mismatches"] else 0
+
+
+def cmd_delta(args, client, progress):
+    """A delta pass of run RUN_ID: a later export of the same source, applied to what the run
+    migrated with the mapping of its last pass."""
+    if args.changes and args.changes != "-":
+        # Before anything is created: a delta pass applied whose change list cannot be written is not
+        # what the operator asked for.
+        with _output(args.changes, "w"):
+            pass
+    values = {"delta_of_id": args.run_id, "archive_vanished": bool(args.archive_vanished)}
+    run = _profiled_run(args, client, progress, values)
+    progress("taking the mapping of the previous pass")
+    run.step("action_confirm_mapping", "confirming the mapping")
+    _migrate_phases(run, progress, args.workers, args.keys_per_chunk)
+    delta = delta_json(_run_call(client, run.id, "get_delta_report"))
+    if args.changes:
+        count = write_changes(client, run.id, args.changes)
+        progress(f"{count} change(s) written to {args.changes}")
+    return _migration_result(args, client, run, progress, delta)
+
+
+#: The columns of the change list (``delta --changes``): (heading, field of bss.import.change).
+CHANGE_COLUMNS = (
+    ("object", "object"),
+    ("kind", "kind"),
+    ("key", "source_key"),
+    ("field", "field_name"),
+    ("before", "old_text"),
+    ("after", "new_text"),
+    ("archived", "archived"),
+    ("model", "res_model"),
+    ("record_id", "res_id"),
+)
+#: Change rows read per call.
+CHANGE_PAGE = 5000
+
+
+def write_changes(client, run_id, path):
+    """Write the change list of a delta pass as CSV to ``path`` (- for stdout); return its rows."""
+    fields_ = [name for _heading, name in CHANGE_COLUMNS]
+    count = 0
+    with _output(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow([heading for heading, _name in CHANGE_COLUMNS])
+        while True:
+            try:
+                rows = client.call(
+                    CHANGE_MODEL,
+                    "search_read",
+                    [[("run_id", "=", run_id)]],
+                    {"fields": fields_, "offset": count, "limit": CHANGE_PAGE, "order": "id"},
+                )
+            except xmlrpc.client.Fault as exc:
+                raise RunFailed(f"run {run_id}: cannot read its changes: {fault_message(exc)}")
+            for row in rows:
+                writer.writerow([csv_cell(row.get(name)) for name in fields_])
+            count += len(rows)
+            if len(rows) < CHANGE_PAGE:
+                return count
+
+
+def csv_cell(value):
+    """A value as a CSV cell a spreadsheet shows as text: a formula-like value is quoted with '."""
+    if value is False or value is None:
+        return ""
+    if value is True:
+        return "yes"
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@contextlib.contextmanager
+def _output(path, mode, **kwargs):
+    if path == "-":
+        yield sys.stdout
+        return
+    try:
+        with open(path, mode, **kwargs) as fh:
+            yield fh
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def delta_json(report):
+    """``get_delta_report`` in the documented shape."""
+    return {
+        "delta_of": _int(report.get("delta_of")),
+        "archive_vanished": bool(report.get("archive_vanished")),
+        "objects": {
+            obj: {name: _int(counts.get(name)) for name in DELTA_COUNTS}
+            for obj, counts in (report.get("objects") or {}).items()
+        },
+        "changes": _int(report.get("changes")),
+    }
+
+
+def delta_text(delta):
+    """The delta report as the readable output shows it: one row per object."""
+    rows = [[obj, *(str(counts[name]) for name in DELTA_COUNTS)] for obj, counts in delta["objects"].items()]
+    lines = table_section(
+        f"Delta pass of run {delta['delta_of']} ({delta['changes']} changes"
+        + (", vanished records archived)" if delta["archive_vanished"] else ", vanished records reported)"),
+        ["object", *(name.replace("_", " ") for name in DELTA_COUNTS)],
+        rows,
+        numeric=range(1, len(DELTA_COUNTS) + 1),
+        empty="no phase ran",
+    )
+    return "\n".join(lines) + "\n"
 
 
 def cmd_resume(args, client, progress):
@@ -1095,6 +1215,40 @@ def build_parser():
     _add_worker_arguments(resume)
     _add_global_options(resume, defaults=False)
     resume.set_defaults(handler=cmd_resume)
+
+    delta = commands.add_parser(
+        "delta",
+        help="apply a later export of the same source to a migrated run (a delta pass)",
+        description="Create a delta pass of the migrated run RUN_ID for EXPORT (a later export of the same "
+        "source): upload, detect, stage and profile it, take the mapping of the run's last pass, confirm "
+        "it and migrate every phase: new rows are created, changed rows write only their changed fields "
+        "(each change listed with its previous value), unchanged rows are not written, and the records the "
+        "export no longer has are reported as vanished (archived with --archive-vanished). Prints the "
+        'reconciliation as `run` does plus the delta report (JSON key "delta"); same exit codes.',
+    )
+    delta.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the migrated import run")
+    _add_export_arguments(delta)
+    delta.add_argument(
+        "--archive-vanished",
+        action="store_true",
+        help="archive the contacts and products whose key the export no longer has (default: report them)",
+    )
+    delta.add_argument(
+        "--changes",
+        metavar="FILE",
+        help="write the change list (object, kind, key, field, before, after, ...) as CSV (- for stdout)",
+    )
+    _add_migration_json_argument(delta)
+    _add_worker_arguments(delta)
+    delta.add_argument(
+        "--keys-per-chunk",
+        type=_whole,
+        default=None,
+        metavar="N",
+        help="source keys written and committed per chunk (default: the server's, 2000)",
+    )
+    _add_global_options(delta, defaults=False)
+    delta.set_defaults(handler=cmd_delta)
 
     status = commands.add_parser(
         "status",

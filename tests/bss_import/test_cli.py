@@ -8,6 +8,7 @@ runs the same CLI against a real Odoo.
 """
 
 import base64
+import csv
 import importlib.util
 import json
 import os
@@ -109,6 +110,9 @@ class FakeOdoo:
         if model == "bss.import.phase":
             assert method == "search_read", method
             return self.phase_search_read(*args, **kwargs)
+        if model == "bss.import.change":
+            assert method == "search_read", method
+            return self.change_search_read(*args, **kwargs)
         if model == "bss.import.mapping.template":
             assert method == "search_read", method
             [[(field, op, name)]] = args
@@ -256,7 +260,44 @@ class FakeOdoo:
         )
         return run_id
 
+    def change_search_read(self, domain, fields, offset=0, limit=None, order=None):
+        [(field, op, run_id)] = domain
+        assert (field, op, order) == ("run_id", "=", "id"), (domain, order)
+        rows = self.runs[run_id].get("changes", [])
+        return [{"id": n, **{f: row.get(f, False) for f in fields}} for n, row in enumerate(rows)][
+            offset : offset + limit
+        ]
+
+    def rpc_get_delta_report(self, ids):
+        run = self._existing(ids)
+        return {
+            "run_id": ids[0],
+            "delta_of": run["delta_of_id"],
+            "delta_of_name": self.runs[run["delta_of_id"]]["name"],
+            "archive_vanished": run["archive_vanished"],
+            "objects": {
+                "subscribers": {
+                    "new": 3,
+                    "changed": 2,
+                    "unchanged": 180,
+                    "quarantined": 9,
+                    "vanished": 4,
+                    "archived": 4 if run["archive_vanished"] else 0,
+                    "fields_changed": 5,
+                }
+            },
+            "changes": 9,
+        }
+
     def rpc_create(self, vals):
+        delta_of = vals.get("delta_of_id")
+        if delta_of and self.runs.get(delta_of, {}).get("state") != "migrated":
+            # The wording of the real server (bss_import_run_delta._delta_origin).
+            raise xmlrpc.client.Fault(
+                2,
+                f"Run BSSI/{delta_of:05d} is not migrated (state draft): a delta pass applies a later "
+                "export to what a run migrated.",
+            )
         with self.lock:
             run_id = len(self.runs) + 1
             self.runs[run_id] = {
@@ -264,6 +305,8 @@ class FakeOdoo:
                 "state": "draft",
                 "error_message": False,
                 "server_path": vals.get("server_path", False),
+                "delta_of_id": delta_of or False,
+                "archive_vanished": vals.get("archive_vanished", False),
                 "files": {},
             }
         return run_id
@@ -1146,3 +1189,142 @@ def test_long_steps_print_the_servers_progress_while_they_run(fake, csv_file):
     quiet = profile(fake, csv_file, "--progress-interval", "0.2", "-q")
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert [m for m, _a in fake.calls].count("get_progress") == polls  # quiet: nobody asks
+
+
+def delta(fake, run_id, export, *options):
+    return cli("--url", fake.url, "--db", DB, "delta", str(run_id), export, *options)
+
+
+def test_delta_json_migrates_the_later_export_and_adds_the_delta_report(fake, csv_file, tmp_path):
+    origin = fake.migrated_run()
+    changes = [
+        {
+            "object": "subscribers",
+            "kind": "changed",
+            "source_key": f"S{n:06d}",
+            "field_name": "city",
+            "old_text": "Zürich",
+            "new_text": "Genève",
+            "archived": False,
+            "res_model": "res.partner",
+            "res_id": n,
+        }
+        for n in range(5001)
+    ]
+    changes.append(
+        {
+            "object": "subscribers",
+            "kind": "changed",
+            "source_key": "S9",
+            "field_name": "comment",
+            "old_text": "=HYPERLINK(1)",
+            "new_text": "+41",
+            "archived": False,
+            "res_model": "res.partner",
+            "res_id": 9,
+        }
+    )
+    changes.append(
+        {
+            "object": "subscribers",
+            "kind": "vanished",
+            "source_key": "S7",
+            "field_name": "active",
+            "old_text": "True",
+            "new_text": "False",
+            "archived": True,
+            "res_model": "res.partner",
+            "res_id": 7,
+        }
+    )
+    out = tmp_path / "changes.csv"
+    original_finish = fake.rpc_action_migrate_finish
+
+    def finish(ids):
+        fake.runs[ids[0]]["changes"] = changes
+        return original_finish(ids)
+
+    fake.rpc_action_migrate_finish = finish
+    result = delta(fake, origin, csv_file, "--archive-vanished", "--changes", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert set(summary) == {"run_id", "state", "objects", "findings", "control_totals", "mismatches", "delta"}
+    assert summary["run_id"] == 2
+    assert summary["delta"] == {
+        "delta_of": origin,
+        "archive_vanished": True,
+        "objects": {
+            "subscribers": {
+                "new": 3,
+                "changed": 2,
+                "unchanged": 180,
+                "quarantined": 9,
+                "vanished": 4,
+                "archived": 4,
+                "fields_changed": 5,
+            }
+        },
+        "changes": 9,
+    }
+    create = next(args for method, args in fake.calls if method == "create")
+    assert create == [{"delta_of_id": origin, "archive_vanished": True}]
+    methods = [m for m, _a in fake.calls if m not in ("read", "upload_chunk", "search_read")]
+    assert methods[:5] == [
+        "create",
+        "action_detect",
+        "action_stage",
+        "action_profile",
+        "action_confirm_mapping",
+    ]
+    assert methods[-2:] == ["get_delta_report", "get_migration_summary"]
+    # The change list, read page by page, every row once; formulas neutralised.
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["object", "kind", "key", "field", "before", "after", "archived", "model", "record_id"]
+    assert len(rows) == 1 + len(changes)
+    assert rows[1] == [
+        "subscribers",
+        "changed",
+        "S000000",
+        "city",
+        "Zürich",
+        "Genève",
+        "",
+        "res.partner",
+        "0",
+    ]
+    assert rows[-2][4:6] == ["'=HYPERLINK(1)", "'+41"]
+    assert rows[-1][:7] == ["subscribers", "vanished", "S7", "active", "True", "False", "yes"]
+    assert f"{len(changes)} change(s) written to {out}" in result.stderr.splitlines()
+
+
+def test_delta_table_shows_the_report_after_the_reconciliation(fake, csv_file):
+    origin = fake.migrated_run()
+    result = delta(fake, origin, csv_file)
+    assert result.returncode == 0, result.stderr
+    assert "Reconciled: no mismatch." in result.stdout
+    assert f"Delta pass of run {origin} (9 changes, vanished records reported)" in result.stdout
+    line = next(row for row in result.stdout.splitlines() if row.startswith("subscribers") and "180" in row)
+    assert line.split() == ["subscribers", "3", "2", "180", "9", "4", "0", "5"]
+    assert fake.runs[2]["archive_vanished"] is False
+
+
+def test_delta_of_a_run_not_migrated_is_refused_with_the_servers_message(fake, csv_file):
+    run_id = fake.rpc_create({})
+    result = delta(fake, run_id, csv_file, "--json")
+    assert result.returncode == 1
+    assert _one_error_line(result) == (
+        f"error: cannot create an import run: Run BSSI/{run_id:05d} is not migrated (state draft): a delta "
+        "pass applies a later export to what a run migrated."
+    )
+    assert [m for m, _a in fake.calls] == ["create"]
+    assert result.stdout == ""
+
+
+def test_delta_changes_to_an_unwritable_file_is_a_usage_error(fake, csv_file, tmp_path):
+    origin = fake.migrated_run()
+    result = delta(fake, origin, csv_file, "--changes", str(tmp_path / "missing" / "changes.csv"))
+    assert result.returncode == 2
+    assert _one_error_line(result).startswith(f"error: cannot write {tmp_path / 'missing' / 'changes.csv'}: ")
+    # Refused before anything is created: no delta pass applied whose change list cannot be written.
+    assert "create" not in [m for m, _a in fake.calls]
