@@ -499,6 +499,81 @@ def test_a_new_run_of_the_same_export_changes_nothing(odoo, migrated):
         )
 
 
+def _write_csv(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_delta_pass_applies_a_later_export_with_an_exact_change_list(odoo, migrated, tmp_path):
+    folder, manifest, first = migrated
+    run_id = json.loads(first.stdout)["run_id"]
+    later = tmp_path / "later"
+    shutil.copytree(folder, later)
+    with open(folder / "subscribers.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header, subs = reader.fieldnames, list(reader)
+    # Clean keys (one row, no defect): the rows the pass changes. The one that vanishes has no order
+    # (its usage rows go with it, as they would from the source).
+    bad = set().union(*(_keys(manifest, k, "subscribers") for k in QUARANTINED_SUBSCRIBER_DEFECTS))
+    bad |= _keys(manifest, "missing_mandatory", "billing_accounts")
+    ordered = {r["subscriber_id"] for r in _read_csv(folder / "orders.csv")}
+    rows_of = {}
+    for row in subs:
+        rows_of.setdefault(row["subscriber_id"], []).append(row)
+    clean = [
+        rows[0]
+        for key, rows in rows_of.items()
+        if len(rows) == 1 and key not in bad and rows[0]["account_number"] not in bad
+    ]
+    gone = next(row for row in clean if row["subscriber_id"] not in ordered)
+    moved = [row for row in clean if row is not gone and row["city"] != "Delta City"][:3]
+    old_city = {row["subscriber_id"]: row["city"] for row in moved}
+    for row in moved:
+        row["city"] = "Delta City"
+    new = dict(
+        moved[0], subscriber_id="S900000001", msisdn="+442099999901", imsi="", iccid="", city="Newtown"
+    )
+    gone_keys = {gone["subscriber_id"]}
+    _write_csv(
+        later / "subscribers.csv", header, [r for r in subs if r["subscriber_id"] not in gone_keys] + [new]
+    )
+    usage = _read_csv(folder / "usage.csv")
+    _write_csv(later / "usage.csv", list(usage[0]), [r for r in usage if r["subscriber_id"] not in gone_keys])
+
+    changes = tmp_path / "changes.csv"
+    result = cli(odoo, "delta", run_id, later, "--changes", changes, "--json")
+    explain = odoo.explain(result)
+    assert result.returncode == 0, explain
+    summary = json.loads(result.stdout)
+    assert summary["mismatches"] == 0, explain
+    delta = summary["delta"]
+    assert delta["delta_of"] == run_id and not delta["archive_vanished"], explain
+    assert {
+        k: delta["objects"]["subscribers"][k] for k in ("new", "changed", "vanished", "fields_changed")
+    } == {
+        "new": 1,
+        "changed": 3,
+        "vanished": 1,
+        "fields_changed": 3,
+    }, explain
+    for obj, counts in delta["objects"].items():
+        if obj != "subscribers":
+            assert (counts["new"], counts["changed"], counts["vanished"]) == (0, 0, 0), (obj, explain)
+    assert delta["changes"] == 4
+    rows = _read_csv(changes)
+    assert sorted((r["kind"], r["key"], r["field"], r["before"], r["after"]) for r in rows) == sorted(
+        [("changed", key, "city", city, "Delta City") for key, city in old_city.items()]
+        + [("vanished", key, "", "", "") for key in gone_keys]
+    ), explain
+    # The same later export again: nothing written, nothing listed.
+    again = cli(odoo, "delta", run_id, later, "--json")
+    assert again.returncode == 0, odoo.explain(again)
+    counts = json.loads(again.stdout)["delta"]["objects"]["subscribers"]
+    assert (counts["new"], counts["changed"], counts["fields_changed"]) == (0, 0, 0), odoo.explain(again)
+
+
 # --- kill -9 in the middle of a chunk, then resume; chunks written by two web workers ---------------------
 
 
