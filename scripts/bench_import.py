@@ -18,11 +18,15 @@ processes (each its own Odoo registry and connection, before the clock
 starts) that write the chunks of the phases that allow several writers
 (billing accounts, subscribers) at once; the others run in this process.
 The migration commits chunk by chunk: bench_import.sh gives each benchmark a
-fresh copy of a template database.
+fresh copy of a template database. ``--delta-percent P`` then measures a
+delta pass: a later export where P % of the subscribers changed (their city),
+a tenth of that vanished and as many are new, applied to the migrated run
+(stage, profile, the same phases, vanished records listed), each step timed.
 """
 
 import argparse
 import concurrent.futures
+import csv
 import json
 import multiprocessing
 import os
@@ -68,7 +72,17 @@ def main(argv=None):
     parser.add_argument(
         "--workers", type=int, default=1, help="processes writing the chunks of a phase at once (default 1)"
     )
+    parser.add_argument(
+        "--delta-percent",
+        type=float,
+        default=0,
+        metavar="P",
+        help="then apply a later export with P %% of the subscribers changed (and a tenth of that "
+        "vanished, as many new) as a delta pass of the run, and time it",
+    )
     args = parser.parse_args(argv)
+    if args.delta_percent and (args.zip or args.no_migrate):
+        parser.error("--delta-percent needs the export as a folder and the migration")
 
     tmp = Path(tempfile.mkdtemp(prefix="bss_bench_"))
     try:
@@ -141,52 +155,143 @@ def run_steps(args, export, figures):
         run = env["bss.import.run"].create({"server_path": str(export)})
         base = peak_mib()
         print(f"peak RSS before the run: {base:.0f} MiB (Odoo loaded)")
-        timings = []
-        for step in ("action_detect", "action_stage", "action_profile"):
-            started = time.perf_counter()
-            ok = getattr(run, step)()
-            seconds = time.perf_counter() - started
-            if not ok:
-                raise SystemExit(f"{step} refused the export: {run.error_message}")
-            timings.append((step, seconds))
-        rows = run.source_rows
-        for step, seconds in timings:
-            print(f"{step[7:]:>8}: {seconds:7.1f} s  {rows / seconds:10,.0f} rows/s")
-        total = sum(s for _n, s in timings)
-        summary = run.get_profile_summary()
-        print(
-            f"   total: {total:7.1f} s  {rows / total:10,.0f} rows/s over {rows:,} source rows "
-            f"in {len(summary['files'])} files"
-        )
-        print("findings:", ", ".join(f"{k}={v}" for k, v in summary["findings"].items() if v))
+        total = front_steps(run)
         print(f"peak RSS after profiling: {peak_mib():.0f} MiB (+{peak_mib() - base:.0f} MiB)")
         figures.update(
-            source_rows=rows,
+            source_rows=run.source_rows,
             front_seconds=round(total, 1),
             peak_rss_profiled_mib=round(peak_mib()),
         )
         # The migration's chunks commit on cursors of their own (and other processes'): they
         # must see the run.
         cr.commit()
-        if not args.no_migrate:
-            migrate_steps(args, run, figures, total)
+        if args.no_migrate:
+            return
+        pool = worker_pool(args)
+        migrate_steps(args, run, figures, total, pool)
+        if args.delta_percent:
+            delta_steps(args, run, export, figures, pool)
 
 
-def migrate_steps(args, run, figures, front_seconds):
-    """Confirm the suggested mapping, then migrate the phases of :data:`MIGRATED` one by one."""
+def front_steps(run):
+    """Detect, stage and profile the run; print each step's seconds and rows/s; return their sum."""
+    timings = []
+    for step in ("action_detect", "action_stage", "action_profile"):
+        started = time.perf_counter()
+        ok = getattr(run, step)()
+        seconds = time.perf_counter() - started
+        if not ok:
+            raise SystemExit(f"{step} refused the export: {run.error_message}")
+        timings.append((step, seconds))
+    rows = run.source_rows
+    for step, seconds in timings:
+        print(f"{step[7:]:>8}: {seconds:7.1f} s  {rows / seconds:10,.0f} rows/s")
+    total = sum(s for _n, s in timings)
+    summary = run.get_profile_summary()
+    print(
+        f"   total: {total:7.1f} s  {rows / total:10,.0f} rows/s over {rows:,} source rows "
+        f"in {len(summary['files'])} files"
+    )
+    print("findings:", ", ".join(f"{k}={v}" for k, v in summary["findings"].items() if v))
+    return total
+
+
+def worker_pool(args):
+    if args.workers <= 1:
+        return None
+    pool = concurrent.futures.ProcessPoolExecutor(
+        args.workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(args.db, args.addons_path, args.data_dir),
+    )
+    # Every worker loads its registry now, before the clock starts.
+    list(pool.map(_worker_ready, range(args.workers)))
+    print(f"{args.workers} worker processes ready")
+    return pool
+
+
+def later_export(export, dest, percent):
+    """Copy ``export`` to ``dest`` as a later export of the same source: ``percent`` % of the
+    subscribers moved (city), a tenth of that gone (with their usage), as many new ones (copies
+    with new keys and numbers, no SIM). Returns (changed, vanished, new)."""
+    shutil.copytree(export, dest)
+    # Read and written as bytes (latin-1 maps each byte to one character): the export's damaged
+    # encodings stay exactly as they were.
+    every = max(1, round(100 / percent))
+    with open(export / "subscribers.csv", newline="", encoding="latin-1") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames, list(reader)
+    keys = sorted({row["subscriber_id"] for row in rows})
+    changed = set(keys[::every])
+    gone = set(keys[every // 2 :: every * 10]) - changed
+    new = []
+    for n, key in enumerate(sorted(gone)):
+        template = next(row for row in rows if row["subscriber_id"] == key)
+        new.append(
+            dict(template, subscriber_id=f"SNEW{n:08d}", msisdn=f"+4479{n:08d}", imsi="", iccid="", email="")
+        )
+    with open(dest / "subscribers.csv", "w", newline="", encoding="latin-1") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\r\n")
+        writer.writeheader()
+        for row in rows:
+            if row["subscriber_id"] in gone:
+                continue
+            if row["subscriber_id"] in changed:
+                row = dict(row, city=f"{row['city']} (moved)")
+            writer.writerow(row)
+        writer.writerows(new)
+    with open(export / "usage.csv", newline="", encoding="latin-1") as fh:
+        reader = csv.DictReader(fh)
+        usage_header, usage = reader.fieldnames, [r for r in reader if r["subscriber_id"] not in gone]
+    with open(dest / "usage.csv", "w", newline="", encoding="latin-1") as fh:
+        writer = csv.DictWriter(fh, fieldnames=usage_header, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(usage)
+    return len(changed), len(gone), len(new)
+
+
+def delta_steps(args, run, export, figures, pool):
+    """Apply a later export to the migrated run as a delta pass; time each step."""
+    dest = export.parent / "later"
+    started = time.perf_counter()
+    changed, gone, new = later_export(export, dest, args.delta_percent)
+    print(
+        f"later export: {changed:,} subscribers changed, {gone:,} vanished, {new:,} new "
+        f"({args.delta_percent} %), written in {time.perf_counter() - started:.1f} s"
+    )
+    env = run.env
+    delta = env["bss.import.run"].create({"server_path": str(dest), "delta_of_id": run.id})
+    print("delta pass:")
+    front = front_steps(delta)
+    env.cr.commit()
+    migrate_steps(args, delta, figures, front, pool, prefix="delta_")
+    started = time.perf_counter()
+    delta._after_phases()
+    vanished = time.perf_counter() - started
+    env.cr.commit()
+    report = delta.get_delta_report()["objects"].get("subscribers", {})
+    total = front + figures["delta_migrate_seconds"] + vanished
+    print(
+        f"vanished: {vanished:7.1f} s  ({report.get('vanished', 0):,} subscribers listed)\n"
+        f"delta pass: {total:7.1f} s  subscribers new {report.get('new', 0):,}, changed "
+        f"{report.get('changed', 0):,}, unchanged {report.get('unchanged', 0):,}, vanished "
+        f"{report.get('vanished', 0):,}"
+    )
+    figures.update(
+        delta_percent=args.delta_percent,
+        delta_front_seconds=round(front, 1),
+        delta_vanished_seconds=round(vanished, 1),
+        delta_seconds=round(total, 1),
+        delta_subscribers={k: report.get(k, 0) for k in ("new", "changed", "unchanged", "vanished")},
+    )
+
+
+def migrate_steps(args, run, figures, front_seconds, pool, prefix=""):
+    """Confirm the suggested mapping, then migrate the phases of :data:`MIGRATED` one by one;
+    the figures are named with ``prefix``."""
     from odoo.addons.bss_import.services.migration import runner
 
-    pool = None
-    if args.workers > 1:
-        pool = concurrent.futures.ProcessPoolExecutor(
-            args.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_init,
-            initargs=(args.db, args.addons_path, args.data_dir),
-        )
-        # Every worker loads its registry now, before the clock starts.
-        list(pool.map(_worker_ready, range(args.workers)))
-        print(f"{args.workers} worker processes ready")
     started = time.perf_counter()
     if not run.action_confirm_mapping():
         raise SystemExit(f"the suggested mapping was refused: {run.error_message}")
@@ -231,18 +336,21 @@ def migrate_steps(args, run, figures, front_seconds):
             f"(created {counts['created']:,}, quarantined {counts['quarantined']:,}, "
             f"collapsed {counts['duplicates_collapsed']:,})  peak RSS {peak_mib():.0f} MiB"
         )
-        figures[f"{obj}_rows"] = rows
-        figures[f"{obj}_seconds"] = round(seconds, 1)
+        figures[f"{prefix}{obj}_rows"] = rows
+        figures[f"{prefix}{obj}_seconds"] = round(seconds, 1)
         if obj == "subscribers":
-            figures["subscribers_migrate_rows_s"] = round(rows / seconds)
-    subs = figures.get("subscribers_rows", 0)
+            figures[f"{prefix}subscribers_migrate_rows_s"] = round(rows / seconds)
+    # What action_migrate does after the phases (bar the delta pass's vanished records, timed apart).
+    run._server_write({"state": "migrated"})
+    run.env.cr.commit()
+    subs = figures.get(f"{prefix}subscribers_rows", 0)
     end_to_end = front_seconds + migrate_seconds
-    figures["migrate_seconds"] = round(migrate_seconds, 1)
-    figures["end_to_end_seconds"] = round(end_to_end, 1)
-    figures["subscribers_end_to_end_rows_s"] = round(subs / end_to_end)
+    figures[f"{prefix}migrate_seconds"] = round(migrate_seconds, 1)
+    figures[f"{prefix}end_to_end_seconds"] = round(end_to_end, 1)
+    figures[f"{prefix}subscribers_end_to_end_rows_s"] = round(subs / end_to_end)
     print(
         f" migrate: {migrate_seconds:7.1f} s  (plans, catalogue, accounts, subscribers); "
-        f"subscribers alone {figures.get('subscribers_migrate_rows_s', 0):,} rows/s"
+        f"subscribers alone {figures.get(f'{prefix}subscribers_migrate_rows_s', 0):,} rows/s"
     )
     print(
         f"end to end: {end_to_end:7.1f} s  {subs / end_to_end:10,.0f} subscribers/s "
