@@ -9,6 +9,7 @@ and no other package::
     scripts/bss_migrate.py --db staging profile export/ --json > profile.json
     scripts/bss_migrate.py --db staging run export.zip --template "Operator X" --json
     scripts/bss_migrate.py --db staging delta 42 later-export.zip --changes changes.csv --json
+    scripts/bss_migrate.py --db staging rollback 42 --json
     scripts/bss_migrate.py --db staging status 42
     scripts/bss_migrate.py --db staging report 42 --format pdf --output run-42.pdf
     scripts/bss_migrate.py --db staging quarantine 42 --json
@@ -849,6 +850,60 @@ def cmd_delta(args, client, progress):
     return _migration_result(args, client, run, progress, delta)
 
 
+#: What a rollback reports per object (the server's get_rollback_report).
+ROLLBACK_COUNTS = ("deleted", "reversed", "archived", "kept", "restored")
+
+
+def cmd_rollback(args, client, progress):
+    """Roll run RUN_ID back (Migration Manager): what its passes wrote, undone; resumes a rollback
+    that stopped, and changes nothing on a run already rolled back."""
+    run = Run(client, args.run_id, progress)
+    try:
+        run.refresh()
+    except xmlrpc.client.Fault as exc:
+        raise RunFailed(f"run {args.run_id}: {fault_message(exc)}")
+    progress(f"rolling back run {run.name} (state {run.state})...")
+    try:
+        report = rollback_json(run.call("action_rollback"))
+    except xmlrpc.client.Fault as exc:
+        raise RunFailed(f"{run.name}: {fault_message(exc)}")
+    if args.json:
+        _print_json(report)
+    else:
+        sys.stdout.write(rollback_text(report))
+    progress(f"run {run.name} (id {run.id}): {report['state']}")
+    return 0 if report["state"] == "rolled_back" else 1
+
+
+def rollback_json(report):
+    """``get_rollback_report`` in the documented shape."""
+    return {
+        "run_id": _int(report.get("run_id")),
+        "state": _text(report.get("state")),
+        "passes": [_int(p) for p in report.get("passes") or []],
+        "rollback_date": _str_or_none(report.get("rollback_date")),
+        "objects": {
+            obj: {name: _int(counts.get(name)) for name in ROLLBACK_COUNTS}
+            for obj, counts in (report.get("objects") or {}).items()
+        },
+    }
+
+
+def rollback_text(report):
+    rows = [
+        [obj, *(str(counts[name]) for name in ROLLBACK_COUNTS)] for obj, counts in report["objects"].items()
+    ]
+    passes = ", ".join(map(str, report["passes"]))
+    lines = table_section(
+        f"Rollback of run {report['run_id']} (passes {passes}): {report['state']}",
+        ["object", *ROLLBACK_COUNTS],
+        rows,
+        numeric=range(1, len(ROLLBACK_COUNTS) + 1),
+        empty="nothing to undo",
+    )
+    return "\n".join(lines) + "\n"
+
+
 #: The columns of the change list (``delta --changes``): (heading, field of bss.import.change).
 CHANGE_COLUMNS = (
     ("object", "object"),
@@ -1249,6 +1304,25 @@ def build_parser():
     )
     _add_global_options(delta, defaults=False)
     delta.set_defaults(handler=cmd_delta)
+
+    rollback = commands.add_parser(
+        "rollback",
+        help="roll a run back: what it wrote undone, posted invoices reversed (Migration Manager)",
+        description="Roll run RUN_ID back (with its delta passes when it is a first run): fields its passes "
+        "changed get their previous values back, then the records they created are removed in reverse "
+        "dependency order (invoices and their settlements reversed, never deleted; a contact still referred "
+        "to archived; custom fields removed when nothing uses them). Prints per object the records deleted, "
+        "reversed, archived, kept and the fields restored. A rollback that stopped resumes; a run already "
+        "rolled back is left as it is. Exit 0 when the run is rolled back, 1 when the server refused.",
+    )
+    rollback.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the import run")
+    rollback.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: run_id, state, passes, rollback_date, objects",
+    )
+    _add_global_options(rollback, defaults=False)
+    rollback.set_defaults(handler=cmd_rollback)
 
     status = commands.add_parser(
         "status",

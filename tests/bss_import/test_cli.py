@@ -268,6 +268,28 @@ class FakeOdoo:
             offset : offset + limit
         ]
 
+    def rpc_action_rollback(self, ids):
+        run = self._existing(ids)
+        if run["state"] not in ("migrated", "migrating", "rolled_back"):
+            # The wording of the real server (bss_import_run_rollback.action_rollback).
+            raise xmlrpc.client.Fault(
+                2,
+                f"Run {run['name']} has not migrated anything (state {run['state']}): nothing to roll back.",
+            )
+        if run["state"] != "rolled_back":
+            run["state"] = "rolled_back"
+            run["rollbacks"] = run.get("rollbacks", 0) + 1
+        return {
+            "run_id": ids[0],
+            "state": run["state"],
+            "passes": [ids[0]],
+            "rollback_date": "2026-12-02 06:30:00",
+            "objects": {
+                "invoices": {"deleted": 0, "reversed": 12, "archived": 0, "kept": 0, "restored": 0},
+                "subscribers": {"deleted": 180, "reversed": 0, "archived": 5, "kept": 0, "restored": 2},
+            },
+        }
+
     def rpc_get_delta_report(self, ids):
         run = self._existing(ids)
         return {
@@ -928,7 +950,7 @@ def test_unknown_run_id_is_one_line_and_exit_1(fake, command):
     assert _one_error_line(result) == "error: run 99: Import run 99 does not exist."
 
 
-@pytest.mark.parametrize("command", ["status", "quarantine"])
+@pytest.mark.parametrize("command", ["status", "quarantine", "rollback"])
 @pytest.mark.parametrize("run_id", ["abc", "0", "-3"])
 def test_bad_run_id_is_a_usage_error(fake, command, run_id):
     result = (
@@ -939,7 +961,7 @@ def test_bad_run_id_is_a_usage_error(fake, command, run_id):
     assert fake.calls == []
 
 
-@pytest.mark.parametrize("command", ["status", "quarantine"])
+@pytest.mark.parametrize("command", ["status", "quarantine", "rollback"])
 def test_summary_commands_need_a_run_id_and_report_connection_errors(fake, command):
     missing = run_cli(fake, command)
     assert missing.returncode == 2
@@ -1328,3 +1350,38 @@ def test_delta_changes_to_an_unwritable_file_is_a_usage_error(fake, csv_file, tm
     assert _one_error_line(result).startswith(f"error: cannot write {tmp_path / 'missing' / 'changes.csv'}: ")
     # Refused before anything is created: no delta pass applied whose change list cannot be written.
     assert "create" not in [m for m, _a in fake.calls]
+
+
+def test_rollback_json_is_the_report_and_a_second_rollback_changes_nothing(fake):
+    run_id = fake.migrated_run()
+    result = cli("--url", fake.url, "--db", DB, "rollback", str(run_id), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report == {
+        "run_id": run_id,
+        "state": "rolled_back",
+        "passes": [run_id],
+        "rollback_date": "2026-12-02 06:30:00",
+        "objects": {
+            "invoices": {"deleted": 0, "reversed": 12, "archived": 0, "kept": 0, "restored": 0},
+            "subscribers": {"deleted": 180, "reversed": 0, "archived": 5, "kept": 0, "restored": 2},
+        },
+    }
+    assert [m for m, _a in fake.calls if m != "read"] == ["action_rollback"]
+    again = cli("--url", fake.url, "--db", DB, "rollback", str(run_id))
+    assert again.returncode == 0, again.stderr
+    assert fake.runs[run_id]["rollbacks"] == 1
+    assert f"Rollback of run {run_id} (passes {run_id}): rolled_back" in again.stdout
+    row = next(line for line in again.stdout.splitlines() if line.startswith("subscribers"))
+    assert row.split() == ["subscribers", "180", "0", "5", "0", "2"]
+
+
+def test_rollback_of_a_run_not_migrated_is_refused_with_the_servers_message(fake):
+    run_id = fake.rpc_create({})
+    result = cli("--url", fake.url, "--db", DB, "rollback", str(run_id), "--json")
+    assert result.returncode == 1
+    assert _one_error_line(result) == (
+        f"error: BSSI/{run_id:05d}: Run BSSI/{run_id:05d} has not migrated anything (state draft): "
+        "nothing to roll back."
+    )
+    assert result.stdout == ""

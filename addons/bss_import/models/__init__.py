@@ -16,6 +16,7 @@ from . import (
     bss_import_run_delta,
     bss_import_run_report,
     bss_import_run_resolution,
+    bss_import_run_rollback,
     bss_import_run_ui,
     bss_import_state_conflict,
     bss_import_writer_lock,

@@ -7,7 +7,14 @@ from ..lib import schema
 CHANGE_KINDS = [
     ("changed", "Changed"),
     ("vanished", "Vanished"),
+    # What a rollback did with a record the run created.
+    ("deleted", "Deleted by rollback"),
+    ("reversed", "Reversed by rollback"),
+    ("archived", "Archived by rollback"),
+    ("kept", "Kept by rollback"),
 ]
+#: The kinds a rollback records (the others are what a pass did).
+ROLLBACK_KINDS = ("deleted", "reversed", "archived", "kept")
 
 
 class BssImportChange(models.Model):
@@ -45,6 +52,13 @@ class BssImportChange(models.Model):
     old_text = fields.Char("Before", compute="_compute_texts")
     new_text = fields.Char("After", compute="_compute_texts")
     archived = fields.Boolean(readonly=True, help="The vanished record was archived by the pass.")
+    rolled_back = fields.Boolean(
+        readonly=True, index=True, help="A rollback of the run gave the record its previous value back."
+    )
+    rollback_note = fields.Char(
+        readonly=True,
+        help="What a rollback could not do as asked, or what it did instead (reversal, archive).",
+    )
 
     @api.depends("old_value", "new_value", "res_model", "field_name")
     def _compute_texts(self):

@@ -26,6 +26,7 @@ STATES = [
     ("confirmed", "Mapping confirmed"),
     ("migrating", "Migrating"),
     ("migrated", "Migrated"),
+    ("rolled_back", "Rolled back"),
     ("error", "Refused"),
 ]
 #: States in which the mapping is confirmed (and frozen): migration may run.
@@ -52,6 +53,8 @@ PROTECTED_FIELDS = frozenset(
         "mapping_confirmed_date",
         "upload_manifest",
         "uploads_deleted_date",
+        "rollback_date",
+        "rollback_user_id",
     }
 )
 
@@ -678,13 +681,13 @@ class BssImportRun(models.Model):
     def _take_writer_lock(self, take_over=False):
         """Take the company's writer lock for this run, committed at once on a cursor of its own:
         another run's request sees it (and is refused) while this one's transaction runs."""
-        with self._lock_cursor() as cr:
-            env = self.env(cr=cr)
+        with self._lock_cursor() as lock_cr:
+            env = self.env(cr=lock_cr)
             env["bss.import.writer.lock"]._acquire(self.with_env(env), take_over=take_over)
 
     def _release_writer_lock(self):
-        with self._lock_cursor() as cr:
-            env = self.env(cr=cr)
+        with self._lock_cursor() as lock_cr:
+            env = self.env(cr=lock_cr)
             env["bss.import.writer.lock"]._release(self.with_env(env))
 
     def _lock_cursor(self):
@@ -697,8 +700,8 @@ class BssImportRun(models.Model):
         self.ensure_one()
         self._check_manager(_("Only a Migration Manager can take over a writer lock."))
         self.check_access("write")
-        with self._lock_cursor() as cr:
-            env = self.env(cr=cr)
+        with self._lock_cursor() as lock_cr:
+            env = self.env(cr=lock_cr)
             Lock = env["bss.import.writer.lock"]
             held = Lock.sudo().search([("company_id", "=", self.company_id.id)])
             previous = held.run_id.name
@@ -823,9 +826,9 @@ class BssImportRun(models.Model):
 
     def _phase_summaries(self, objects=None):
         """The summaries of the run's phases (of ``objects``, else all), in dependency order."""
-        with self.env.registry.cursor() as cr:
+        with self.env.registry.cursor() as own_cr:
             # A cursor of its own: this request's transaction predates what the migration committed.
-            phases = self.with_env(self.env(cr=cr)).sudo().phase_ids
+            phases = self.with_env(self.env(cr=own_cr)).sudo().phase_ids
             return [runner.phase_summary(p) for p in phases if not objects or p.object in objects]
 
     def action_acknowledge_mismatch(self, phase, reason):

@@ -172,7 +172,7 @@ class BssImportRunDelta(models.Model):
         self.env["bss.import.change"].flush_model()
         self.env.cr.execute(
             """SELECT object, kind, archived, count(*) FROM bss_import_change
-                WHERE run_id = %s GROUP BY object, kind, archived""",
+                WHERE run_id = %s AND kind IN ('changed', 'vanished') GROUP BY object, kind, archived""",
             (self.id,),
         )
         for obj, kind, archived, count in self.env.cr.fetchall():

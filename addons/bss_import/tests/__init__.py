@@ -15,6 +15,7 @@ from . import (
     test_migrate_quarantine,
     test_migrate_reconcile,
     test_migrate_resolution,
+    test_migrate_rollback,
     test_migration_summary,
     test_profile,
     test_reconciliation_report,

@@ -26,6 +26,7 @@ from odoo.tools import SQL
 
 from ...lib import checksums, schema
 from . import delta
+from . import rollback as undo
 from .base import Counts, Rejected, Resolved, Row
 from .billing_accounts import BillingAccountsPhase
 from .context import MigrationContext
@@ -115,6 +116,42 @@ def report_vanished(run, pass_ids, archive):
     run.env.invalidate_all()
     _logger.info("delta pass %s: vanished records %s", run.name, found)
     return found
+
+
+def rollback(run, pass_ids):
+    """Undo what the passes ``pass_ids`` wrote (:mod:`.rollback`): their changes restored, newest
+    first, then the records they created removed, object by object in reverse dependency order.
+
+    Each batch is committed with its bookkeeping and refreshes the run's writer
+    lock: a rollback that stopped resumes with the next batch; one that is done
+    finds nothing left to do.
+    """
+    run.env.flush_all()
+    while True:
+        with _migration_cursor(run) as ctx:
+            done = undo.restore_batch(ctx, pass_ids)
+            _heartbeat(ctx)
+        if not done:
+            break
+    for cls in reversed(PHASES):
+        while True:
+            with _migration_cursor(run) as ctx:
+                done = undo.remove_batch(ctx, cls, pass_ids)
+                _heartbeat(ctx)
+            if not done:
+                break
+    run.env.invalidate_all()
+
+
+def _heartbeat(ctx):
+    """Refresh the run's writer lock: a committed batch says its worker is alive."""
+    ctx.env.cr.execute(
+        SQL(
+            "UPDATE bss_import_writer_lock SET heartbeat = %s WHERE run_id = %s",
+            fields.Datetime.now(),
+            ctx.run.id,
+        )
+    )
 
 
 @contextlib.contextmanager
@@ -447,14 +484,7 @@ def _write_chunk(ctx, phase, record, chunk, tally, attempt=1):
     tally.merge(part)
     _progress(ctx, phase, record)
     _release(ctx)
-    # The run's writer lock of its company: a chunk committed says its workers are alive.
-    ctx.env.cr.execute(
-        SQL(
-            "UPDATE bss_import_writer_lock SET heartbeat = %s WHERE run_id = %s",
-            fields.Datetime.now(),
-            ctx.run.id,
-        )
-    )
+    _heartbeat(ctx)
 
 
 def settle_phase(run, obj):
