@@ -574,6 +574,63 @@ def test_delta_pass_applies_a_later_export_with_an_exact_change_list(odoo, migra
     assert (counts["new"], counts["changed"], counts["fields_changed"]) == (0, 0, 0), odoo.explain(again)
 
 
+def test_rollback_undoes_the_run_and_its_delta_passes_and_a_second_one_changes_nothing(odoo, migrated):
+    _folder, _manifest, first = migrated
+    summary = json.loads(first.stdout)
+    run_id = summary["run_id"]
+    result = cli(odoo, "rollback", run_id, "--json")
+    explain = odoo.explain(result)
+    assert result.returncode == 0, explain
+    report = json.loads(result.stdout)
+    assert report["state"] == "rolled_back" and report["run_id"] == run_id, explain
+    assert len(report["passes"]) >= 2 and report["passes"][0] == run_id, explain  # the delta passes too
+    objects = report["objects"]
+    for obj in (
+        "custom_fields",
+        "service_plans",
+        "product_catalog",
+        "billing_accounts",
+        "subscribers",
+        "orders",
+    ):
+        counts = objects[obj]
+        assert (
+            counts["deleted"] + counts["archived"] + counts["kept"] >= summary["objects"][obj]["created"]
+        ), (
+            obj,
+            explain,
+        )
+    assert objects["invoices"]["reversed"] == summary["objects"]["invoices"]["created"], explain
+
+    def scalar(sql):
+        out = _psql(odoo.db, sql)
+        assert out.returncode == 0, out.stderr
+        return int(out.stdout.strip())
+
+    # What the run created is gone from what users see; the ledger nets to zero.
+    assert scalar("SELECT count(*) FROM res_partner WHERE active AND x_subscriber_id IS NOT NULL") == 0
+    assert scalar("SELECT count(*) FROM sale_order") == 0
+    assert scalar("SELECT count(*) FROM ir_model_fields WHERE state = 'manual'") == 0
+    assert (
+        scalar(
+            "SELECT count(*) FROM account_move WHERE move_type = 'out_invoice' AND state = 'posted' "
+            "AND payment_state <> 'reversed'"
+        )
+        == 0
+    )
+    assert (
+        scalar(
+            "SELECT count(*) FROM (SELECT l.partner_id FROM account_move_line l JOIN account_account a "
+            "ON a.id = l.account_id WHERE a.account_type = 'asset_receivable' AND l.parent_state = 'posted' "
+            "GROUP BY 1 HAVING sum(l.balance) <> 0) s"
+        )
+        == 0
+    )
+    again = cli(odoo, "rollback", run_id, "--json")
+    assert again.returncode == 0, odoo.explain(again)
+    assert json.loads(again.stdout) == report
+
+
 # --- kill -9 in the middle of a chunk, then resume; chunks written by two web workers ---------------------
 
 

@@ -62,17 +62,19 @@ class BssImportRunRollback(models.Model):
         self._take_writer_lock()
         try:
             # Committed at once: a rollback that stops half-way shows it started, who and when.
-            with self._lock_cursor() as lock_cr:
-                self.with_env(self.env(cr=lock_cr))._server_write(
-                    {"rollback_date": fields.Datetime.now(), "rollback_user_id": self.env.user.id}
-                )
-            self.invalidate_recordset(["rollback_date", "rollback_user_id"])
+            self._write_committed(
+                self, {"rollback_date": fields.Datetime.now(), "rollback_user_id": self.env.user.id}
+            )
             self.env.flush_all()
             runner.rollback(self, passes.ids)
+            self._write_committed(
+                passes.filtered(lambda r: r.state != "rolled_back"), {"state": "rolled_back"}
+            )
         finally:
             self._release_writer_lock()
-        passes.filtered(lambda r: r.state != "rolled_back")._server_write({"state": "rolled_back"})
-        report = self.get_rollback_report()
+        # Read on a cursor of its own: this request's snapshot predates what the rollback committed.
+        with self.env.registry.cursor() as own_cr:
+            report = self.with_env(self.env(cr=own_cr)).get_rollback_report()
         self._message_log(
             body=_(
                 "Rolled back by %(user)s: %(outcome)s",
@@ -85,6 +87,17 @@ class BssImportRunRollback(models.Model):
             )
         )
         return report
+
+    def _write_committed(self, runs, vals):
+        """Write ``vals`` on ``runs`` in a transaction of its own, committed at once.
+
+        The rollback's batches commit on cursors of their own; this request's
+        transaction (REPEATABLE READ) must not write the run's row after them
+        (a serialization failure), so the run's own fields go the same way.
+        """
+        with self._lock_cursor() as lock_cr:
+            runs.with_env(self.env(cr=lock_cr))._server_write(vals)
+        runs.invalidate_recordset(list(vals))
 
     def get_rollback_report(self):
         """What the rollback of the run did, per object: records deleted, reversed, archived or kept
