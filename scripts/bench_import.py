@@ -228,14 +228,9 @@ def later_export(export, dest, percent):
     gone = set(keys[every // 2 :: every * 10]) - changed
     del keys
     new = []
-    with (
-        open(export / "subscribers.csv", newline="", encoding="latin-1") as src,
-        open(dest / "subscribers.csv", "w", newline="", encoding="latin-1") as out,
-    ):
-        reader = csv.DictReader(src)
-        writer = csv.DictWriter(out, fieldnames=reader.fieldnames, lineterminator="\r\n")
-        writer.writeheader()
-        for row in reader:
+
+    def subscribers(rows):
+        for row in rows:
             key = row["subscriber_id"]
             if key in gone:
                 n = len(new)
@@ -245,17 +240,28 @@ def later_export(export, dest, percent):
                     )
                 )
                 continue
-            writer.writerow(dict(row, city=f"{row['city']} (moved)") if key in changed else row)
-        writer.writerows(new)
+            yield dict(row, city=f"{row['city']} (moved)") if key in changed else row
+        yield from new
+
+    _rewrite_csv(export / "subscribers.csv", dest / "subscribers.csv", subscribers)
+    _rewrite_csv(
+        export / "usage.csv",
+        dest / "usage.csv",
+        lambda rows: (r for r in rows if r["subscriber_id"] not in gone),
+    )
+    return len(changed), len(gone), len(new)
+
+
+def _rewrite_csv(src_path, dest_path, transform):
+    """Write the rows of ``src_path`` as ``transform`` yields them to ``dest_path``, streamed, bytes kept."""
     with (
-        open(export / "usage.csv", newline="", encoding="latin-1") as src,
-        open(dest / "usage.csv", "w", newline="", encoding="latin-1") as out,
+        open(src_path, newline="", encoding="latin-1") as src,
+        open(dest_path, "w", newline="", encoding="latin-1") as out,
     ):
         reader = csv.DictReader(src)
         writer = csv.DictWriter(out, fieldnames=reader.fieldnames, lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(row for row in reader if row["subscriber_id"] not in gone)
-    return len(changed), len(gone), len(new)
+        writer.writerows(transform(reader))
 
 
 def delta_steps(args, run, export, figures, pool):

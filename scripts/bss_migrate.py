@@ -1126,7 +1126,8 @@ def _add_migration_json_argument(parser):
     )
 
 
-def _add_worker_arguments(parser):
+def _add_worker_arguments(parser, chunks=False):
+    """--workers (and with ``chunks``, --keys-per-chunk: the commands that start phases)."""
     parser.add_argument(
         "--workers",
         type=_whole,
@@ -1135,6 +1136,14 @@ def _add_worker_arguments(parser):
         help="concurrent calls writing a phase's chunks (default 1); the server needs as many web "
         "workers (odoo --workers N): billing accounts and subscribers spread over them",
     )
+    if chunks:
+        parser.add_argument(
+            "--keys-per-chunk",
+            type=_whole,
+            default=None,
+            metavar="N",
+            help="source keys written and committed per chunk (default: the server's, 2000)",
+        )
 
 
 def _run_id(value):
@@ -1247,14 +1256,7 @@ def build_parser():
         "--accept-suggestions", action="store_true", help="confirm the suggested mapping as proposed"
     )
     _add_migration_json_argument(run)
-    _add_worker_arguments(run)
-    run.add_argument(
-        "--keys-per-chunk",
-        type=_whole,
-        default=None,
-        metavar="N",
-        help="source keys written and committed per chunk (default: the server's, 2000)",
-    )
+    _add_worker_arguments(run, chunks=True)
     _add_global_options(run, defaults=False)
     run.set_defaults(handler=cmd_run)
 
@@ -1294,14 +1296,7 @@ def build_parser():
         help="write the change list (object, kind, key, field, before, after, ...) as CSV (- for stdout)",
     )
     _add_migration_json_argument(delta)
-    _add_worker_arguments(delta)
-    delta.add_argument(
-        "--keys-per-chunk",
-        type=_whole,
-        default=None,
-        metavar="N",
-        help="source keys written and committed per chunk (default: the server's, 2000)",
-    )
+    _add_worker_arguments(delta, chunks=True)
     _add_global_options(delta, defaults=False)
     delta.set_defaults(handler=cmd_delta)
 

@@ -74,6 +74,25 @@ MIGRATED_QUARANTINE = {
     "billing_accounts": {"Missing mandatory value: name": 1},
 }
 
+#: What the fake's get_delta_report counts for the subscribers (archived: 4 with --archive-vanished).
+DELTA_SUBSCRIBERS = {
+    "new": 3,
+    "changed": 2,
+    "unchanged": 180,
+    "quarantined": 9,
+    "vanished": 4,
+    "archived": 0,
+    "fields_changed": 5,
+}
+#: What the fake's action_rollback reports besides the run, its state and its passes.
+ROLLBACK_REPORT = {
+    "rollback_date": "2026-12-02 06:30:00",
+    "objects": {
+        "invoices": {"deleted": 0, "reversed": 12, "archived": 0, "kept": 0, "restored": 0},
+        "subscribers": {"deleted": 180, "reversed": 0, "archived": 5, "kept": 0, "restored": 2},
+    },
+}
+
 
 class FakeOdoo:
     """In-memory imitation of Odoo's XML-RPC services for ``bss.import.run``."""
@@ -279,16 +298,7 @@ class FakeOdoo:
         if run["state"] != "rolled_back":
             run["state"] = "rolled_back"
             run["rollbacks"] = run.get("rollbacks", 0) + 1
-        return {
-            "run_id": ids[0],
-            "state": run["state"],
-            "passes": [ids[0]],
-            "rollback_date": "2026-12-02 06:30:00",
-            "objects": {
-                "invoices": {"deleted": 0, "reversed": 12, "archived": 0, "kept": 0, "restored": 0},
-                "subscribers": {"deleted": 180, "reversed": 0, "archived": 5, "kept": 0, "restored": 2},
-            },
-        }
+        return {"run_id": ids[0], "state": run["state"], "passes": [ids[0]], **ROLLBACK_REPORT}
 
     def rpc_get_delta_report(self, ids):
         run = self._existing(ids)
@@ -298,15 +308,7 @@ class FakeOdoo:
             "delta_of_name": self.runs[run["delta_of_id"]]["name"],
             "archive_vanished": run["archive_vanished"],
             "objects": {
-                "subscribers": {
-                    "new": 3,
-                    "changed": 2,
-                    "unchanged": 180,
-                    "quarantined": 9,
-                    "vanished": 4,
-                    "archived": 4 if run["archive_vanished"] else 0,
-                    "fields_changed": 5,
-                }
+                "subscribers": {**DELTA_SUBSCRIBERS, "archived": 4 if run["archive_vanished"] else 0}
             },
             "changes": 9,
         }
@@ -1275,17 +1277,7 @@ def test_delta_json_migrates_the_later_export_and_adds_the_delta_report(fake, cs
     assert summary["delta"] == {
         "delta_of": origin,
         "archive_vanished": True,
-        "objects": {
-            "subscribers": {
-                "new": 3,
-                "changed": 2,
-                "unchanged": 180,
-                "quarantined": 9,
-                "vanished": 4,
-                "archived": 4,
-                "fields_changed": 5,
-            }
-        },
+        "objects": {"subscribers": {**DELTA_SUBSCRIBERS, "archived": 4}},
         "changes": 9,
     }
     create = next(args for method, args in fake.calls if method == "create")
@@ -1357,16 +1349,7 @@ def test_rollback_json_is_the_report_and_a_second_rollback_changes_nothing(fake)
     result = cli("--url", fake.url, "--db", DB, "rollback", str(run_id), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report == {
-        "run_id": run_id,
-        "state": "rolled_back",
-        "passes": [run_id],
-        "rollback_date": "2026-12-02 06:30:00",
-        "objects": {
-            "invoices": {"deleted": 0, "reversed": 12, "archived": 0, "kept": 0, "restored": 0},
-            "subscribers": {"deleted": 180, "reversed": 0, "archived": 5, "kept": 0, "restored": 2},
-        },
-    }
+    assert report == {"run_id": run_id, "state": "rolled_back", "passes": [run_id], **ROLLBACK_REPORT}
     assert [m for m, _a in fake.calls if m != "read"] == ["action_rollback"]
     again = cli("--url", fake.url, "--db", DB, "rollback", str(run_id))
     assert again.returncode == 0, again.stderr

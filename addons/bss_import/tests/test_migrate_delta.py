@@ -5,48 +5,19 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import MigrationCase, subscriber
-from .test_migrate_quarantine import small_export
+from .test_migrate_quarantine import ACCOUNT_ROWS, small_export
 
 SUBSCRIBER_OBJECTS = ["custom_fields", "service_plans", "billing_accounts", "subscribers"]
 
 
 def accounts(**changes):
-    """The two billing accounts of :func:`small_export`, with ``changes`` {account number: {column
+    """The billing accounts of :func:`small_export`, with ``changes`` {account number: {column
     index: value}}; an account number mapped to None is left out."""
-    rows = [
-        [
-            "BA001",
-            "Acme Ltd",
-            "open",
-            "5",
-            "GBP",
-            "123.45",
-            "GB",
-            "ap@acme.example",
-            "9 Quai",
-            "Genève",
-            "1201",
-        ],
-        [
-            "BA002",
-            "Closed Co",
-            "closed",
-            "12",
-            "GBP",
-            "0",
-            "GB",
-            "ap@closed.example",
-            "1 Rue",
-            "Bern",
-            "3000",
-        ],
-    ]
     out = []
-    for row in rows:
+    for row in ACCOUNT_ROWS:
         change = changes.get(row[0], {})
-        if change is None:
-            continue
-        out.append([change.get(n, value) for n, value in enumerate(row)])
+        if change is not None:
+            out.append([change.get(n, value) for n, value in enumerate(row)])
     return out
 
 

@@ -30,39 +30,43 @@ ACCOUNT_HEADER = [
 ]
 
 
+#: The billing accounts of :func:`small_export` (columns of ACCOUNT_HEADER).
+ACCOUNT_ROWS = [
+    [
+        "BA001",
+        "Acme Ltd",
+        "open",
+        "5",
+        "GBP",
+        "123.45",
+        "GB",
+        "ap@acme.example",
+        "9 Quai",
+        "Genève",
+        "1201",
+    ],
+    [
+        "BA002",
+        "Closed Co",
+        "closed",
+        "12",
+        "GBP",
+        "0",
+        "GB",
+        "ap@closed.example",
+        "1 Rue",
+        "Bern",
+        "3000",
+    ],
+]
+
+
 def small_export(subscribers, accounts=None):
     plans = [
         ["PRE10", "Prepaid 10", "mobile_prepaid", "10.00", "GBP", "30", "1024", "N", "Y"],
         ["OLD5", "Old plan 5", "mobile_prepaid", "5.00", "GBP", "30", "", "Y", "N"],
     ]
-    accounts = accounts or [
-        [
-            "BA001",
-            "Acme Ltd",
-            "open",
-            "5",
-            "GBP",
-            "123.45",
-            "GB",
-            "ap@acme.example",
-            "9 Quai",
-            "Genève",
-            "1201",
-        ],
-        [
-            "BA002",
-            "Closed Co",
-            "closed",
-            "12",
-            "GBP",
-            "0",
-            "GB",
-            "ap@closed.example",
-            "1 Rue",
-            "Bern",
-            "3000",
-        ],
-    ]
+    accounts = accounts or ACCOUNT_ROWS
     return {
         "service_plans.csv": csv_bytes([PLAN_HEADER, *plans]),
         "billing_accounts.csv": csv_bytes([ACCOUNT_HEADER, *accounts]),
@@ -255,19 +259,7 @@ class TestMigrateQuarantine(MigrationCase):
                 "Bern",
                 "1201",
             ],
-            [
-                "BA002",
-                "Closed Co",
-                "closed",
-                "12",
-                "GBP",
-                "0",
-                "GB",
-                "ap@closed.example",
-                "1 Rue",
-                "Bern",
-                "3000",
-            ],
+            ACCOUNT_ROWS[1],
             # No name: quarantined as missing a mandatory value.
             ["BA003", "", "open", "7", "GBP", "50.10", "GB", "ap@new.example", "2 Way", "Leeds", "LS1"],
         ]
