@@ -24,7 +24,16 @@ const LINE_FIELDS = [
     "is_edited",
 ];
 // Order of the run's states; "error" counts as the state the refused step started from.
-const RANK = { draft: 0, detected: 1, staged: 2, profiled: 3, confirmed: 4, migrating: 4, migrated: 5 };
+const RANK = {
+    draft: 0,
+    detected: 1,
+    staged: 2,
+    profiled: 3,
+    confirmed: 4,
+    migrating: 4,
+    migrated: 5,
+    rolled_back: 5,
+};
 const CONFIRMED_STATES = ["confirmed", "migrating", "migrated"];
 const STEP_OF_STATE = {
     draft: "upload",
@@ -34,6 +43,8 @@ const STEP_OF_STATE = {
     confirmed: "migrate",
     migrating: "migrate",
     migrated: "migrate",
+    // A rolled-back run shows what its phases did; nothing more can be started from it.
+    rolled_back: "migrate",
 };
 const PHASE = "bss.import.phase";
 const POLL_INTERVAL = 1000;
