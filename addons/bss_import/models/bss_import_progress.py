@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..services.migration import runner
+
 
 class BssImportProgress(models.Model):
     """Progress of the long step of a run, written from a separate transaction.
@@ -34,7 +36,9 @@ class BssImportProgress(models.Model):
             # statement during a COPY would break it.
             return False
         try:
-            with self.env.registry.cursor() as cr:
+            # READ COMMITTED: chunk workers of one run report at once; under a snapshot the second
+            # upsert of the run's line is a serialization failure (logged as an error by Odoo).
+            with runner.read_committed_cursor(self.env.registry) as cr:
                 # Never wait on the step's own transaction (it could be this process).
                 cr.execute("SET LOCAL lock_timeout = '2s'")
                 cr.execute(

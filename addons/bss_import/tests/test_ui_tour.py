@@ -160,6 +160,43 @@ class TestBssImportTour(HttpCase):
 
 
 @tagged("post_install", "-at_install")
+class TestRunFormTour(HttpCase):
+    """The migrated run's form in a browser, driven by a Migration Manager: delta pass, rollback."""
+
+    def test_new_delta_pass_then_rollback_from_the_run_form(self):
+        manager = new_test_user(
+            self.env,
+            login="bss_tour_manager",
+            name="Tour Manager",
+            groups="base.group_user,bss_import.bss_import_group_manager",
+        )
+        run = self.env["bss.import.run"].with_user(manager).create({})
+        self.addCleanup(shutil.rmtree, run.sudo()._upload_dir(), True)
+        for name, data in small_export([subscriber(n) for n in range(1, 4)]).items():
+            run.upload_chunk(name, 0, base64.b64encode(data).decode())
+        for step in (run.action_detect, run.action_stage, run.action_profile, run.action_confirm_mapping):
+            self.assertTrue(step(), run.error_message)
+        run.action_migrate()
+        self.assertEqual(run.state, "migrated")
+        links = self.env["bss.import.link"].search([("created_run_id", "=", run.id)])
+        self.assertTrue(links)
+
+        url = f"/odoo/action-bss_import.bss_import_run_action/{run.id}"
+        code = f"window.bssImportTourRun = {json.dumps(run.name)}; "
+        options = {"stepDelay": 0, "keepWatchBrowser": False, "debug": False, "startUrl": url}
+        code += f"odoo.startTour('bss_import_run_form_tour', {json.dumps(options)});"
+        self.start_tour(url, "bss_import_run_form_tour", login=manager.login, code=code, timeout=180)
+
+        self.env.invalidate_all()
+        self.assertEqual((run.state, run.rollback_user_id), ("rolled_back", manager))
+        delta = run.delta_ids
+        self.assertEqual((len(delta), delta.state, delta.user_id), (1, "draft", manager))
+        self.assertFalse(links.exists())
+        deleted = run.change_ids.filtered(lambda c: c.kind == "deleted")
+        self.assertEqual(len(deleted), len(links))
+
+
+@tagged("post_install", "-at_install")
 class TestQuarantineFromTheScreens(MigrationCase):
     """What the Migrate step and the quarantined row's form give the operator."""
 
