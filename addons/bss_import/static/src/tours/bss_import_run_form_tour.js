@@ -53,6 +53,11 @@ registry.category("web_tour.tours").add("bss_import_run_form_tour", {
             run: "click",
         },
         {
+            content: "The changes are grouped by object: open the subscribers",
+            trigger: ".o_list_view .o_group_header:contains(Subscribers)",
+            run: "click",
+        },
+        {
             content: "The removed records are listed",
             trigger: ".o_list_view .o_data_row td:contains(Deleted by rollback)",
         },
