@@ -178,6 +178,22 @@ class TestMigrateRollback(MigrationCase):
         self.assertTrue(self.record("subscribers", "S000003").active)
         self.assertFalse(self.link("subscribers", "S000006"))
 
+        # The same later export applied again after the rollback writes its changes again.
+        again = self.Run.create({"delta_of_id": run.id})
+        self.upload_files(again, files)
+        for step in (
+            again.action_detect,
+            again.action_stage,
+            again.action_profile,
+            again.action_confirm_mapping,
+        ):
+            self.assertTrue(step(), again.error_message)
+        again.action_migrate(SUBSCRIBER_OBJECTS)
+        self.assertEqual(self.record("subscribers", "S000001").city, "Genève")
+        self.assertEqual(len(again.change_ids.filtered(lambda c: c.kind == "changed")), 4)
+        again.with_user(self.manager).action_rollback()
+        self.assertEqual(self.fingerprint(), before_delta)
+
         # The whole run (its passes already rolled back): the state before the first run.
         run.with_user(self.manager).action_rollback()
         self.assertEqual(self.fingerprint(), before_run)

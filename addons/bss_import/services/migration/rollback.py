@@ -64,6 +64,21 @@ def restore_batch(ctx, pass_ids):
         else:
             record.write({change.field_name: _value(field, json.loads(change.old_value or "false"))})
         change.write({"rolled_back": True, "rollback_note": note})
+    # The links' checksums are those of the values just taken back: forgotten, so that the next pass
+    # compares the restored records field by field (the same later export applied again writes
+    # its changes again instead of finding its own checksum).
+    changed = changes.filtered(lambda c: c.kind == "changed")
+    if changed:
+        ctx.env.cr.execute(
+            SQL(
+                """UPDATE bss_import_link l SET checksum = NULL
+                     FROM unnest(%s::varchar[], %s::varchar[]) AS c(object, source_key)
+                    WHERE l.company_id = %s AND l.object = c.object AND l.source_key = c.source_key""",
+                changed.mapped("object"),
+                changed.mapped("source_key"),
+                ctx.company.id,
+            )
+        )
     return len(changes)
 
 
