@@ -228,6 +228,15 @@ class MigrationCase(BssImportCase):
         self.assertTrue(run.action_confirm_mapping(), run.error_message)
         return run
 
+    def delta_run(self, of, files, **vals):
+        """A delta pass of the run ``of`` for the export ``files``, profiled and confirmed."""
+        run = self.Run.create({"delta_of_id": of.id, **vals})
+        self.addCleanup(shutil.rmtree, run.sudo()._upload_dir(), True)
+        self.upload_files(run, files)
+        for step in (run.action_detect, run.action_stage, run.action_profile, run.action_confirm_mapping):
+            self.assertTrue(step(), run.error_message)
+        return run
+
     def phase(self, run, obj):
         return run.phase_ids.filtered(lambda p: p.object == obj)
 

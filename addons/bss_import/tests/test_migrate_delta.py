@@ -1,5 +1,4 @@
 import json
-import shutil
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
@@ -27,14 +26,6 @@ class TestMigrateDelta(MigrationCase):
         run = self.confirmed_run(files=small_export(subscribers or [subscriber(n) for n in range(1, 6)]))
         run.action_migrate(SUBSCRIBER_OBJECTS)
         self.assertEqual(run.state, "migrated")
-        return run
-
-    def delta_run(self, of, files, **vals):
-        run = self.Run.create({"delta_of_id": of.id, **vals})
-        self.addCleanup(shutil.rmtree, run.sudo()._upload_dir(), True)
-        self.upload_files(run, files)
-        for step in (run.action_detect, run.action_stage, run.action_profile, run.action_confirm_mapping):
-            self.assertTrue(step(), run.error_message)
         return run
 
     def changes(self, run, kind="changed"):

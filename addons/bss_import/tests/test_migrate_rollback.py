@@ -146,15 +146,7 @@ class TestMigrateRollback(MigrationCase):
             subscriber(6),
         ]
         files = small_export(subs, accounts=accounts(BA001={7: "billing@acme.example"}))
-        delta = self.Run.create({"delta_of_id": run.id, "archive_vanished": True})
-        self.upload_files(delta, files)
-        for step in (
-            delta.action_detect,
-            delta.action_stage,
-            delta.action_profile,
-            delta.action_confirm_mapping,
-        ):
-            self.assertTrue(step(), delta.error_message)
+        delta = self.delta_run(run, files, archive_vanished=True)
         delta.action_migrate(SUBSCRIBER_OBJECTS)
         self.assertEqual(len(delta.change_ids.filtered(lambda c: c.kind == "changed")), 4)
         self.assertFalse(self.record("subscribers", "S000003").active)
@@ -179,15 +171,7 @@ class TestMigrateRollback(MigrationCase):
         self.assertFalse(self.link("subscribers", "S000006"))
 
         # The same later export applied again after the rollback writes its changes again.
-        again = self.Run.create({"delta_of_id": run.id})
-        self.upload_files(again, files)
-        for step in (
-            again.action_detect,
-            again.action_stage,
-            again.action_profile,
-            again.action_confirm_mapping,
-        ):
-            self.assertTrue(step(), again.error_message)
+        again = self.delta_run(run, files)
         again.action_migrate(SUBSCRIBER_OBJECTS)
         self.assertEqual(self.record("subscribers", "S000001").city, "Genève")
         self.assertEqual(len(again.change_ids.filtered(lambda c: c.kind == "changed")), 4)
