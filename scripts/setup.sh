@@ -8,9 +8,9 @@
 #   ODOO_BIN    array: the command that runs odoo-bin with the project's addons path
 #   PG_ARGS     array: database connection options for odoo-bin
 #
-# Steps: Odoo source, virtualenv + requirements, PostgreSQL (PG* variables or the
-# local cluster), wkhtmltopdf for PDF reports, Chromium for browser tours (only
-# when SETUP_BROWSER=1).
+# Steps: Odoo source, virtualenv + requirements, OCA queue_job (bss_import_queue's
+# dependency), PostgreSQL (PG* variables or the local cluster), wkhtmltopdf for PDF
+# reports, Chromium for browser tours (only when SETUP_BROWSER=1).
 
 set -euo pipefail
 
@@ -85,6 +85,26 @@ setup_venv() {
     touch "$stamp"
 }
 
+# OCA's queue_job, the one addon the suite takes from outside Odoo's tree (bss_import_queue runs
+# migration chunks as its jobs). Released as a wheel that installs the addon under the venv's
+# site-packages (odoo/addons/queue_job); --no-deps since its dependency on odoo is the source tree
+# here, and its one Python dependency (requests) comes with Odoo's requirements.
+QUEUE_JOB_WHEEL="odoo-addon-queue-job==18.0.4.1.2.2"
+
+setup_queue_job() {
+    local stamp="$ROOT/.venv/.queue-job-${QUEUE_JOB_WHEEL##*==}" site
+    site="$("$VENV_PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    QUEUE_JOB_ADDONS="$site/odoo/addons"
+    if [ -f "$stamp" ] && [ -f "$QUEUE_JOB_ADDONS/queue_job/__manifest__.py" ]; then return; fi
+    log "installing OCA queue_job ($QUEUE_JOB_WHEEL)"
+    "$VENV_PY" -c 'import requests' 2>/dev/null \
+        || die "queue_job needs the Python package requests (part of Odoo's requirements.txt)"
+    "$VENV_PY" -m pip install --quiet --no-deps "$QUEUE_JOB_WHEEL" >&2 \
+        || die "pip could not install $QUEUE_JOB_WHEEL (see above)"
+    rm -f "$ROOT/.venv"/.queue-job-*
+    touch "$stamp"
+}
+
 setup_postgres() {
     PG_ARGS=()
     if [ -n "${PGHOST:-}" ]; then
@@ -142,10 +162,12 @@ setup_report_renderer() {
 setup_all() {
     setup_odoo_source
     setup_venv
+    setup_queue_job
     setup_postgres
     setup_report_renderer
     if [ "${SETUP_BROWSER:-0}" = 1 ]; then setup_browser; fi
-    ADDONS_PATH="$ODOO_PATH/odoo/addons,$ROOT/addons"
+    # queue_job after Odoo's own addons, before the suite's.
+    ADDONS_PATH="$ODOO_PATH/odoo/addons,$QUEUE_JOB_ADDONS,$ROOT/addons"
     ODOO_BIN=("$VENV_PY" "$ODOO_PATH/odoo-bin" --addons-path "$ADDONS_PATH"
               --data-dir "$ROOT/.local/data" "${PG_ARGS[@]}")
     export PYTHONPATH="$ODOO_PATH${PYTHONPATH:+:$PYTHONPATH}"
