@@ -25,7 +25,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from ...lib import checksums, schema
-from . import delta
+from . import cohorts, delta
 from . import rollback as undo
 from .base import Counts, Rejected, Resolved, Row
 from .billing_accounts import BillingAccountsPhase
@@ -118,9 +118,10 @@ def report_vanished(run, pass_ids, archive):
     return found
 
 
-def rollback(run, pass_ids):
+def rollback(run, pass_ids, objects=None):
     """Undo what the passes ``pass_ids`` wrote (:mod:`.rollback`): their changes restored, newest
-    first, then the records they created removed, object by object in reverse dependency order.
+    first, then the records they created removed, object by object in reverse dependency order
+    (the objects ``objects``, else all).
 
     Each batch is committed with its bookkeeping and refreshes the run's writer
     lock: a rollback that stopped resumes with the next batch; one that is done
@@ -134,6 +135,8 @@ def rollback(run, pass_ids):
         if not done:
             break
     for cls in reversed(PHASES):
+        if objects is not None and cls.object not in objects:
+            continue
         while True:
             with _migration_cursor(run) as ctx:
                 done = undo.remove_batch(ctx, cls, pass_ids)
@@ -655,10 +658,22 @@ def _done(ctx, record, column):
 def _progress(ctx, phase, record):
     """Commit the phase's rows done so far on the side (the wizard and the CLI poll it)."""
     done = _done(ctx, record, "source_rows")
-    total = sum(f.rows for f in ctx.staged.files.get(phase.table, ())) if phase.table else 0
+    total = staged_rows(ctx, phase)
     ctx.env["bss.import.progress"]._report(
         ctx.run.id, "migrate", done, total, f"{phase.object}: {done} of {total} rows"
     )
+
+
+def staged_rows(ctx, phase):
+    """The staged rows the phase reads: its table's (a cohort's: its members' keys of the object)."""
+    if not phase.table:
+        return 0
+    if ctx.cohort and phase.object in cohorts.KEYED:
+        if ctx.cohort_members is None:
+            # Read once per worker: a cohort's members are fixed when it is created.
+            ctx.cohort_members = cohorts.member_counts(ctx.env.cr, ctx.cohort.ids).get(ctx.cohort.id, {})
+        return ctx.cohort_members.get(phase.object, 0)
+    return sum(f.rows for f in ctx.staged.files.get(phase.table, ()))
 
 
 def _resolved_rows(phase, counts):
@@ -901,3 +916,55 @@ def _resettle(ctx, phase, record):
         tally.add_checksums(phase.reconcile(chunk))
     tally.counts = Counts(**{name: record[name] for name in Counts().as_dict()})
     _settle(record, tally, phase)
+
+
+def work_chunk(run, obj, chunk_id, chunk_size=CHUNK_SIZE):
+    """Write the one chunk ``chunk_id`` of the running phase ``obj`` and commit it, as
+    :func:`work_phase` writes each of its chunks (a queue job's unit of work); return True when
+    this call wrote it.
+
+    Idempotent: a chunk done already (its job run again after the worker died
+    past the commit), failed, held by another worker, or of a phase no longer
+    running is left as it is and False returned. A chunk whose worker died
+    before the commit is pending again (its transaction rolled back): written
+    here. On a phase that is not :attr:`~.base.Phase.parallel`, returns None
+    without writing while another worker writes the phase (its advisory lock).
+    """
+    with _migration_cursor(run, chunk_size) as ctx:
+        cls = PHASE_OF[obj]
+        record = _phase_record(ctx, cls)
+        if record.state != "running":
+            return False
+        cr = ctx.env.cr
+        if not cls.parallel:
+            cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", _LOCK_SPACE, record.id))
+            if not cr.fetchone()[0]:
+                return None
+        phase = None
+        try:
+            chunk = _reclaim(ctx, chunk_id)
+            if chunk is None or chunk.phase_id != record:
+                return False
+            phase, tally = cls(ctx), _Tally()
+            before = _done(ctx, record, "created")
+            ok, phase = _write_chunk_and_commit(ctx, phase, record, chunk, tally)
+            if ok:
+                created = before + tally.counts.created
+                # The statistics are refreshed as work_phase does (whenever the phase doubled what
+                # they reflect), counted over the phase rather than one worker's chunks: the first
+                # power-of-two multiple of ANALYZE_FIRST this chunk's records passed.
+                analyzed = ANALYZE_FIRST
+                while analyzed * 2 <= before:
+                    analyzed *= 2
+                _refresh_statistics(ctx, phase, created, analyzed if before >= ANALYZE_FIRST else 0)
+                # The migration's own cursor (_migration_cursor), never the caller's.
+                cr.commit()  # pylint: disable=invalid-commit
+            return ok
+        except Exception:
+            cr.rollback()
+            raise
+        finally:
+            if phase is not None:
+                phase.close()
+            if not cls.parallel:
+                cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", _LOCK_SPACE, record.id))
