@@ -1,0 +1,1 @@
+from . import bss_import_run
