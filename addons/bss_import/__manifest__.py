@@ -19,6 +19,7 @@
         "report/bss_import_run_reports.xml",
         "views/bss_import_resolution_views.xml",
         "wizards/bss_import_reason_wizard_views.xml",
+        "views/bss_import_cohort_views.xml",
         "views/bss_import_menus.xml",
     ],
     "assets": {

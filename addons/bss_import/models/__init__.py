@@ -3,6 +3,7 @@ from . import bss_import_phase_total  # isort: skip
 from . import (
     bss_import_change,
     bss_import_chunk,
+    bss_import_cohort_member,
     bss_import_file,
     bss_import_finding,
     bss_import_legacy_code,
@@ -22,3 +23,6 @@ from . import (
     bss_import_writer_lock,
     res_partner,
 )
+
+# Last: cohorts override methods of the run's other files (migration, delta passes, rollback).
+from . import bss_import_run_cohort  # isort: skip

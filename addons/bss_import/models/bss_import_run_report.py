@@ -294,7 +294,7 @@ class BssImportRunReport(models.Model):
                 # Its rows are the new fields of the mapping and the legacy definitions: a short list.
                 total = len(list(phase.rows()))
             else:
-                total = sum(f.rows for f in ctx.staged.files.get(cls.table, ()))
+                total = runner.staged_rows(ctx, phase)
             plan.append({"object": cls.object, "rows": total})
         return plan
 

@@ -27,6 +27,14 @@ class BssImportRunRollback(models.Model):
         """The runs a rollback of this run undoes: itself and, for a first run, its delta passes."""
         return self if self.delta_of_id else self | self.with_context(active_test=False).delta_ids
 
+    def _rollback_steps(self):
+        """[(pass ids, objects or None for all)]: what the rollback undoes, step by step."""
+        return [(self._rollback_passes().ids, None)]
+
+    def _can_roll_back(self):
+        """Whether the run wrote something a rollback undoes."""
+        return self.state in ("migrating", "migrated")
+
     def action_rollback(self):
         """Roll the run back (Migration Manager); returns the rollback report.
 
@@ -38,7 +46,7 @@ class BssImportRunRollback(models.Model):
         self.check_access("write")
         if self.state == "rolled_back":
             return self.get_rollback_report()
-        if self.state not in ("migrating", "migrated"):
+        if not self._can_roll_back():
             raise UserError(
                 _(
                     "Run %(run)s has not migrated anything (state %(state)s): nothing to roll back.",
@@ -66,7 +74,8 @@ class BssImportRunRollback(models.Model):
                 self, {"rollback_date": fields.Datetime.now(), "rollback_user_id": self.env.user.id}
             )
             self.env.flush_all()
-            runner.rollback(self, passes.ids)
+            for pass_ids, objects in self._rollback_steps():
+                runner.rollback(self, pass_ids, objects)
             self._write_committed(
                 passes.filtered(lambda r: r.state != "rolled_back"), {"state": "rolled_back"}
             )

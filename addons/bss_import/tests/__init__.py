@@ -7,6 +7,7 @@ from . import (
     test_migrate_access,
     test_migrate_bulk,
     test_migrate_chunks,
+    test_migrate_cohorts,
     test_migrate_delta,
     test_migrate_invoices,
     test_migrate_orders,

@@ -23,7 +23,7 @@ from odoo.tools import SQL
 from ...lib import legacy_codes, resolution, schema, values
 from ...lib.copy_stream import column_name
 from .. import stage_tables
-from . import partner_insert
+from . import cohorts, partner_insert
 
 #: Context of every write of the migration: no tracking messages, no followers, no mail.
 MAIL_CONTEXT = {
@@ -165,7 +165,9 @@ class Phase:
             (file.id, self.ctx.staged.tables[file.id], self._located(file))
             for file in self.ctx.staged.files[self.table]
         ]
-        return stage_tables.union_select(files, self.column_names())
+        return cohorts.restrict(
+            stage_tables.union_select(files, self.column_names()), self.table, self.ctx.cohort
+        )
 
     @staticmethod
     def _located(file):

@@ -44,7 +44,7 @@ class BillingAccountsPhase(Phase):
         """Defaults, then the enrichment decision, then the mapped values and the phase's checks."""
         if self._settings is None:
             # Read once per pass: the run's settings do not change while its phase runs.
-            self._settings = (self.defaults(), self.ctx.run.migrate_unenriched)
+            self._settings = (self.defaults(), self.ctx.source.migrate_unenriched)
         defaults, migrate_flagged = self._settings
         row_values, missing, _filled = resolution.fill_defaults(row.values, self.spec.mandatory, defaults)
         migrate, text = resolution.enrichment(missing, self.never_enrich, migrate_flagged)
@@ -60,7 +60,7 @@ class BillingAccountsPhase(Phase):
 
     def defaults(self):
         """The run's configured defaults of the columns this table has (text, as a source cell)."""
-        run = self.ctx.run
+        run = self.ctx.source
         out = {
             "country": run.default_country_id.code,
             "currency": run.default_currency_id.name,
@@ -72,7 +72,7 @@ class BillingAccountsPhase(Phase):
         """{legacy code: target} of the run's legacy-code table for a column of this phase's table."""
         if self._codes is None:
             self._codes = {}
-            for line in self.ctx.run.legacy_code_ids.filtered(lambda ln: ln.source_table == self.table):
+            for line in self.ctx.source.legacy_code_ids.filtered(lambda ln: ln.source_table == self.table):
                 self._codes.setdefault(line.source_column, {})[line.code.strip()] = line._target()
         return self._codes.get(column, {})
 

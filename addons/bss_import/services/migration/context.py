@@ -24,7 +24,14 @@ class MigrationContext:
         # sudo: see the class docstring; the records are written in the run's company.
         self.env = run.sudo().with_company(run.company_id).with_context(**MAIL_CONTEXT).env
         self.run = run.with_env(self.env)
-        self.staged = profiler.StagedRun(self.run)
+        #: The run whose export, mapping and settings the phases read: a cohort's run (a cohort
+        #: migrates a part of it, :mod:`.cohorts`), else the run itself.
+        self.source = self.run.cohort_of_id or self.run
+        #: The cohort being migrated (its members limit every phase's rows), else None.
+        self.cohort = self.run if self.run.cohort_of_id else None
+        #: {object: members} of the cohort, read when first needed.
+        self.cohort_members = None
+        self.staged = profiler.StagedRun(self.source)
         self.chunk_size = chunk_size
         self._lines = {}
 

@@ -374,7 +374,7 @@ class InvoicesPhase(Phase):
         if not path:
             return None, []
         if self._documents is None:
-            self._documents = documents.index(self.ctx.run)
+            self._documents = documents.index(self.ctx.source)
         where = self.where(row)
         attachment = self._documents.get(path) or self._documents.get(path.lstrip("./"))
         if not attachment:

@@ -123,7 +123,7 @@ class SubscribersPhase(BillingAccountsPhase):
         self._pending_merge = None
         self._secondary_keys = None
         self.usage = _UsageSource(ctx)
-        self.status_policy = ctx.run.status_policy or "conservative"
+        self.status_policy = ctx.source.status_policy or "conservative"
 
     def readers(self):
         return (self.usage,)
