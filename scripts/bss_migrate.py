@@ -9,6 +9,10 @@ and no other package::
     scripts/bss_migrate.py --db staging profile export/ --json > profile.json
     scripts/bss_migrate.py --db staging run export.zip --template "Operator X" --json
     scripts/bss_migrate.py --db staging delta 42 later-export.zip --changes changes.csv --json
+    scripts/bss_migrate.py --db staging run export.zip --accept-suggestions --cohort percent:5:42 --json
+    scripts/bss_migrate.py --db staging cohort 42 --cohort region:city=Springfield --cohort-name wave-2
+    scripts/bss_migrate.py --db staging cohorts 42
+    scripts/bss_migrate.py --db staging rollback 42 --cohort wave-2 --json
     scripts/bss_migrate.py --db staging rollback 42 --json
     scripts/bss_migrate.py --db staging status 42
     scripts/bss_migrate.py --db staging report 42 --format pdf --output run-42.pdf
@@ -799,6 +803,8 @@ def _migrate_phases(run, progress, workers=1, chunk_size=None, resume=False):
 
 
 def cmd_run(args, client, progress):
+    # Before anything is created: a cohort that cannot be read is a usage error.
+    cohort = parse_cohort(args.cohort) if args.cohort else None
     template_id = _template_id(client, args.template) if args.template else None
     run = _profiled_run(args, client, progress)
     if template_id:
@@ -811,21 +817,212 @@ def cmd_run(args, client, progress):
     else:
         progress("accepting the suggested mapping")
     run.step("action_confirm_mapping", "confirming the mapping")
+    if cohort:
+        return _migrate_cohort(args, client, run, progress, cohort)
     _migrate_phases(run, progress, args.workers, args.keys_per_chunk)
     return _migration_result(args, client, run, progress)
 
 
-def _migration_result(args, client, run, progress, delta=None):
-    """Print the run's reconciliation (and ``delta``: a delta pass's report); exit 1 on mismatches."""
+# --- cohorts ------------------------------------------------------------------------------------------------
+
+#: Cohort kinds as the command line spells them: the server's kind.
+COHORT_KINDS = {
+    "accounts": "accounts",
+    "region": "region",
+    "service-type": "service_type",
+    "plan": "plan",
+    "percent": "percent",
+    "rest": "rest",
+}
+
+
+def parse_cohort(spec):
+    """(kind, value, seed) of a cohort SPEC: ``accounts:BAN1,BAN2`` or ``accounts:@FILE`` (one account
+    number per line), ``region:COLUMN=VALUE``, ``service-type:VALUE``, ``plan:CODE``,
+    ``percent:P[:SEED]`` or ``rest``. Raises UsageError naming what is wrong."""
+    name, _sep, value = spec.partition(":")
+    kind = COHORT_KINDS.get(name.strip().lower())
+    if kind is None:
+        raise UsageError(f"--cohort {spec!r}: unknown kind {name!r} (kinds: {', '.join(COHORT_KINDS)})")
+    value, seed = value.strip(), 0
+    if kind == "rest":
+        if value:
+            raise UsageError(f"--cohort {spec!r}: rest takes no value")
+        return kind, None, 0
+    if not value:
+        raise UsageError(f"--cohort {spec!r}: {name} needs a value ({name}:VALUE)")
+    if kind == "accounts" and value.startswith("@"):
+        path = value[1:]
+        try:
+            with open(path, encoding="utf-8-sig") as fh:
+                numbers = [part.strip() for line in fh for part in line.split(",") if part.strip()]
+        except OSError as exc:
+            raise UsageError(f"--cohort {spec!r}: cannot read {path}: {exc.strerror or exc}")
+        if not numbers:
+            raise UsageError(f"--cohort {spec!r}: {path} lists no billing account")
+        value = ",".join(numbers)
+    if kind == "percent":
+        share, _sep, seed_text = value.partition(":")
+        try:
+            number = float(share)
+            seed = int(seed_text) if seed_text else 0
+        except ValueError:
+            raise UsageError(f"--cohort {spec!r}: percent:P[:SEED] takes numbers (e.g. percent:10:42)")
+        if not 0 < number <= 100:
+            raise UsageError(f"--cohort {spec!r}: the percentage must be more than 0 and at most 100")
+        value = share
+    return kind, value, seed
+
+
+def _migrate_cohort(args, client, run, progress, spec):
+    """Create the next cohort of ``run`` from ``spec`` (:func:`parse_cohort`) and migrate it; print its
+    reconciliation with the cohort report (JSON key "cohort")."""
+    kind, value, seed = spec
+    try:
+        cohort_id = run.call("action_new_cohort", kind, value or False, seed, args.cohort_name or False)
+    except xmlrpc.client.Fault as exc:
+        run.fail(fault_message(exc))
+    cohort = Run(client, cohort_id, progress)
+    cohort.refresh()
+    progress(f"cohort {cohort.name} (id {cohort.id}) of run {run.name} created")
+    _migrate_phases(cohort, progress, args.workers, args.keys_per_chunk)
+    report = cohorts_json(_run_call(client, run.id, "get_cohort_report"))
+    entry = next((c for c in report["cohorts"] if c["id"] == cohort.id), {})
+    info = {
+        **{k: v for k, v in entry.items() if k != "phases"},
+        "run_id": report["run_id"],
+        "legacy_owned": report["legacy_owned"],
+    }
+    return _migration_result(args, client, cohort, progress, cohort=info)
+
+
+def cmd_cohort(args, client, progress):
+    """The next cohort of run RUN_ID, created from --cohort and migrated."""
+    spec = parse_cohort(args.cohort)
+    run = Run(client, args.run_id, progress)
+    try:
+        run.refresh()
+    except xmlrpc.client.Fault as exc:
+        raise RunFailed(f"run {args.run_id}: {fault_message(exc)}")
+    return _migrate_cohort(args, client, run, progress, spec)
+
+
+def cmd_cohorts(args, client, progress):
+    """Counts per cohort and for the run overall, and the customers the legacy system still owns."""
+    report = cohorts_json(_run_call(client, args.run_id, "get_cohort_report"))
+    if args.json:
+        _print_json(report)
+    else:
+        sys.stdout.write(cohorts_text(report))
+    return 0
+
+
+def cohorts_json(report):
+    """``get_cohort_report`` in the documented shape."""
+    members = ("billing_accounts", "subscribers", "orders", "invoices")
+    return {
+        "run_id": _int(report.get("run_id")),
+        "cohorts": [
+            {
+                "id": _int(c.get("id")),
+                "name": _text(c.get("name")),
+                "kind": _text(c.get("kind")),
+                "value": _text(c.get("value")),
+                "seed": _int(c.get("seed")),
+                "state": _text(c.get("state")),
+                "date_migrated": _str_or_none(c.get("date_migrated")),
+                "members": {obj: _int((c.get("members") or {}).get(obj)) for obj in members},
+                "phases": {
+                    _text(p.get("object")): {name: _int(p.get(name)) for name in COUNTS}
+                    for p in c.get("phases") or []
+                },
+            }
+            for c in report.get("cohorts") or []
+        ],
+        "overall": {
+            obj: {
+                **{name: _int(counts.get(name)) for name in COUNTS[:1] + COUNTS[2:]},
+                "balanced": bool(counts.get("balanced")),
+            }
+            for obj, counts in (report.get("overall") or {}).items()
+        },
+        "legacy_owned": {
+            obj: _int((report.get("legacy_owned") or {}).get(obj))
+            for obj in ("billing_accounts", "subscribers")
+        },
+    }
+
+
+def cohorts_text(report):
+    rows = [
+        [
+            c["name"],
+            c["kind"]
+            + (f" {c['value']}" if c["value"] else "")
+            + (f" (seed {c['seed']})" if c["seed"] else ""),
+            c["state"],
+            str(c["members"]["billing_accounts"]),
+            str(c["members"]["subscribers"]),
+            c["date_migrated"] or "-",
+        ]
+        for c in report["cohorts"]
+    ]
+    lines = table_section(
+        f"Cohorts of run {report['run_id']}",
+        ["cohort", "selection", "state", "accounts", "subscribers", "migrated on"],
+        rows,
+        numeric={3, 4},
+        empty="no cohort",
+    )
+    overall = [
+        [
+            obj,
+            *(
+                str(counts[name])
+                for name in ("source_rows", "created", "updated", "unchanged", "quarantined")
+            ),
+        ]
+        + ["yes" if counts["balanced"] else "NO"]
+        for obj, counts in report["overall"].items()
+    ]
+    lines += table_section(
+        "Migrated cohorts, overall",
+        ["object", "source rows", "created", "updated", "unchanged", "quarantined", "balanced"],
+        overall,
+        numeric=range(1, 6),
+        empty="no cohort migrated",
+    )
+    legacy = report["legacy_owned"]
+    lines.append(
+        f"\nStill on the legacy system: {legacy['billing_accounts']} billing account(s), "
+        f"{legacy['subscribers']} subscriber(s)"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _migration_result(args, client, run, progress, delta=None, cohort=None):
+    """Print the run's reconciliation (and ``delta``: a delta pass's report; ``cohort``: the cohort
+    migrated); exit 1 on mismatches."""
     summary = migration_json(_run_call(client, run.id, "get_migration_summary"))
     if delta is not None:
         summary["delta"] = delta
+    if cohort is not None:
+        summary["cohort"] = cohort
     if args.json:
         _print_json(summary)
     else:
         sys.stdout.write(status_text(summary, _phase_rows(client, run.id)))
         if delta is not None:
             sys.stdout.write(delta_text(delta))
+        if cohort is not None:
+            legacy = cohort["legacy_owned"]
+            sys.stdout.write(
+                f"\nCohort {cohort.get('name')} of run {cohort['run_id']}: "
+                f"{cohort.get('members', {}).get('billing_accounts', 0)} billing account(s), "
+                f"{cohort.get('members', {}).get('subscribers', 0)} subscriber(s); "
+                f"still on the legacy system: {legacy['billing_accounts']} billing account(s), "
+                f"{legacy['subscribers']} subscriber(s)\n"
+            )
     progress(f"run {run.name} (id {run.id}): {summary['state']}; stopped before the OCS cutover")
     return 1 if summary["mismatches"] else 0
 
@@ -856,8 +1053,9 @@ ROLLBACK_COUNTS = ("deleted", "reversed", "archived", "kept", "restored")
 
 def cmd_rollback(args, client, progress):
     """Roll run RUN_ID back (Migration Manager): what its passes wrote, undone; resumes a rollback
-    that stopped, and changes nothing on a run already rolled back."""
-    run = Run(client, args.run_id, progress)
+    that stopped, and changes nothing on a run already rolled back. With --cohort, only that cohort."""
+    run_id = _cohort_id(client, args.run_id, args.cohort) if args.cohort else args.run_id
+    run = Run(client, run_id, progress)
     try:
         run.refresh()
     except xmlrpc.client.Fault as exc:
@@ -873,6 +1071,24 @@ def cmd_rollback(args, client, progress):
         sys.stdout.write(rollback_text(report))
     progress(f"run {run.name} (id {run.id}): {report['state']}")
     return 0 if report["state"] == "rolled_back" else 1
+
+
+def _cohort_id(client, run_id, name):
+    """The id of run ``run_id``'s cohort ``name``; the refusal names the run's cohorts."""
+    try:
+        rows = client.call(
+            RUN_MODEL,
+            "search_read",
+            [[("cohort_of_id", "=", run_id)]],
+            {"fields": ["cohort_name"], "order": "id"},
+        )
+    except xmlrpc.client.Fault as exc:
+        raise RunFailed(f"run {run_id}: {fault_message(exc)}")
+    for row in rows:
+        if row.get("cohort_name") == name:
+            return row["id"]
+    names = ", ".join(_text(row.get("cohort_name")) for row in rows) or "none"
+    raise RunFailed(f"run {run_id} has no cohort {name!r} (cohorts: {names})")
 
 
 def rollback_json(report):
@@ -1146,6 +1362,17 @@ def _add_worker_arguments(parser, chunks=False):
         )
 
 
+def _add_cohort_arguments(parser, required):
+    parser.add_argument(
+        "--cohort",
+        required=required,
+        metavar="SPEC",
+        help="migrate one cohort: accounts:BAN1,BAN2 | accounts:@FILE | region:COLUMN=VALUE (e.g. "
+        "country=US, zip=90*) | service-type:VALUE | plan:CODE | percent:P[:SEED] | rest (everything left)",
+    )
+    parser.add_argument("--cohort-name", metavar="NAME", help="the cohort's name (default C1, C2, ...)")
+
+
 def _run_id(value):
     try:
         number = int(value)
@@ -1255,10 +1482,41 @@ def build_parser():
     mapping.add_argument(
         "--accept-suggestions", action="store_true", help="confirm the suggested mapping as proposed"
     )
+    _add_cohort_arguments(run, required=False)
     _add_migration_json_argument(run)
     _add_worker_arguments(run, chunks=True)
     _add_global_options(run, defaults=False)
     run.set_defaults(handler=cmd_run)
+
+    cohort = commands.add_parser(
+        "cohort",
+        help="migrate the next cohort (pilot wave) of a confirmed run",
+        description="Create the next cohort of run RUN_ID (its mapping confirmed, not migrated as a whole) "
+        "from --cohort and migrate it: the billing accounts it selects that no earlier cohort holds, each "
+        "with all of its subscribers, orders and invoices. Prints the cohort's reconciliation as `run` "
+        'does plus the cohort (JSON key "cohort": members, customers still on the legacy system); same '
+        "exit codes.",
+    )
+    cohort.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the import run")
+    _add_cohort_arguments(cohort, required=True)
+    _add_migration_json_argument(cohort)
+    _add_worker_arguments(cohort, chunks=True)
+    _add_global_options(cohort, defaults=False)
+    cohort.set_defaults(handler=cmd_cohort)
+
+    cohorts = commands.add_parser(
+        "cohorts",
+        help="print a run's cohorts, their counts, the overall counts and who still owns what",
+        description="Print the cohorts of run RUN_ID (selection, state, billing accounts and subscribers, "
+        "migration date), the counts of the migrated cohorts per object, and the billing accounts and "
+        "subscribers the legacy system still owns. Exit 1 when the run is unknown.",
+    )
+    cohorts.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the import run")
+    cohorts.add_argument(
+        "--json", action="store_true", help="print one JSON object: run_id, cohorts, overall, legacy_owned"
+    )
+    _add_global_options(cohorts, defaults=False)
+    cohorts.set_defaults(handler=cmd_cohorts)
 
     resume = commands.add_parser(
         "resume",
@@ -1311,6 +1569,12 @@ def build_parser():
         "rolled back is left as it is. Exit 0 when the run is rolled back, 1 when the server refused.",
     )
     rollback.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the import run")
+    rollback.add_argument(
+        "--cohort",
+        metavar="NAME",
+        help="roll back only the cohort NAME of the run (its accounts, subscribers, orders and invoices; "
+        "the catalogue goes with the last cohort still migrated)",
+    )
     rollback.add_argument(
         "--json",
         action="store_true",

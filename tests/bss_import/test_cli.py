@@ -300,6 +300,70 @@ class FakeOdoo:
             run["rollbacks"] = run.get("rollbacks", 0) + 1
         return {"run_id": ids[0], "state": run["state"], "passes": [ids[0]], **ROLLBACK_REPORT}
 
+    # Cohorts (bss_import_run_cohort): a cohort is a run of its own, migrated like any run.
+    cohort_members = {"billing_accounts": 3, "subscribers": 12, "orders": 12, "invoices": 6}
+
+    def rpc_action_new_cohort(self, ids, kind, value, seed, name):
+        run = self._existing(ids)
+        if run["state"] != "confirmed":
+            # The wording of the real server (bss_import_run_cohort.action_new_cohort).
+            raise xmlrpc.client.Fault(
+                2,
+                f"Run {run['name']} is in state {run['state']}: cohorts split a run whose mapping is "
+                "confirmed and that was not migrated as a whole.",
+            )
+        cohorts = run.setdefault("cohorts", [])
+        cohort_id = self.rpc_create({})
+        cohort = self.runs[cohort_id]
+        cohort.update(
+            state="confirmed",
+            cohort_of_id=ids[0],
+            cohort_name=name or f"C{len(cohorts) + 1}",
+            cohort_spec=(kind, value, seed),
+        )
+        cohorts.append(cohort_id)
+        return cohort_id
+
+    def rpc_get_cohort_report(self, ids):
+        run = self._existing(ids)
+        cohorts = [self.runs[c] | {"id": c} for c in run.get("cohorts", [])]
+        migrated = [c for c in cohorts if c["state"] == "migrated"]
+        return {
+            "run_id": ids[0],
+            "run": run["name"],
+            "cohorts": [
+                {
+                    "id": c["id"],
+                    "name": c["cohort_name"],
+                    "kind": c["cohort_spec"][0],
+                    "value": c["cohort_spec"][1] or "",
+                    "seed": c["cohort_spec"][2],
+                    "state": c["state"],
+                    "date_migrated": "2026-12-02 07:00:00" if c["state"] == "migrated" else False,
+                    "members": self.cohort_members,
+                    "phases": [{"balanced": True, **p} for p in c.get("phases", [])],
+                }
+                for c in cohorts
+            ],
+            "overall": {
+                p["object"]: {
+                    **{k: len(migrated) * p[k] for k in ("source_rows", "created", "updated", "unchanged")},
+                    "quarantined": len(migrated) * p["quarantined"],
+                    "balanced": True,
+                }
+                for p in (migrated[0].get("phases", []) if migrated else [])
+            },
+            "legacy_owned": {"billing_accounts": 7, "subscribers": 188},
+        }
+
+    def rpc_search_read(self, domain, fields, order=None):
+        [(field, op, run_id)] = domain
+        assert (field, op) == ("cohort_of_id", "="), domain
+        return [
+            {"id": c, **{f: self.runs[c].get(f, False) for f in fields}}
+            for c in self.runs.get(run_id, {}).get("cohorts", [])
+        ]
+
     def rpc_get_delta_report(self, ids):
         run = self._existing(ids)
         return {
@@ -1368,3 +1432,139 @@ def test_rollback_of_a_run_not_migrated_is_refused_with_the_servers_message(fake
         "nothing to roll back."
     )
     assert result.stdout == ""
+
+
+# --- cohorts ------------------------------------------------------------------------------------------------
+
+
+def test_run_with_a_cohort_migrates_only_the_cohort_and_reports_it(fake, csv_file):
+    result = cli(
+        "--url",
+        fake.url,
+        "--db",
+        DB,
+        "run",
+        csv_file,
+        "--accept-suggestions",
+        "--cohort",
+        "percent:10:42",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    run_id, cohort_id = 1, 2
+    assert fake.runs[cohort_id]["cohort_spec"] == ("percent", "10", 42)
+    # The phases are the cohort's: every chunk call names it, never the run.
+    migrated_ids = {args[0][0] for method, args in fake.calls if method.startswith("action_migrate_")}
+    assert migrated_ids == {cohort_id}
+    summary = json.loads(result.stdout)
+    assert summary["run_id"] == cohort_id
+    assert summary["cohort"] == {
+        "id": cohort_id,
+        "name": "C1",
+        "kind": "percent",
+        "value": "10",
+        "seed": 42,
+        "state": "migrated",
+        "date_migrated": "2026-12-02 07:00:00",
+        "members": fake.cohort_members,
+        "run_id": run_id,
+        "legacy_owned": {"billing_accounts": 7, "subscribers": 188},
+    }
+    assert "cohort BSSI/00002 (id 2) of run BSSI/00001 created" in result.stderr
+
+
+def test_cohort_of_an_existing_run_reads_account_numbers_from_a_file(fake, tmp_path):
+    run_id = fake.rpc_create({})
+    fake.runs[run_id]["state"] = "confirmed"
+    accounts = tmp_path / "wave.txt"
+    accounts.write_text("BA-1\nBA-2, BA-3\n\n", encoding="utf-8")
+    result = cli(
+        "--url",
+        fake.url,
+        "--db",
+        DB,
+        "cohort",
+        run_id,
+        "--cohort",
+        f"accounts:@{accounts}",
+        "--cohort-name",
+        "w2",
+    )
+    assert result.returncode == 0, result.stderr
+    cohort = fake.runs[fake.runs[run_id]["cohorts"][0]]
+    assert (cohort["cohort_spec"], cohort["cohort_name"]) == (("accounts", "BA-1,BA-2,BA-3", 0), "w2")
+    assert "Cohort w2 of run 1: 3 billing account(s), 12 subscriber(s); still on the legacy system: 7" in (
+        result.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("galaxy:1", "unknown kind 'galaxy'"),
+        ("plan", "plan needs a value"),
+        ("rest:all", "rest takes no value"),
+        ("percent:0", "more than 0 and at most 100"),
+        ("percent:ten", "percent:P[:SEED] takes numbers"),
+        ("accounts:@/nonexistent/wave.txt", "cannot read /nonexistent/wave.txt"),
+    ],
+)
+def test_a_cohort_spec_that_cannot_be_read_is_a_usage_error_before_anything_is_created(
+    fake, csv_file, spec, message
+):
+    result = cli("--url", fake.url, "--db", DB, "run", csv_file, "--accept-suggestions", "--cohort", spec)
+    assert result.returncode == 2
+    assert message in _one_error_line(result)
+    assert fake.runs == {}
+
+
+def test_a_cohort_the_server_refuses_is_one_line_and_exit_1(fake):
+    run_id = fake.migrated_run()
+    result = cli("--url", fake.url, "--db", DB, "cohort", run_id, "--cohort", "rest", "--json")
+    assert result.returncode == 1
+    assert "cohorts split a run whose mapping is confirmed" in _one_error_line(result)
+    assert result.stdout == ""
+
+
+def test_cohorts_lists_each_cohort_the_overall_counts_and_who_owns_what(fake):
+    run_id = fake.rpc_create({})
+    fake.runs[run_id]["state"] = "confirmed"
+    first = fake.rpc_action_new_cohort([run_id], "accounts", "BA-1", 0, "pilot")
+    fake.runs[first].update(state="migrated", phases=MIGRATED_PHASES)
+    fake.rpc_action_new_cohort([run_id], "rest", False, 0, False)
+    result = cli("--url", fake.url, "--db", DB, "cohorts", run_id, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [(c["name"], c["state"]) for c in report["cohorts"]] == [
+        ("pilot", "migrated"),
+        ("C2", "confirmed"),
+    ]
+    assert report["cohorts"][0]["phases"]["subscribers"]["created"] == 185
+    assert report["overall"]["subscribers"] == {
+        "source_rows": 200,
+        "quarantined": 9,
+        "created": 185,
+        "updated": 0,
+        "unchanged": 0,
+        "balanced": True,
+    }
+    assert report["legacy_owned"] == {"billing_accounts": 7, "subscribers": 188}
+    table = cli("--url", fake.url, "--db", DB, "cohorts", run_id).stdout
+    assert "pilot   accounts BA-1" in table
+    assert "Still on the legacy system: 7 billing account(s), 188 subscriber(s)" in table
+
+
+def test_rollback_of_one_cohort_rolls_back_that_cohort_only(fake):
+    run_id = fake.rpc_create({})
+    fake.runs[run_id]["state"] = "confirmed"
+    pilot = fake.rpc_action_new_cohort([run_id], "accounts", "BA-1", 0, "pilot")
+    other = fake.rpc_action_new_cohort([run_id], "rest", False, 0, False)
+    for cohort in (pilot, other):
+        fake.runs[cohort]["state"] = "migrated"
+    result = cli("--url", fake.url, "--db", DB, "rollback", run_id, "--cohort", "pilot", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["run_id"] == pilot
+    assert (fake.runs[pilot]["state"], fake.runs[other]["state"]) == ("rolled_back", "migrated")
+    unknown = cli("--url", fake.url, "--db", DB, "rollback", run_id, "--cohort", "wave-9")
+    assert unknown.returncode == 1
+    assert _one_error_line(unknown) == "error: run 1 has no cohort 'wave-9' (cohorts: pilot, C2)"
