@@ -9,6 +9,7 @@ On a machine shared by several test runs, ``BSS_E2E_DB_PREFIX`` and
 ``BSS_E2E_HTTP_PORT`` choose the database name prefix and the HTTP port.
 """
 
+import contextlib
 import csv
 import io
 import json
@@ -20,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import xmlrpc.client
 from pathlib import Path
 
 import pytest
@@ -629,6 +631,103 @@ def test_rollback_undoes_the_run_and_its_delta_passes_and_a_second_one_changes_n
     again = cli(odoo, "rollback", run_id, "--json")
     assert again.returncode == 0, odoo.explain(again)
     assert json.loads(again.stdout) == report
+
+
+# --- cohorts: a run migrated in waves, one wave rolled back alone ---------------------------------------
+
+
+@contextlib.contextmanager
+def _company_of_admin(odoo, name):
+    """Make a new company the admin's current one for the block (its runs and records go there)."""
+    common = xmlrpc.client.ServerProxy(f"{odoo.url}/xmlrpc/2/common")
+    uid = common.authenticate(odoo.db, "admin", "admin", {})
+    models = xmlrpc.client.ServerProxy(f"{odoo.url}/xmlrpc/2/object")
+
+    def call(model, method, *args):
+        return models.execute_kw(odoo.db, uid, "admin", model, method, list(args))
+
+    [user] = call("res.users", "read", [uid], ["company_id"])
+    company = call("res.company", "create", {"name": name})
+    call("res.users", "write", [uid], {"company_ids": [(4, company)], "company_id": company})
+    try:
+        yield company
+    finally:
+        call("res.users", "write", [uid], {"company_id": user["company_id"][0]})
+
+
+def test_a_run_migrated_in_cohorts_moves_each_wave_whole_and_rolls_one_back_alone(odoo, tmp_path):
+    folder = tmp_path / "export"
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--subscribers", "120", "--seed", "33", "--out", str(folder)]
+        + ["--jobs", "1"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    rows = {
+        obj: _read_csv(folder / f"{obj}.csv")
+        for obj in ("billing_accounts", "subscribers", "orders", "invoices")
+    }
+    accounts = sorted(r["account_number"] for r in rows["billing_accounts"])
+    pilot = set(accounts[:3])
+    lines = sum(r["account_number"] in pilot for r in rows["subscribers"])
+    with _company_of_admin(odoo, "Cohort Wave Mobile") as company:
+        first = cli(
+            odoo, "run", folder, "--accept-suggestions", "--cohort", "accounts:" + ",".join(sorted(pilot)),
+            "--cohort-name", "pilot", "--json",
+        )  # fmt: skip
+        explain = odoo.explain(first)
+        assert first.returncode == 0, explain
+        summary = json.loads(first.stdout)
+        cohort = summary["cohort"]
+        run_id = cohort["run_id"]
+        assert (cohort["name"], cohort["state"], summary["run_id"]) == ("pilot", "migrated", cohort["id"]), (
+            explain
+        )
+        assert cohort["members"]["billing_accounts"] == 3 and cohort["members"]["subscribers"] == lines, (
+            explain
+        )
+        assert summary["objects"]["subscribers"]["source_rows"] == lines, explain
+        assert summary["objects"]["billing_accounts"]["created"] == 3, explain
+        assert cohort["legacy_owned"] == {
+            "billing_accounts": len(accounts) - 3,
+            "subscribers": len(rows["subscribers"]) - lines,
+        }, explain
+        second = cli(odoo, "cohort", run_id, "--cohort", "percent:50:7", "--json")
+        third = cli(odoo, "cohort", run_id, "--cohort", "rest", "--json")
+        for result in (second, third):
+            assert result.returncode == 0, odoo.explain(result)
+        report = cli(odoo, "cohorts", run_id, "--json")
+        explain = odoo.explain(report)
+        waves = json.loads(report.stdout)
+        assert [c["name"] for c in waves["cohorts"]] == ["pilot", "C2", "C3"], explain
+        for obj, objects in rows.items():
+            assert waves["overall"][obj]["source_rows"] == len(objects), (obj, explain)
+            assert waves["overall"][obj]["balanced"], (obj, explain)
+        assert waves["legacy_owned"] == {"billing_accounts": 0, "subscribers": 0}, explain
+
+        def scalar(sql):
+            out = _psql(odoo.db, sql)
+            assert out.returncode == 0, out.stderr
+            return int(out.stdout.strip())
+
+        live = (
+            "SELECT count(*) FROM res_partner WHERE active AND x_subscriber_id IS NOT NULL AND company_id = "
+        )
+        live += str(int(company))
+        assert scalar(live) == len(rows["subscribers"]), explain
+        c2 = waves["cohorts"][1]
+        rollback = cli(odoo, "rollback", run_id, "--cohort", "C2", "--json")
+        explain = odoo.explain(rollback)
+        assert rollback.returncode == 0, explain
+        assert json.loads(rollback.stdout)["passes"] == [c2["id"]], explain
+        after = json.loads(cli(odoo, "cohorts", run_id, "--json").stdout)
+        assert [c["state"] for c in after["cohorts"]] == ["migrated", "rolled_back", "migrated"], explain
+        assert after["legacy_owned"] == {
+            "billing_accounts": c2["members"]["billing_accounts"],
+            "subscribers": c2["members"]["subscribers"],
+        }, explain
+        assert scalar(live) == len(rows["subscribers"]) - c2["members"]["subscribers"], explain
 
 
 # --- kill -9 in the middle of a chunk, then resume; chunks written by two web workers ---------------------
