@@ -198,6 +198,51 @@ class TestRunFormTour(HttpCase):
 
 
 @tagged("post_install", "-at_install")
+class TestCohortTour(HttpCase):
+    """A pilot cohort created and migrated from the run's form in a browser, by a Migration Operator."""
+
+    def test_new_cohort_from_the_run_form_migrates_only_its_billing_account(self):
+        operator = new_test_user(
+            self.env,
+            login="bss_tour_cohorts",
+            name="Tour Operator",
+            groups="base.group_user,bss_import.bss_import_group_user",
+        )
+        run = self.env["bss.import.run"].with_user(operator).create({})
+        self.addCleanup(shutil.rmtree, run.sudo()._upload_dir(), True)
+        subscribers = [subscriber(1), subscriber(2), subscriber(3, account_number="BA002")]
+        for name, data in small_export(subscribers).items():
+            run.upload_chunk(name, 0, base64.b64encode(data).decode())
+        for step in (run.action_detect, run.action_stage, run.action_profile, run.action_confirm_mapping):
+            self.assertTrue(step(), run.error_message)
+
+        url = f"/odoo/action-bss_import.bss_import_run_action/{run.id}"
+        values = {
+            "bssImportTourRun": run.name,
+            "bssImportTourAccount": "BA001",
+            "bssImportTourLegacy": "BA002",
+        }
+        code = "".join(f"window.{name} = {json.dumps(value)}; " for name, value in values.items())
+        options = {"stepDelay": 0, "keepWatchBrowser": False, "debug": False, "startUrl": url}
+        code += f"odoo.startTour('bss_import_cohort_tour', {json.dumps(options)});"
+        self.start_tour(url, "bss_import_cohort_tour", login=operator.login, code=code, timeout=180)
+
+        self.env.invalidate_all()
+        cohort = run.cohort_ids
+        self.assertEqual((cohort.cohort_name, cohort.state, cohort.user_id), ("pilot", "migrated", operator))
+        links = self.env["bss.import.link"].search([("created_run_id", "=", cohort.id)])
+        self.assertEqual(
+            {
+                (link.object, link.source_key)
+                for link in links
+                if link.object in ("billing_accounts", "subscribers")
+            },
+            {("billing_accounts", "BA001"), ("subscribers", "S000001"), ("subscribers", "S000002")},
+        )
+        self.assertEqual((run.state, run.legacy_accounts, run.legacy_subscribers), ("confirmed", 1, 1))
+
+
+@tagged("post_install", "-at_install")
 class TestQuarantineFromTheScreens(MigrationCase):
     """What the Migrate step and the quarantined row's form give the operator."""
 

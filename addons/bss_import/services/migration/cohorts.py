@@ -235,6 +235,8 @@ def assign(ctx, phases, cohort):
     cr.execute(SQL("DROP TABLE bss_cohort_accounts"))
     if not any(counts.values()):
         raise CohortError("every customer of the export is already in a cohort")
+    # Every chunk of the cohort's phases joins its rows to its members: plan it on what is there.
+    cr.execute(SQL("ANALYZE bss_import_cohort_member"))
     return counts
 
 
