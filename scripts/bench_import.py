@@ -22,6 +22,9 @@ fresh copy of a template database. ``--delta-percent P`` then measures a
 delta pass: a later export where P % of the subscribers changed (their city),
 a tenth of that vanished and as many are new, applied to the migrated run
 (stage, profile, the same phases, vanished records listed), each step timed.
+``--cohort-percent P`` migrates the run in two cohorts instead (a seeded P %
+of the billing accounts, then everything left), each cohort's creation and
+phases timed.
 """
 
 import argparse
@@ -80,9 +83,19 @@ def main(argv=None):
         help="then apply a later export with P %% of the subscribers changed (and a tenth of that "
         "vanished, as many new) as a delta pass of the run, and time it",
     )
+    parser.add_argument(
+        "--cohort-percent",
+        type=float,
+        default=0,
+        metavar="P",
+        help="migrate in two cohorts instead: a seeded P %% of the billing accounts (a pilot wave), "
+        "then everything left; time each cohort's creation and phases",
+    )
     args = parser.parse_args(argv)
     if args.delta_percent and (args.zip or args.no_migrate):
         parser.error("--delta-percent needs the export as a folder and the migration")
+    if args.cohort_percent and (args.delta_percent or args.no_migrate or not 0 < args.cohort_percent < 100):
+        parser.error("--cohort-percent P takes 0 < P < 100, the migration, and no delta pass")
 
     tmp = Path(tempfile.mkdtemp(prefix="bss_bench_"))
     try:
@@ -168,6 +181,9 @@ def run_steps(args, export, figures):
         if args.no_migrate:
             return
         pool = worker_pool(args)
+        if args.cohort_percent:
+            cohort_steps(args, run, figures, total, pool)
+            return
         migrate_steps(args, run, figures, total, pool)
         if args.delta_percent:
             delta_steps(args, run, export, figures, pool)
@@ -194,6 +210,28 @@ def front_steps(run):
     )
     print("findings:", ", ".join(f"{k}={v}" for k, v in summary["findings"].items() if v))
     return total
+
+
+def cohort_steps(args, run, figures, front_seconds, pool):
+    """Confirm the mapping, then migrate a seeded share of the billing accounts as a first cohort and
+    everything left as a second one; time each cohort's creation (the run's customers listed, the
+    cohort's members assigned) and its phases."""
+    started = time.perf_counter()
+    if not run.action_confirm_mapping():
+        raise SystemExit(f"the suggested mapping was refused: {run.error_message}")
+    run.env.cr.commit()
+    print(f" confirm: {time.perf_counter() - started:7.1f} s  (the mapping suggestions as they are)")
+    for n, (kind, value) in enumerate((("percent", str(args.cohort_percent)), ("rest", None)), start=1):
+        started = time.perf_counter()
+        cohort = run.browse(run.action_new_cohort(kind, value, seed=1))
+        run.env.cr.commit()
+        seconds = time.perf_counter() - started
+        print(
+            f"cohort C{n} ({kind} {value or ''}): created in {seconds:.1f} s, {cohort.cohort_accounts:,} "
+            f"billing accounts, {cohort.cohort_subscribers:,} subscribers"
+        )
+        figures[f"cohort{n}_create_seconds"] = round(seconds, 1)
+        migrate_steps(args, cohort, figures, front_seconds if n == 1 else 0, pool, prefix=f"cohort{n}_")
 
 
 def worker_pool(args):
@@ -306,7 +344,7 @@ def migrate_steps(args, run, figures, front_seconds, pool, prefix=""):
     from odoo.addons.bss_import.services.migration import runner
 
     started = time.perf_counter()
-    if not run.action_confirm_mapping():
+    if run.state != "confirmed" and not run.action_confirm_mapping():
         raise SystemExit(f"the suggested mapping was refused: {run.error_message}")
     run.env.cr.commit()
     confirm = time.perf_counter() - started
