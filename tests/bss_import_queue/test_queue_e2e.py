@@ -4,8 +4,8 @@ exports as queue jobs.
 
 Two throwaway databases (the second a copy of the first once bss_import and queue_job are installed)
 are served by one server on a free port of 127.0.0.1 and dropped afterwards. On a machine shared by
-several test runs, ``BSS_E2E_DB_PREFIX`` chooses the database name prefix. Every assertion message
-carries the end of the server log.
+several test runs, ``BSS_E2E_DB_PREFIX`` and ``BSS_E2E_HTTP_PORT`` choose the database name prefix
+and the HTTP port. Every assertion message carries the end of the server log.
 """
 
 import base64
@@ -83,7 +83,7 @@ class QueueServer:
 
     def __init__(self, tmp, dbs):
         self.dbs = dbs
-        self.port = _free_port()
+        self.port = int(os.environ.get("BSS_E2E_HTTP_PORT") or _free_port())
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "odoo.log"
         self.base = [

@@ -55,6 +55,17 @@ class BssImportRun(models.Model):
                 )
             )
         size = self._chunk_size(chunk_size)
+        pending = self._queued_jobs_pending()
+        if pending:
+            raise UserError(
+                _(
+                    "Run %(run)s is already being migrated by %(count)s queue job(s) not finished: wait for "
+                    "them, or requeue or cancel them (Job Queue → Jobs, channel %(channel)s).",
+                    run=self.name,
+                    count=len(pending),
+                    channel=CHANNEL,
+                )
+            )
         self._take_writer_lock()
         self._server_write({"state": "migrating"})
         todo = [cls.object for cls in runner.PHASES if not objects or cls.object in objects]
@@ -75,6 +86,24 @@ class BssImportRun(models.Model):
             "channel": CHANNEL,
             "job_uuid": getattr(job, "uuid", False),
         }
+
+    def _queued_jobs_pending(self):
+        """The migration jobs of this run that the job runner has not finished (pending, handed out,
+        started, or waiting for the jobs they follow): a second queued migration of the run would
+        write its phases twice over."""
+        # sudo: the job queue is the job runner's; only whether this run has live jobs is read.
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search(
+                [
+                    ("model_name", "=", self._name),
+                    ("method_name", "in", ["_queue_phases", "_queued_chunk", "_queued_settle"]),
+                    ("state", "not in", ["done", "cancelled", "failed"]),
+                ]
+            )
+        )
+        return jobs.filtered(lambda job: self.id in job.records.ids)
 
     def button_migrate_queued(self):
         """The run form's button: :meth:`action_migrate_queued` of every phase, then a notice."""

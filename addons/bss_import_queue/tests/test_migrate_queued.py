@@ -214,6 +214,19 @@ class TestMigrateQueued(MigrationCase):
                 other.action_migrate()
             trap.assert_jobs_count(1)
 
+    def test_a_run_whose_jobs_are_not_finished_is_not_queued_twice(self):
+        run = self.confirmed_run(folder=self.folder)
+        # Stored as the job runner finds them, not run.
+        queued = run.action_migrate_queued(OBJECTS[:1])
+        job = self.env["queue.job"].search([("uuid", "=", queued["job_uuid"])])
+        self.assertEqual((job.state, job.channel), ("pending", CHANNEL))
+        with self.assertRaisesRegex(UserError, "already being migrated by 1 queue job"):
+            run.action_migrate_queued()
+        job.button_cancelled()
+        with trap_jobs() as trap:
+            run.action_migrate_queued()
+            trap.assert_jobs_count(1, only=run._queue_phases)
+
     def test_the_run_form_offers_the_queued_migration(self):
         arch = self.env["bss.import.run"].with_user(self.operator).get_view(view_type="form")["arch"]
         self.assertIn('name="button_migrate_queued"', arch)
