@@ -94,18 +94,26 @@ def list_members(ctx, phases):
             )
         )
         listed += cr.rowcount
+    # The cohorts' selections and assignments join the members: plan them on what is there.
+    cr.execute(SQL("ANALYZE bss_import_cohort_member"))
     return listed
 
 
 def _free(run_id, obj):
-    """Members of ``obj`` that no live cohort holds (none, or a cohort rolled back)."""
+    """SQL condition on a member ``m`` of ``obj``: no live cohort holds it (none, or one rolled back)."""
     return SQL(
-        """SELECT m.id, m.source_key, m.account_number FROM bss_import_cohort_member m
-             LEFT JOIN bss_import_run c ON c.id = m.cohort_id
-            WHERE m.run_id = %s AND m.object = %s AND (m.cohort_id IS NULL OR c.state = 'rolled_back')""",
+        """m.run_id = %s AND m.object = %s
+           AND (m.cohort_id IS NULL OR m.cohort_id IN (
+                SELECT id FROM bss_import_run WHERE cohort_of_id = %s AND state = 'rolled_back'))""",
         run_id,
         obj,
+        run_id,
     )
+
+
+def _free_keys(run_id, obj):
+    """SQL of the keys of the free members of ``obj`` (:func:`_free`), as ``source_key``."""
+    return SQL("SELECT m.source_key FROM bss_import_cohort_member m WHERE %s", _free(run_id, obj))
 
 
 def selected_accounts(ctx, phases, kind, value, seed):
@@ -122,7 +130,7 @@ def selected_accounts(ctx, phases, kind, value, seed):
       accounts), at least one;
     - ``rest``: every free account.
     """
-    free = _free(ctx.run.id, "billing_accounts")
+    free = _free_keys(ctx.run.id, "billing_accounts")
     if kind == "rest":
         return SQL("SELECT source_key FROM (%s) f", free)
     if kind == "accounts":
@@ -216,18 +224,16 @@ def assign(ctx, phases, cohort):
     cr.execute(SQL("ANALYZE bss_cohort_accounts"))
     counts = {}
     for obj in KEYED:
-        free = _free(ctx.run.id, obj)
         if cohort.cohort_kind == "rest":
             where = SQL("TRUE")
         else:
             column = "source_key" if obj == "billing_accounts" else "account_number"
-            where = SQL("f.%s IN (SELECT * FROM bss_cohort_accounts)", SQL.identifier(column))
+            where = SQL("m.%s IN (SELECT * FROM bss_cohort_accounts)", SQL.identifier(column))
         cr.execute(
             SQL(
-                """UPDATE bss_import_cohort_member m SET cohort_id = %s
-                     FROM (%s) f WHERE m.id = f.id AND %s""",
+                "UPDATE bss_import_cohort_member m SET cohort_id = %s WHERE %s AND %s",
                 cohort.id,
-                free,
+                _free(ctx.run.id, obj),
                 where,
             )
         )
