@@ -339,6 +339,11 @@ def test_queued_migration_gives_the_in_process_counts_checksums_and_reconciliati
     )
     assert chunks == chunk_jobs > 10, (chunks, chunk_jobs)
     assert _psql(db, "SELECT string_agg(DISTINCT channel, ',') FROM queue_job") == "root.bss_import"
+    # What a client polling the run reads of its jobs: all done, none failed.
+    assert rpc.run(run_id, "get_queued_jobs") == {
+        "states": {"done": int(_psql(db, "SELECT count(*) FROM queue_job"))},
+        "failed": [],
+    }
     workers = _psql(
         db, "SELECT count(DISTINCT worker_pid) FROM queue_job WHERE method_name = '_queued_chunk'"
     )
@@ -403,6 +408,7 @@ def test_a_chunk_job_killed_with_its_worker_is_requeued_and_the_result_is_exact(
     # Each try counts: the one its worker died in, and the one after it was re-queued.
     assert set(retried.split(",")) == {"done:2"}, retried
     assert "Re-queued dead job with uuid" in server.log_path.read_text(errors="replace")
+    assert set(rpc.run(run_id, "get_queued_jobs")["states"]) == {"done"}
     summary = rpc.run(run_id, "get_migration_summary")
     explain = f"{json.dumps(summary, indent=1)}\n{server.log_tail()}"
     assert summary["state"] == "migrated" and summary["mismatches"] == 0, explain

@@ -9,6 +9,8 @@ chunk's id, and finds the state it needs in the database when it runs: any job m
 worker died, the job runner re-queued it) and does nothing twice.
 """
 
+from collections import Counter
+
 from odoo import _, models
 from odoo.addons.bss_import.services.migration import runner
 from odoo.addons.queue_job.delay import chain, group
@@ -19,6 +21,8 @@ from odoo.tools import SQL
 #: The channel of the migration's jobs (data/bss_import_queue_data.xml): its capacity is the number
 #: of chunks written at once.
 CHANNEL = "root.bss_import"
+#: The methods the migration's jobs run (their job functions: data/bss_import_queue_data.xml).
+JOB_METHODS = ("_queue_phases", "_queued_chunk", "_queued_settle")
 #: Seconds before a job looks again at chunks another worker holds.
 RECHECK_SECONDS = 10
 
@@ -87,23 +91,36 @@ class BssImportRun(models.Model):
             "job_uuid": getattr(job, "uuid", False),
         }
 
+    def _queued_jobs(self):
+        """The migration jobs of this run, whatever their state."""
+        # sudo: the job queue is the job runner's; only this run's migration jobs are read.
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search([("model_name", "=", self._name), ("method_name", "in", list(JOB_METHODS))])
+        )
+        return jobs.filtered(lambda job: self.id in job.records.ids)
+
     def _queued_jobs_pending(self):
         """The migration jobs of this run that the job runner has not finished (pending, handed out,
         started, or waiting for the jobs they follow): a second queued migration of the run would
         write its phases twice over."""
-        # sudo: the job queue is the job runner's; only whether this run has live jobs is read.
-        jobs = (
-            self.env["queue.job"]
-            .sudo()
-            .search(
-                [
-                    ("model_name", "=", self._name),
-                    ("method_name", "in", ["_queue_phases", "_queued_chunk", "_queued_settle"]),
-                    ("state", "not in", ["done", "cancelled", "failed"]),
-                ]
-            )
-        )
-        return jobs.filtered(lambda job: self.id in job.records.ids)
+        return self._queued_jobs().filtered(lambda job: job.state not in ("done", "cancelled", "failed"))
+
+    def get_queued_jobs(self):
+        """The run's migration jobs (Migration Operator): ``{"states": {state: count}, "failed":
+        [{"uuid", "name", "error"}]}``, for a client polling a queued migration (operators do not
+        read the job queue): a failed job stops the jobs after it, and the run stays *migrating*."""
+        self.ensure_one()
+        self._check_operator()
+        jobs = self._queued_jobs()
+        return {
+            "states": dict(Counter(jobs.mapped("state"))),
+            "failed": [
+                {"uuid": job.uuid, "name": job.name, "error": job.exc_message or job.exc_name or ""}
+                for job in jobs.filtered(lambda j: j.state == "failed")
+            ],
+        }
 
     def button_migrate_queued(self):
         """The run form's button: :meth:`action_migrate_queued` of every phase, then a notice."""

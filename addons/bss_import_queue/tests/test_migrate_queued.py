@@ -222,7 +222,12 @@ class TestMigrateQueued(MigrationCase):
         self.assertEqual((job.state, job.channel), ("pending", CHANNEL))
         with self.assertRaisesRegex(UserError, "already being migrated by 1 queue job"):
             run.action_migrate_queued()
+        # What a client polling the run reads of its jobs (operators do not read the job queue).
+        self.assertEqual(run.get_queued_jobs(), {"states": {"pending": 1}, "failed": []})
+        with self.assertRaises(AccessError):
+            run.with_user(self.user_plain).get_queued_jobs()
         job.button_cancelled()
+        self.assertEqual(run.get_queued_jobs(), {"states": {"cancelled": 1}, "failed": []})
         with trap_jobs() as trap:
             run.action_migrate_queued()
             trap.assert_jobs_count(1, only=run._queue_phases)
