@@ -658,6 +658,7 @@ class BssImportRun(models.Model):
         self._check_operator()
         self._lock()
         self._check_mapping_confirmed()
+        self._check_can_migrate()
         unknown = sorted(set(objects or ()) - set(runner.PHASE_OF))
         if unknown:
             raise UserError(
@@ -677,6 +678,10 @@ class BssImportRun(models.Model):
             self._release_writer_lock()
         self._migrated(phases)
         return {p["object"]: {k: v for k, v in p.items() if k != "object"} for p in phases}
+
+    def _check_can_migrate(self):
+        """Raise when the run's phases may not be started now by this process or a client (the run
+        migrates through its cohorts, or queue jobs write it); nothing by default."""
 
     def _take_writer_lock(self, take_over=False):
         """Take the company's writer lock for this run, committed at once on a cursor of its own:
@@ -789,6 +794,7 @@ class BssImportRun(models.Model):
         self._check_operator()
         self._check_mapping_confirmed()
         self._check_phase_object(obj)
+        self._check_can_migrate()
         self._take_writer_lock()
         if self.state != "migrating":
             self._lock()

@@ -246,13 +246,9 @@ class BssImportRunCohort(models.Model):
                     )
                 )
 
-    def action_migrate(self, objects=None):
+    def _check_can_migrate(self):
         self._check_not_split()
-        return super().action_migrate(objects)
-
-    def action_migrate_start(self, obj, chunk_size=None):
-        self._check_not_split()
-        return super().action_migrate_start(obj, chunk_size)
+        return super()._check_can_migrate()
 
     def action_reopen_mapping(self):
         for run in self:

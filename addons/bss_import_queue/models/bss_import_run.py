@@ -59,17 +59,7 @@ class BssImportRun(models.Model):
                 )
             )
         size = self._chunk_size(chunk_size)
-        pending = self._queued_jobs_pending()
-        if pending:
-            raise UserError(
-                _(
-                    "Run %(run)s is already being migrated by %(count)s queue job(s) not finished: wait for "
-                    "them, or requeue or cancel them (Job Queue → Jobs, channel %(channel)s).",
-                    run=self.name,
-                    count=len(pending),
-                    channel=CHANNEL,
-                )
-            )
+        self._check_can_migrate()
         self._take_writer_lock()
         self._server_write({"state": "migrating"})
         todo = [cls.object for cls in runner.PHASES if not objects or cls.object in objects]
@@ -90,6 +80,24 @@ class BssImportRun(models.Model):
             "channel": CHANNEL,
             "job_uuid": getattr(job, "uuid", False),
         }
+
+    def _check_can_migrate(self):
+        """A run whose migration jobs are not finished is not migrated again, queued or in-process:
+        the phases would be written twice over."""
+        res = super()._check_can_migrate()
+        for run in self:
+            pending = run._queued_jobs_pending()
+            if pending:
+                raise UserError(
+                    _(
+                        "Run %(run)s is already being migrated by %(count)s queue job(s) not finished: wait "
+                        "for them, or requeue or cancel them (Job Queue → Jobs, channel %(channel)s).",
+                        run=run.name,
+                        count=len(pending),
+                        channel=CHANNEL,
+                    )
+                )
+        return res
 
     def _queued_jobs(self):
         """The migration jobs of this run, whatever their state."""

@@ -222,6 +222,11 @@ class TestMigrateQueued(MigrationCase):
         self.assertEqual((job.state, job.channel), ("pending", CHANNEL))
         with self.assertRaisesRegex(UserError, "already being migrated by 1 queue job"):
             run.action_migrate_queued()
+        # Nor migrated in-process beside its jobs: the phases would be written twice over.
+        with self.assertRaisesRegex(UserError, "already being migrated by 1 queue job"):
+            run.action_migrate()
+        with self.assertRaisesRegex(UserError, "already being migrated by 1 queue job"):
+            run.action_migrate_start("service_plans")
         # What a client polling the run reads of its jobs (operators do not read the job queue).
         self.assertEqual(run.get_queued_jobs(), {"states": {"pending": 1}, "failed": []})
         with self.assertRaises(AccessError):
@@ -241,3 +246,25 @@ class TestMigrateQueued(MigrationCase):
             trap.assert_jobs_count(1, only=run._queue_phases)
         self.assertEqual(action["tag"], "display_notification")
         self.assertEqual(run.state, "migrating")
+
+
+@tagged("post_install", "-at_install")
+class TestQueuedCohorts(MigrationCase):
+    def test_a_run_split_into_cohorts_is_queued_cohort_by_cohort(self):
+        folder, _manifest = self.generate(subscribers=20, seed=29)
+        run = self.confirmed_run(folder=folder)
+        accounts = sorted({r["account_number"] for r in read_csv(folder / "billing_accounts.csv")})
+        cohort = (
+            self.env["bss.import.run"]
+            .with_user(self.operator)
+            .browse(run.action_new_cohort("accounts", accounts[0]))
+        )
+        with self.assertRaisesRegex(UserError, "migrates in cohorts"):
+            run.action_migrate_queued()
+        with trap_jobs() as trap:
+            cohort.action_migrate_queued()
+            trap.assert_jobs_count(1, only=cohort._queue_phases)
+            TestMigrateQueued.perform(self, trap)
+        cohort.invalidate_recordset()
+        self.assertEqual(cohort.state, "migrated")
+        self.assertEqual(self.phase(cohort, "billing_accounts").created, 1)

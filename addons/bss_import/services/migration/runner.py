@@ -433,7 +433,12 @@ def _write_chunk_and_commit(ctx, phase, record, chunk, tally):
             break
     message = f"chunk {sequence}: {_message(error)}"
     ctx.env["bss.import.chunk"].browse(chunk.id).write(
-        {"state": "failed", "error_message": message, "attempts": chunk.attempts + attempt, "worker": _WORKER}
+        {
+            "state": "failed",
+            "error_message": message,
+            "attempts": chunk.attempts + attempt,
+            "worker": _worker(),
+        }
     )
     record.write({"error_message": message})
     cr.commit()  # pylint: disable=invalid-commit
@@ -451,7 +456,10 @@ def _reclaim(ctx, chunk_id):
     return ctx.env["bss.import.chunk"].browse(row[0]) if row else None
 
 
-_WORKER = f"{socket.gethostname()}:{os.getpid()}"
+def _worker():
+    """Who writes the chunk: host and process, read when the chunk is written (a prefork server's
+    workers are forked after this module is imported: each has its own pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _write_chunk(ctx, phase, record, chunk, tally, attempt=1):
@@ -478,7 +486,7 @@ def _write_chunk(ctx, phase, record, chunk, tally, attempt=1):
             "source_sum": part.source.hexdigest(),
             "odoo_sum": part.odoo.hexdigest(),
             "differing_json": json.dumps(dict(part.differing), sort_keys=True) if part.differing else False,
-            "worker": _WORKER,
+            "worker": _worker(),
             "seconds": time.perf_counter() - begin,
             "date_done": fields.Datetime.now(),
             "error_message": False,
