@@ -802,6 +802,68 @@ def _migrate_phases(run, progress, workers=1, chunk_size=None, resume=False):
     return problems
 
 
+def _migrate(args, run, progress):
+    """Migrate the confirmed run: in this client's calls (--workers), or with --queue by the server's
+    queue jobs."""
+    if getattr(args, "queue", False):
+        if args.workers > 1:
+            raise UsageError(
+                "--queue and --workers: the job runner's workers write the chunks, not this client"
+            )
+        return _migrate_queued(run, progress, args.keys_per_chunk)
+    return _migrate_phases(run, progress, args.workers, args.keys_per_chunk)
+
+
+#: Seconds a queued migration may wait with every job pending before the client says why it may be.
+QUEUE_IDLE_HINT = 60
+
+
+def _migrate_queued(run, progress, chunk_size=None):
+    """Queue the run's migration (addon bss_import_queue: one job per chunk, written by the job runner's
+    workers) and wait until the run is migrated, printing its progress; a failed job stops the wait
+    with the job's error."""
+    kwargs = {"chunk_size": chunk_size} if chunk_size else {}
+    try:
+        queued = run.client.call(RUN_MODEL, "action_migrate_queued", [[run.id]], kwargs)
+    except xmlrpc.client.Fault as exc:
+        run.fail(fault_message(exc))
+    progress(
+        f"migration of {run.name} queued on the job channel {_text(queued.get('channel'))} "
+        f"({_int(queued.get('chunk_size'))} keys per chunk); the job runner's workers write it..."
+    )
+    started, last, hinted = time.monotonic(), None, False
+    interval = max(1.0, run.progress.interval or 5.0)
+    while True:
+        try:
+            run.refresh()
+            if run.state == "migrated":
+                return {}
+            jobs = run.call("get_queued_jobs")
+            info = run.call("get_progress")
+        except xmlrpc.client.Fault as exc:
+            run.fail(fault_message(exc))
+        failed = jobs.get("failed") or []
+        if failed:
+            errors = "; ".join(f"{_text(j.get('name'))}: {_text(j.get('error'))}" for j in failed)
+            raise RunFailed(
+                f"{run.name}: {len(failed)} queue job(s) failed ({errors}); the run stays migrating: "
+                "requeue the jobs (Job Queue → Jobs) or resume the run"
+            )
+        states = jobs.get("states") or {}
+        elapsed = time.monotonic() - started
+        if not hinted and elapsed > QUEUE_IDLE_HINT and set(states) <= {"pending", "wait_dependencies"}:
+            hinted = True
+            progress(
+                "  no job has started yet: is queue_job loaded server-wide (odoo --load base,web,queue_job) "
+                "on a server with workers, and the channel root.bss_import given a capacity?"
+            )
+        message = _text(info.get("message")) if info.get("step") == "migrate" else ""
+        if message and message != last:
+            last = message
+            progress(f"  {message} ({elapsed:.0f} s)")
+        time.sleep(interval)
+
+
 def cmd_run(args, client, progress):
     # Before anything is created: a cohort that cannot be read is a usage error.
     cohort = parse_cohort(args.cohort) if args.cohort else None
@@ -819,7 +881,7 @@ def cmd_run(args, client, progress):
     run.step("action_confirm_mapping", "confirming the mapping")
     if cohort:
         return _migrate_cohort(args, client, run, progress, cohort)
-    _migrate_phases(run, progress, args.workers, args.keys_per_chunk)
+    _migrate(args, run, progress)
     return _migration_result(args, client, run, progress)
 
 
@@ -885,7 +947,7 @@ def _migrate_cohort(args, client, run, progress, spec):
     cohort = Run(client, cohort_id, progress)
     cohort.refresh()
     progress(f"cohort {cohort.name} (id {cohort.id}) of run {run.name} created")
-    _migrate_phases(cohort, progress, args.workers, args.keys_per_chunk)
+    _migrate(args, cohort, progress)
     report = cohorts_json(_run_call(client, run.id, "get_cohort_report"))
     entry = next((c for c in report["cohorts"] if c["id"] == cohort.id), {})
     info = {
@@ -1039,7 +1101,7 @@ def cmd_delta(args, client, progress):
     run = _profiled_run(args, client, progress, values)
     progress("taking the mapping of the previous pass")
     run.step("action_confirm_mapping", "confirming the mapping")
-    _migrate_phases(run, progress, args.workers, args.keys_per_chunk)
+    _migrate(args, run, progress)
     delta = delta_json(_run_call(client, run.id, "get_delta_report"))
     if args.changes:
         count = write_changes(client, run.id, args.changes)
@@ -1354,6 +1416,13 @@ def _add_worker_arguments(parser, chunks=False):
     )
     if chunks:
         parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="have the server's queue jobs migrate the run (addon bss_import_queue, queue_job loaded "
+            "server-wide): one job per chunk on the channel root.bss_import; this client waits and prints "
+            "the progress",
+        )
+        parser.add_argument(
             "--keys-per-chunk",
             type=_whole,
             default=None,
@@ -1641,6 +1710,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.db:
         parser.error("--db is required (or set ODOO_DB)")
+    if getattr(args, "queue", False) and args.workers > 1:
+        parser.error("--queue and --workers: the job runner's workers write the chunks, not this client")
     progress = Progress(args.quiet, args.progress_interval)
     try:
         password = read_password(parser, args.password_env)

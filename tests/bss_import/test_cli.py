@@ -300,6 +300,28 @@ class FakeOdoo:
             run["rollbacks"] = run.get("rollbacks", 0) + 1
         return {"run_id": ids[0], "state": run["state"], "passes": [ids[0]], **ROLLBACK_REPORT}
 
+    # The queued migration (bss_import_queue): the server's jobs write the phases; the client polls.
+    queue_polls = 2  # get_queued_jobs calls before the jobs are done
+    queue_failed = None  # a failed job's {"uuid", "name", "error"}
+
+    def rpc_action_migrate_queued(self, ids, chunk_size=None):
+        run = self._existing(ids)
+        run.update(state="migrating", queued_chunk_size=chunk_size, queue_polls=0)
+        return {"objects": [p["object"] for p in self.plan], "chunk_size": chunk_size or 2000,
+                "channel": "root.bss_import", "job_uuid": "u-1"}  # fmt: skip
+
+    def rpc_get_queued_jobs(self, ids):
+        run = self._existing(ids)
+        run["queue_polls"] += 1
+        if self.queue_failed:
+            return {"states": {"done": 3, "failed": 1}, "failed": [self.queue_failed]}
+        if run["queue_polls"] >= self.queue_polls:
+            run.update(state="migrated", phases=list(self.outcome.values()), quarantine=self.quarantine)
+            return {"states": {"done": 5}, "failed": []}
+        run["progress"] = {"state": "migrating", "step": "migrate", "done": 100, "total": 200,
+                           "message": "subscribers: 100 of 200 rows"}  # fmt: skip
+        return {"states": {"done": 2, "started": 2, "pending": 1}, "failed": []}
+
     # Cohorts (bss_import_run_cohort): a cohort is a run of its own, migrated like any run.
     cohort_members = {"billing_accounts": 3, "subscribers": 12, "orders": 12, "invoices": 6}
 
@@ -1568,3 +1590,42 @@ def test_rollback_of_one_cohort_rolls_back_that_cohort_only(fake):
     unknown = cli("--url", fake.url, "--db", DB, "rollback", run_id, "--cohort", "wave-9")
     assert unknown.returncode == 1
     assert _one_error_line(unknown) == "error: run 1 has no cohort 'wave-9' (cohorts: pilot, C2)"
+
+
+# --- a migration written by the server's queue jobs -------------------------------------------------------
+
+
+def test_run_queue_lets_the_jobs_write_the_phases_and_waits_for_the_run(fake, csv_file):
+    result = cli(
+        "--url", fake.url, "--db", DB, "--progress-interval", "0.1", "run", csv_file, "--accept-suggestions",
+        "--queue", "--keys-per-chunk", "500", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    methods = [m for m, _a in fake.calls]
+    assert methods.count("action_migrate_queued") == 1
+    assert not [m for m in methods if m.startswith("action_migrate_") and m != "action_migrate_queued"]
+    assert fake.runs[1]["queued_chunk_size"] == 500
+    summary = json.loads(result.stdout)
+    assert (summary["state"], summary["mismatches"]) == ("migrated", 0)
+    assert summary["objects"]["subscribers"]["created"] == 185
+    assert "queued on the job channel root.bss_import (500 keys per chunk)" in result.stderr
+    assert "subscribers: 100 of 200 rows" in result.stderr
+
+
+def test_a_failed_queue_job_stops_the_wait_with_its_error(fake, csv_file):
+    fake.queue_failed = {"uuid": "u-9", "name": "BSSI/00001: subscribers chunk 3", "error": "disk full"}
+    result = cli("--url", fake.url, "--db", DB, "run", csv_file, "--accept-suggestions", "--queue")
+    assert result.returncode == 1
+    assert _one_error_line(result) == (
+        "error: BSSI/00001: 1 queue job(s) failed (BSSI/00001: subscribers chunk 3: disk full); the run "
+        "stays migrating: requeue the jobs (Job Queue → Jobs) or resume the run"
+    )
+
+
+def test_queue_and_workers_do_not_go_together(fake, csv_file):
+    result = cli(
+        "--url", fake.url, "--db", DB, "run", csv_file, "--accept-suggestions", "--queue", "--workers", "2"
+    )
+    assert result.returncode == 2
+    assert "--queue and --workers" in result.stderr
+    assert fake.runs == {}

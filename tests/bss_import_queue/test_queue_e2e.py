@@ -365,6 +365,41 @@ def test_queued_migration_gives_the_in_process_counts_checksums_and_reconciliati
     assert _phases(db, again) == queued_phases
 
 
+def test_the_cli_queues_a_run_and_waits_for_the_job_runner(server, tmp_path):
+    """``bss_migrate.py run --queue``: the server's jobs write every phase, the client only waits."""
+    db = server.dbs[0]
+    folder, manifest, _data = _export(tmp_path, 120, 17)
+    env = {k: v for k, v in os.environ.items() if k not in ("ODOO_DB", "ODOO_PASSWORD")}
+    env["ODOO_PASSWORD"] = "admin"
+    jobs_before = int(_psql(db, "SELECT count(*) FROM queue_job WHERE method_name = '_queued_chunk'"))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bss_migrate.py"), "--url", server.url, "--db", db]
+        + ["--progress-interval", "1", "run", str(folder), "--accept-suggestions", "--queue"]
+        + ["--keys-per-chunk", "40", "--json"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT + 120,
+    )
+    explain = f"{result.stderr}\n{server.log_tail()}"
+    assert result.returncode == 0, explain
+    summary = json.loads(result.stdout)
+    assert summary["state"] == "migrated" and summary["mismatches"] == 0, explain
+    assert "queued on the job channel root.bss_import (40 keys per chunk)" in result.stderr, explain
+    # Every phase of the export, written by chunk jobs (none by the client).
+    assert {"orders", "invoices", "subscribers"} <= set(summary["objects"]), explain
+    for obj, counts in summary["objects"].items():
+        total = sum(
+            counts[k] for k in ("duplicates_collapsed", "quarantined", "created", "updated", "unchanged")
+        )
+        assert total == counts["source_rows"], (obj, explain)
+    chunk_jobs = int(_psql(db, "SELECT count(*) FROM queue_job WHERE method_name = '_queued_chunk'"))
+    chunks = int(_psql(db, CHUNKS + "WHERE p.run_id = %s", summary["run_id"]))
+    assert chunk_jobs - jobs_before == chunks, (chunk_jobs, jobs_before, chunks)
+    assert _duplicates(db) == 0
+
+
 def test_a_chunk_job_killed_with_its_worker_is_requeued_and_the_result_is_exact(server, tmp_path):
     db = server.dbs[1]
     rpc = Rpc(server, db)
