@@ -15,7 +15,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import xmlrpc.client
 from pathlib import Path
 
 import pytest
+from odoo_server import free_port, pg_args
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "bss_migrate.py"
@@ -37,26 +37,6 @@ DEFECTS = (
 INSTALL_TIMEOUT = 1200
 START_TIMEOUT = 180
 CLI_TIMEOUT = 600
-
-
-def _pg_args():
-    """odoo-bin's database options from the PG* variables (as scripts/setup.sh does)."""
-    args = []
-    for var, option in (
-        ("PGHOST", "--db_host"),
-        ("PGPORT", "--db_port"),
-        ("PGUSER", "--db_user"),
-        ("PGPASSWORD", "--db_password"),
-    ):
-        if os.environ.get(var):
-            args += [option, os.environ[var]]
-    return args
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _psql(db, sql):
@@ -106,7 +86,7 @@ def _odoo_base(data_dir):
         f"{ODOO_PATH / 'odoo' / 'addons'},{ROOT / 'addons'}",
         "--data-dir",
         str(data_dir),
-        *_pg_args(),
+        *pg_args(),
     ]
 
 
@@ -191,7 +171,7 @@ def odoo(tmp_path_factory):
     data_dir = tmp / "data"
     base = _odoo_base(data_dir)
     env = {**os.environ, "PYTHONPATH": str(ODOO_PATH)}
-    port = int(os.environ.get("BSS_E2E_HTTP_PORT") or _free_port())
+    port = int(os.environ.get("BSS_E2E_HTTP_PORT") or free_port())
     server = OdooServer(db, f"http://127.0.0.1:{port}", tmp / "odoo.log")
     proc = None
     try:
@@ -743,7 +723,7 @@ def prefork(tmp_path_factory):
     data_dir = tmp / "data"
     base = _odoo_base(data_dir)
     env = {**os.environ, "PYTHONPATH": str(ODOO_PATH)}
-    port = _free_port()
+    port = free_port()
     server = OdooServer(db, f"http://127.0.0.1:{port}", tmp / "odoo.log")
     procs = []
 

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -25,6 +24,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from odoo_server import free_port, pg_args
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "scripts" / "generate_bss_export.py"
@@ -59,31 +59,12 @@ def _psql(db, sql, *args):
     return result.stdout.strip()
 
 
-def _pg_args():
-    args = []
-    for var, option in (
-        ("PGHOST", "--db_host"),
-        ("PGPORT", "--db_port"),
-        ("PGUSER", "--db_user"),
-        ("PGPASSWORD", "--db_password"),
-    ):
-        if os.environ.get(var):
-            args += [option, os.environ[var]]
-    return args
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class QueueServer:
     """Odoo serving two databases with two web workers and the job runner; ``start()``, ``kill9()``."""
 
     def __init__(self, tmp, dbs):
         self.dbs = dbs
-        self.port = int(os.environ.get("BSS_E2E_HTTP_PORT") or _free_port())
+        self.port = int(os.environ.get("BSS_E2E_HTTP_PORT") or free_port())
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "odoo.log"
         self.base = [
@@ -93,7 +74,7 @@ class QueueServer:
             f"{ODOO_PATH / 'odoo' / 'addons'},{QUEUE_JOB_ADDONS},{ROOT / 'addons'}",
             "--data-dir",
             str(tmp / "data"),
-            *_pg_args(),
+            *pg_args(),
         ]
         self.env = {
             **os.environ,

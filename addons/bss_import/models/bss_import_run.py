@@ -659,15 +659,7 @@ class BssImportRun(models.Model):
         self._lock()
         self._check_mapping_confirmed()
         self._check_can_migrate()
-        unknown = sorted(set(objects or ()) - set(runner.PHASE_OF))
-        if unknown:
-            raise UserError(
-                _(
-                    "No migration phase exists for %(objects)s (phases: %(phases)s).",
-                    objects=", ".join(unknown),
-                    phases=", ".join(runner.PHASE_OF),
-                )
-            )
+        self._check_phase_objects(objects or ())
         chunk_size = self._chunk_size()
         self._take_writer_lock()
         self._server_write({"state": "migrating"})
@@ -772,11 +764,16 @@ class BssImportRun(models.Model):
         return size
 
     def _check_phase_object(self, obj):
-        if obj not in runner.PHASE_OF:
+        self._check_phase_objects([obj])
+
+    def _check_phase_objects(self, objects):
+        """Raise naming the objects of ``objects`` no migration phase exists for."""
+        unknown = sorted(set(objects) - set(runner.PHASE_OF))
+        if unknown:
             raise UserError(
                 _(
                     "No migration phase exists for %(objects)s (phases: %(phases)s).",
-                    objects=obj,
+                    objects=", ".join(unknown),
                     phases=", ".join(runner.PHASE_OF),
                 )
             )

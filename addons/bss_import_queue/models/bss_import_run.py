@@ -49,15 +49,7 @@ class BssImportRun(models.Model):
         self._check_operator()
         self._lock()
         self._check_mapping_confirmed()
-        unknown = sorted(set(objects or ()) - set(runner.PHASE_OF))
-        if unknown:
-            raise UserError(
-                _(
-                    "No migration phase exists for %(objects)s (phases: %(phases)s).",
-                    objects=", ".join(unknown),
-                    phases=", ".join(runner.PHASE_OF),
-                )
-            )
+        self._check_phase_objects(objects or ())
         size = self._chunk_size(chunk_size)
         self._check_can_migrate()
         self._take_writer_lock()
