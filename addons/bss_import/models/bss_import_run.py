@@ -663,6 +663,7 @@ class BssImportRun(models.Model):
         chunk_size = self._chunk_size()
         self._take_writer_lock()
         self._server_write({"state": "migrating"})
+        self._prepare_phases()
         try:
             phases = runner.migrate(self, objects, chunk_size)
             self._after_phases()
@@ -674,6 +675,11 @@ class BssImportRun(models.Model):
     def _check_can_migrate(self):
         """Raise when the run's phases may not be started now by this process or a client (the run
         migrates through its cohorts, or queue jobs write it); nothing by default."""
+
+    def _prepare_phases(self):
+        """What the run needs before its phases start, once it holds the writer lock (a delta pass of
+        a run migrated in cohorts lists the customers it may update); nothing by default. Called again
+        on every start: it does nothing the second time."""
 
     def _take_writer_lock(self, take_over=False):
         """Take the company's writer lock for this run, committed at once on a cursor of its own:
@@ -796,6 +802,7 @@ class BssImportRun(models.Model):
         if self.state != "migrating":
             self._lock()
             self._server_write({"state": "migrating"})
+        self._prepare_phases()
         self.env.flush_all()
         if runner.start_phase(self, obj, self._chunk_size(chunk_size)) is None:
             return {}

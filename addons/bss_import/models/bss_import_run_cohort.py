@@ -261,17 +261,78 @@ class BssImportRunCohort(models.Model):
                 )
         return super().action_reopen_mapping()
 
+    # ------------------------------------------------------- delta passes
+    def _split_origin(self):
+        """The run split into cohorts this delta pass updates (empty when it is not one)."""
+        origin = self.delta_of_id
+        return origin if origin and origin._cohorts() else self.browse()
+
+    def _reads_members(self):
+        """Whether the run's phases read only its members: a cohort, or a delta pass of a run migrated
+        in cohorts (the customers Odoo owns)."""
+        self.ensure_one()
+        return bool(self.cohort_of_id or self._split_origin())
+
     @api.model
     def _delta_origin(self, run_id, company_id=None):
+        """A delta pass of a run migrated in cohorts (or of one of its cohorts) updates the customers its
+        migrated cohorts moved: the run needs one migrated cohort, not to be migrated as a whole."""
         run = self.browse(run_id).exists()
-        if run and (run.cohort_of_id or run._cohorts()):
+        origin = run and (run.cohort_of_id or run.delta_of_id or run)
+        if not origin or not origin._cohorts():
+            return super()._delta_origin(run_id, company_id)
+        run.check_access("read")
+        if origin.company_id.id != (company_id or self.env.company.id):
             raise UserError(
                 _(
-                    "Run %(run)s is migrated in cohorts: a delta pass applies to a run migrated as a whole.",
-                    run=(run.cohort_of_id or run).name,
+                    "Run %(run)s migrated into %(company)s: its delta pass must be a run of that company.",
+                    run=origin.name,
+                    company=origin.company_id.name,
                 )
             )
-        return super()._delta_origin(run_id, company_id)
+        if not origin._cohorts().filtered(lambda c: c.state == "migrated"):
+            raise UserError(
+                _(
+                    "Run %(run)s has no migrated cohort: a delta pass applies a later export to what its "
+                    "cohorts migrated.",
+                    run=origin.name,
+                )
+            )
+        return origin
+
+    def _passes(self):
+        """A run migrated in cohorts: its cohorts are passes too (what they migrated may vanish)."""
+        passes = super()._passes()
+        origin = self.cohort_of_id or self.delta_of_id or self
+        return passes | origin._cohorts()
+
+    def _previous_pass(self):
+        """A cohort has no mapping of its own: its run's is the one a delta pass takes."""
+        previous = super()._previous_pass()
+        return previous.cohort_of_id or previous
+
+    def _prepare_phases(self):
+        """A delta pass of a run migrated in cohorts lists its export's customers (once) and takes
+        those whose billing account a migrated cohort moved: the legacy system still owns the others,
+        and the pass leaves them alone."""
+        res = super()._prepare_phases()
+        origin = self._split_origin()
+        if origin:
+            Member = self.env["bss.import.cohort.member"]
+            Member.flush_model()
+            if not Member.sudo().search_count([("cohort_id", "=", self.id)], limit=1):
+                ctx = MigrationContext(self, members=False)
+                cohorts.list_members(ctx, runner.PHASE_OF)
+                counts = cohorts.assign_owned(ctx, origin)
+                Member.invalidate_model()
+                self._message_log(
+                    body=_(
+                        "Delta pass of a run migrated in cohorts: it updates %(summary)s that its migrated "
+                        "cohorts moved; the legacy system owns the rest.",
+                        summary=", ".join(f"{n} {obj.replace('_', ' ')}" for obj, n in counts.items()),
+                    )
+                )
+        return res
 
     def action_new_cohort_wizard(self):
         self.ensure_one()
@@ -390,7 +451,10 @@ class BssImportRunCohort(models.Model):
         if self._cohorts():
             own = [obj for obj in runner.PHASE_OF if obj in cohorts.KEYED]
             shared = [obj for obj in runner.PHASE_OF if obj not in cohorts.KEYED]
-            steps = [(cohort.ids, own) for cohort in self._live_cohorts().sorted("id", reverse=True)]
+            # Its delta passes first, newest first (what they changed or created), then each cohort.
+            deltas = self.with_context(active_test=False).delta_ids.sorted("id", reverse=True)
+            steps = [(delta.ids, None) for delta in deltas]
+            steps += [(cohort.ids, own) for cohort in self._live_cohorts().sorted("id", reverse=True)]
             return [*steps, (self._rollback_passes().ids, shared)]
         return super()._rollback_steps()
 

@@ -1,3 +1,5 @@
+import csv
+import io
 from collections import defaultdict
 
 from odoo.exceptions import AccessError, UserError
@@ -138,8 +140,6 @@ class TestMigrateCohorts(MigrationCase):
             run.action_migrate()
         with self.assertRaisesRegex(UserError, "shared by its cohorts"):
             run.with_user(self.manager).action_reopen_mapping()
-        with self.assertRaisesRegex(UserError, "migrated in cohorts"):
-            self.Run.create({"delta_of_id": cohort.id})
 
     def test_later_cohorts_take_only_what_earlier_ones_did_not_and_the_rest_takes_everything_left(self):
         folder, rows = self.export()
@@ -237,6 +237,8 @@ class TestMigrateCohorts(MigrationCase):
             run.action_new_cohort("rest", name="one")
         with self.assertRaisesRegex(UserError, "cohorts are created on the first run"):
             cohort.action_new_cohort("rest")
+        with self.assertRaisesRegex(UserError, "has no migrated cohort"):
+            self.Run.create({"delta_of_id": run.id})
         with self.assertRaises(AccessError):
             cohort.write({"cohort_value": "everything"})
         with self.assertRaises(AccessError):
@@ -279,3 +281,63 @@ class TestMigrateCohorts(MigrationCase):
         self.assertFalse(
             self.env["bss.import.link"].sudo().search_count([("created_run_id", "in", run.cohort_ids.ids)])
         )
+
+    def later_export(self, folder, edit):
+        """The export's files, subscribers.csv rewritten by ``edit(rows) -> rows``."""
+        files = {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix == ".csv"}
+        rows = read_csv(folder / "subscribers.csv")
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(edit(rows))
+        files["subscribers.csv"] = out.getvalue().encode()
+        return files
+
+    def test_a_delta_pass_of_a_run_in_cohorts_updates_only_what_its_migrated_cohorts_moved(self):
+        folder, rows = self.export()
+        run = self.confirmed_run(folder=folder)
+        before = fingerprint(self)
+        accounts = sorted({r["account_number"] for r in rows["billing_accounts"]})
+        pilot = accounts[:3]
+        cohort = self.Run.browse(run.action_new_cohort("accounts", ",".join(pilot)))
+        cohort.action_migrate()
+        held = {k for _o, k in self.open_quarantine(cohort)}
+        moved = [
+            r for r in rows["subscribers"] if r["account_number"] in pilot and r["subscriber_id"] not in held
+        ]
+        legacy = next(r for r in rows["subscribers"] if r["account_number"] == accounts[-1])
+        changed, gone = moved[0], moved[1]
+        new = {**changed, "subscriber_id": "S900000001", "imsi": "", "iccid": ""}
+        new["msisdn"] = changed["msisdn"][:-4] + "9999"
+
+        def edit(subscribers):
+            out = []
+            for r in subscribers:
+                if r["subscriber_id"] == gone["subscriber_id"]:
+                    continue
+                if r["subscriber_id"] in (changed["subscriber_id"], legacy["subscriber_id"]):
+                    r = {**r, "city": "Deltaville"}
+                out.append(r)
+            return [*out, new]
+
+        # A pass of the run, or of its cohort: the same run's pass, with the run's mapping.
+        delta = self.delta_run(cohort, self.later_export(folder, edit))
+        self.assertEqual(delta.delta_of_id, run)
+        delta.action_migrate()
+        delta.invalidate_recordset()
+        self.assertEqual(delta.state, "migrated")
+        changes = {(c.object, c.kind, c.source_key, c.field_name or "") for c in delta.change_ids}
+        self.assertIn(("subscribers", "changed", changed["subscriber_id"], "city"), changes)
+        self.assertIn(("subscribers", "vanished", gone["subscriber_id"], ""), changes)
+        # The legacy system's customers are not the pass's: not created, not listed.
+        self.assertFalse([c for c in changes if c[2] in (legacy["subscriber_id"], legacy["account_number"])])
+        self.assertFalse(self.link("subscribers", legacy["subscriber_id"]))
+        self.assertEqual(self.link("subscribers", new["subscriber_id"]).created_run_id, delta)
+        report = delta.get_delta_report()["objects"]["subscribers"]
+        self.assertEqual((report["new"], report["changed"], report["vanished"]), (1, 1, 1))
+        self.assertEqual(self.record("subscribers", changed["subscriber_id"]).city, "Deltaville")
+
+        # The run's rollback undoes the pass, then the cohort, then the catalogue.
+        run.with_user(self.manager).action_rollback()
+        self.assertEqual(fingerprint(self), before)
+        self.assertEqual(set((run | run.cohort_ids | run.delta_ids).mapped("state")), {"rolled_back"})

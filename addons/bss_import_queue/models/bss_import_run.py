@@ -54,6 +54,7 @@ class BssImportRun(models.Model):
         self._check_can_migrate()
         self._take_writer_lock()
         self._server_write({"state": "migrating"})
+        self._prepare_phases()
         todo = [cls.object for cls in runner.PHASES if not objects or cls.object in objects]
         job = self.with_delay(description=_("%(run)s: start the migration", run=self.name))._queue_phases(
             todo, size

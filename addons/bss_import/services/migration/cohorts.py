@@ -246,6 +246,35 @@ def assign(ctx, phases, cohort):
     return counts
 
 
+def assign_owned(ctx, origin):
+    """Give the delta pass ``ctx.run`` the members of its export (listed from its own rows) whose
+    billing account a migrated cohort of ``origin`` moved: what Odoo owns, and a delta pass may
+    update. Returns {object: members}."""
+    cr = ctx.env.cr
+    owned = SQL(
+        """SELECT m.source_key FROM bss_import_cohort_member m JOIN bss_import_run c ON c.id = m.cohort_id
+            WHERE m.run_id = %s AND m.object = 'billing_accounts' AND c.state = 'migrated'""",
+        origin.id,
+    )
+    counts = {}
+    for obj in KEYED:
+        column = "source_key" if obj == "billing_accounts" else "account_number"
+        cr.execute(
+            SQL(
+                """UPDATE bss_import_cohort_member m SET cohort_id = %s
+                    WHERE m.run_id = %s AND m.object = %s AND m.cohort_id IS NULL AND m.%s IN (%s)""",
+                ctx.run.id,
+                ctx.run.id,
+                obj,
+                SQL.identifier(column),
+                owned,
+            )
+        )
+        counts[obj] = cr.rowcount
+    cr.execute(SQL("ANALYZE bss_import_cohort_member"))
+    return counts
+
+
 def member_counts(cr, cohort_ids):
     """{cohort id: {object: members}}."""
     if not cohort_ids:

@@ -18,7 +18,7 @@ class MigrationContext:
     company and the confirmed mapping before building this context.
     """
 
-    def __init__(self, run, chunk_size=2000):
+    def __init__(self, run, chunk_size=2000, members=True):
         self.run = run
         self.company = run.company_id
         # sudo: see the class docstring; the records are written in the run's company.
@@ -27,8 +27,9 @@ class MigrationContext:
         #: The run whose export, mapping and settings the phases read: a cohort's run (a cohort
         #: migrates a part of it, :mod:`.cohorts`), else the run itself.
         self.source = self.run.cohort_of_id or self.run
-        #: The cohort being migrated (its members limit every phase's rows), else None.
-        self.cohort = self.run if self.run.cohort_of_id else None
+        #: The run whose members limit every phase's rows (a cohort, or a delta pass of a run migrated
+        #: in cohorts: :mod:`.cohorts`), else None; ``members=False`` reads every row (to list them).
+        self.cohort = self.run if members and self.run._reads_members() else None
         #: {object: members} of the cohort, read when first needed.
         self.cohort_members = None
         self.staged = profiler.StagedRun(self.source)
