@@ -322,7 +322,7 @@ class BssImportRunCohort(models.Model):
             Member.flush_model()
             if not Member.sudo().search_count([("cohort_id", "=", self.id)], limit=1):
                 ctx = MigrationContext(self, members=False)
-                cohorts.list_members(ctx, runner.PHASE_OF)
+                cohorts.list_members(ctx, runner.PHASE_OF, claim_linked=False)
                 counts = cohorts.assign_owned(ctx, origin)
                 Member.invalidate_model()
                 self._message_log(

@@ -341,3 +341,27 @@ class TestMigrateCohorts(MigrationCase):
         run.with_user(self.manager).action_rollback()
         self.assertEqual(fingerprint(self), before)
         self.assertEqual(set((run | run.cohort_ids | run.delta_ids).mapped("state")), {"rolled_back"})
+
+    def test_a_new_run_of_the_same_source_leaves_customers_another_run_migrated_to_odoo(self):
+        folder, rows = self.export()
+        first = self.confirmed_run(folder=folder)
+        accounts = sorted({r["account_number"] for r in rows["billing_accounts"]})
+        pilot = self.Run.browse(first.action_new_cohort("accounts", ",".join(accounts[:2])))
+        pilot.action_migrate()
+        second = self.confirmed_run(folder=folder)
+        with self.assertRaisesRegex(UserError, "already in a cohort.*" + accounts[0]):
+            second.action_new_cohort("accounts", accounts[0])
+        rest = self.Run.browse(second.action_new_cohort("rest"))
+        self.assertEqual(rest.cohort_accounts, len(accounts) - 2)
+        Member = self.env["bss.import.cohort.member"].sudo()
+        owned = Member.search(
+            [("run_id", "=", second.id), ("object", "=", "billing_accounts"), ("owner", "=", "odoo")]
+        )
+        self.assertEqual(set(owned.mapped("source_key")), set(accounts[:2]))
+        self.assertEqual(owned.cohort_id, pilot)
+        rest.action_migrate()
+        self.assertEqual(
+            self.linked(rest)["billing_accounts"],
+            set(accounts[2:]) - {k for _o, k in self.open_quarantine(rest)},
+        )
+        self.assertEqual(self.phase(rest, "billing_accounts").source_rows, len(accounts) - 2)

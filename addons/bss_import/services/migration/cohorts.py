@@ -61,12 +61,14 @@ def restrict(sql, table, cohort):
     return SQL("SELECT * FROM (%s) c WHERE %s IN (%s)", sql, col, members)
 
 
-def list_members(ctx, phases):
+def list_members(ctx, phases, claim_linked=True):
     """List the customers of the run ``ctx`` migrates (once): one member row per key of the billing
     accounts, subscribers, orders and invoices of its export, with the billing account of each.
 
     ``phases``: {object: the phase class}, whose staged rows give the keys.
-    Returns the number of rows listed (0 when they were listed before).
+    With ``claim_linked``, a customer another run of the company migrated
+    is listed as that run's (Odoo owns it). Returns the number of rows listed
+    (0 when they were listed before).
     """
     cr = ctx.env.cr
     ctx.env["bss.import.cohort.member"].flush_model()
@@ -94,6 +96,20 @@ def list_members(ctx, phases):
             )
         )
         listed += cr.rowcount
+    if claim_linked:
+        # A customer another run of the company already migrated (in a cohort or whole) is Odoo's:
+        # it is that run's member, and no cohort of this run takes it (a later export of it is a
+        # delta pass of that run).
+        cr.execute(
+            SQL(
+                """UPDATE bss_import_cohort_member m SET cohort_id = l.created_run_id
+                     FROM bss_import_link l JOIN bss_import_run r ON r.id = l.created_run_id
+                    WHERE m.run_id = %s AND l.company_id = %s AND l.object = m.object
+                      AND l.source_key = m.source_key AND r.state = 'migrated'""",
+                ctx.run.id,
+                ctx.company.id,
+            )
+        )
     # The cohorts' selections and assignments join the members: plan them on what is there.
     cr.execute(SQL("ANALYZE bss_import_cohort_member"))
     return listed
