@@ -18,10 +18,6 @@ function tourValue(name) {
 registry.category("web_tour.tours").add("bss_import_cohort_tour", {
     steps: () => [
         {
-            content: "The run's mapping is confirmed",
-            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains(Mapping confirmed)",
-        },
-        {
             content: "Migrate in waves: a new cohort",
             trigger: ".o_form_view .o_statusbar_buttons button[name='action_new_cohort_wizard']",
             run: "click",
@@ -56,8 +52,9 @@ registry.category("web_tour.tours").add("bss_import_cohort_tour", {
             run: "click",
         },
         {
-            content: "The cohort is migrated",
-            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains(Migrated)",
+            // Not the status bar: with many header buttons it folds its states into a menu.
+            content: "The cohort is migrated: the date Odoo owns its customers from is shown",
+            trigger: ".o_form_view .o_field_widget[name='date_migrated']",
         },
         {
             content: "Open the customers still on the legacy system",

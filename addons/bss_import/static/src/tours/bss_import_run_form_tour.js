@@ -16,8 +16,9 @@ function runName() {
 registry.category("web_tour.tours").add("bss_import_run_form_tour", {
     steps: () => [
         {
-            content: "The run is migrated",
-            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains(Migrated)",
+            // Not the status bar: with many header buttons it folds its states into a menu.
+            content: "The run is migrated: it offers a delta pass",
+            trigger: ".o_form_view .o_statusbar_buttons button[name='action_new_delta_pass']",
         },
         {
             content: "Start a delta pass of the run",
@@ -44,8 +45,8 @@ registry.category("web_tour.tours").add("bss_import_run_form_tour", {
             run: "click",
         },
         {
-            content: "The run is rolled back",
-            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains(Rolled back)",
+            content: "The run is rolled back, by whom is shown",
+            trigger: ".o_form_view .o_field_widget[name='rollback_user_id']:contains(Tour Manager)",
         },
         {
             content: "Open what the rollback did",
