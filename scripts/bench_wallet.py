@@ -1,0 +1,225 @@
+"""Measure telecom_wallet operations as a new user would: each in its own transaction through
+Odoo's own retry (``odoo.service.model.retrying``, what an XML-RPC call gets), on wallets of one
+company.
+
+Run through scripts/bench_wallet.sh (which prepares the virtualenv, PostgreSQL and a fresh copy of
+a database where telecom_wallet is installed). Prints:
+
+* one client posting top-ups one after another (operations/s);
+* where one operation's time goes: a profile of those operations, cumulative seconds per part
+  (creating the entry, posting it, its sequence number, the hash chain, locks, computed fields,
+  mail and tracking, the rest);
+* ``--clients`` concurrent clients (threads, each its own cursor and transaction), each on wallets
+  of its own (distinct wallets of one company): operations/s and how many failed after Odoo's
+  retries (a failure is an error the client would see);
+
+then the figures as one JSON line: ``{"single_ops_per_s", "clients", "concurrent_ops_per_s",
+"failed", "batch_ops_per_s", "batch_size"}`` (no batch path exists yet: null).
+"""
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import sys
+import threading
+import time
+import uuid
+from functools import partial
+from pathlib import Path
+
+#: Parts of one operation: (name, [(file path ending, function name prefix)]). A part counts the
+#: cumulative time of its outermost calls (a call from another call of the same part counts once).
+PARTS = (
+    ("the whole operation", [("telecom_wallet/models/telecom_wallet.py", "_telecom_run_operation")]),
+    ("wallet and journal locks", [("telecom_wallet/models/telecom_wallet.py", "_telecom_lock")]),
+    ("entry created (account.move create)", [("account/models/account_move.py", "create")]),
+    ("entry posted (_post)", [("account/models/account_move.py", "_post")]),
+    ("  of which: sequence number", [("account/models/sequence_mixin.py", "_set_next_sequence")]),
+    (
+        "  of which: hash chain",
+        [
+            ("account/models/account_move.py", "_hash_moves"),
+            ("account/models/account_move.py", "_get_chain_info"),
+        ],
+    ),  # fmt: skip
+    (
+        "mail and tracking",
+        [
+            ("mail/models/mail_thread.py", "_message_track"),
+            ("mail/models/mail_thread.py", "message_post"),
+            ("mail/models/mail_thread.py", "_track_finalize"),
+        ],
+    ),  # fmt: skip
+    ("flushing to the database", [("odoo/models.py", "flush_model"), ("odoo/api.py", "flush_all")]),
+    ("commit", [("odoo/sql_db.py", "commit")]),
+)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--addons-path", required=True)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--wallets", type=int, default=40, help="wallets of the company (default 40)")
+    parser.add_argument("--operations", type=int, default=50, help="operations of the single client")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--per-client", type=int, default=25, help="operations of each concurrent client")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, os.environ.get("ODOO_PATH", str(Path.home() / "src" / "odoo-18.0")))
+    import odoo
+    from odoo.api import Environment
+
+    odoo.tools.config.parse_config(
+        ["--addons-path", args.addons_path, "--data-dir", args.data_dir, "-d", args.db, "--log-level", "warn"]
+    )
+    registry = odoo.modules.registry.Registry(args.db)
+    wallet_ids = prepare(registry, Environment, args.wallets)
+    figures = {}
+
+    # One client, operations one after another.
+    ops = [(wallet_ids[n % len(wallet_ids)], f"BENCH-S-{n}") for n in range(args.operations)]
+    started = time.perf_counter()
+    failed = sum(not operate(registry, Environment, wid, ref) for wid, ref in ops)
+    seconds = time.perf_counter() - started
+    figures["single_ops_per_s"] = round(len(ops) / seconds, 1)
+    print(
+        f"1 client: {len(ops)} top-ups in {seconds:.1f} s: {figures['single_ops_per_s']} operations/s, ",
+        end="",
+    )
+    print(f"{failed} failed")
+    # The same again under the profiler (which slows it down: the parts are shares, not timings).
+    ops = [(wallet_ids[n % len(wallet_ids)], f"BENCH-P-{n}") for n in range(min(20, args.operations))]
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for wid, ref in ops:
+        operate(registry, Environment, wid, ref)
+    profiler.disable()
+    breakdown(profiler, time.perf_counter() - started, len(ops))
+
+    # Concurrent clients on distinct wallets.
+    failures, lock = [], threading.Lock()
+
+    def client(n):
+        mine = wallet_ids[n :: args.clients] or wallet_ids
+        for k in range(args.per_client):
+            if not operate(registry, Environment, mine[k % len(mine)], f"BENCH-C{n}-{k}", failures, lock):
+                pass
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    total = args.clients * args.per_client
+    figures.update(
+        clients=args.clients,
+        concurrent_ops_per_s=round(total / seconds, 1),
+        failed=len(failures),
+        batch_ops_per_s=None,
+        batch_size=None,
+    )
+    print(
+        f"{args.clients} clients: {total} top-ups in {seconds:.1f} s: {figures['concurrent_ops_per_s']} "
+        f"operations/s, {len(failures)} failed"
+    )
+    for error in sorted(set(failures))[:5]:
+        print(f"  failed: {error}")
+    check(registry, Environment, wallet_ids)
+    print(json.dumps(figures, sort_keys=True))
+
+
+def prepare(registry, Environment, count):
+    """A company of its own with ``count`` wallets (committed): what the clients post to."""
+    import odoo
+
+    with registry.cursor() as cr:
+        env = Environment(cr, odoo.SUPERUSER_ID, {})
+        company = env["res.company"].create({"name": f"Bench Mobile {uuid.uuid4().hex[:6]}"})
+        env = env(context={"allowed_company_ids": [company.id]})
+        company._telecom_wallet_setup()
+        partners = env["res.partner"].create(
+            [{"name": f"Bench subscriber {n}", "company_id": company.id} for n in range(count)]
+        )
+        wallets = env["telecom.wallet"].create(
+            [
+                {"partner_id": p.id, "company_id": company.id, "currency_id": company.currency_id.id}
+                for p in partners
+            ]
+        )
+        return wallets.ids
+
+
+def operate(registry, Environment, wallet_id, reference, failures=None, lock=None):
+    """One top-up in its own transaction through Odoo's retry; False (and the error noted) when it
+    failed after the retries, as a client would see it."""
+    import odoo
+    from odoo.service.model import retrying
+
+    try:
+        with registry.cursor() as cr:
+            env = Environment(cr, odoo.SUPERUSER_ID, {})
+            wallet = env["telecom.wallet"].browse(wallet_id)
+            env = env(context={"allowed_company_ids": [wallet.company_id.id]})
+            retrying(partial(env["telecom.wallet"].browse(wallet_id).top_up, 1.0, reference), env)
+        return True
+    except Exception as exc:  # noqa: BLE001 - counted and shown: what the client would get
+        if failures is not None:
+            with lock:
+                failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+        return False
+
+
+def breakdown(profiler, seconds, operations):
+    """Print the milliseconds per operation of each part of :data:`PARTS` (outermost calls only)."""
+    stats = pstats.Stats(profiler)
+
+    def matches(key, needles):
+        path, _line, func = key
+        return any(path.endswith(tail) and func.startswith(name) for tail, name in needles)
+
+    print(f"where one operation's {1000 * seconds / operations:.1f} ms go, under the profiler (cumulative):")
+    for name, needles in PARTS:
+        total = sum(
+            cumulative
+            for key, (_cc, _nc, _tt, cumulative, callers) in stats.stats.items()
+            if matches(key, needles) and not any(matches(caller, needles) for caller in callers)
+        )
+        print(f"  {name:>38}: {1000 * total / operations:7.1f} ms")
+
+
+def check(registry, Environment, wallet_ids):
+    """Each wallet's balance equals its ledger (the liability's posted items, credit positive) and
+    the top-ups posted to it (1.00 each, counted by their operations)."""
+    import odoo
+
+    with registry.cursor() as cr:
+        env = Environment(cr, odoo.SUPERUSER_ID, {})
+        wallets = env["telecom.wallet"].browse(wallet_ids)
+        cr.execute(
+            """SELECT telecom_wallet_id, -sum(amount_currency) FROM account_move_line
+                WHERE telecom_wallet_id = ANY(%s) AND parent_state = 'posted' GROUP BY 1""",
+            (wallet_ids,),
+        )
+        ledger = {wid: float(total) for wid, total in cr.fetchall()}
+        cr.execute(
+            """SELECT wallet_id, count(*) FROM telecom_wallet_operation
+                WHERE wallet_id = ANY(%s) AND operation_type = 'top_up' GROUP BY 1""",
+            (wallet_ids,),
+        )
+        posted = dict(cr.fetchall())
+        off = [
+            w.id
+            for w in wallets
+            if round(w.balance - ledger.get(w.id, 0.0), 2) or round(w.balance - posted.get(w.id, 0), 2)
+        ]
+        print(f"balances = ledger = top-ups posted: {'yes' if not off else f'NO, wallets {off}'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

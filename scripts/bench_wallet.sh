@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Benchmark of telecom_wallet operations as a new user would post them: each operation in its own
+# transaction through Odoo's retry, one client then N concurrent clients on distinct wallets of one
+# company; prints operations/s, failures, where one operation's time goes, and a JSON line.
+#
+#   scripts/bench_wallet.sh [--wallets N] [--operations N] [--clients N] [--per-client N]
+#
+# Uses the database bss_wallet_bench (BENCH_DB), a fresh copy of <db>_template (created on first use
+# and updated to the current code): posted entries are hash-protected and cannot be deleted.
+set -euo pipefail
+# shellcheck source=scripts/setup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+setup_all
+db="${BENCH_DB:-bss_wallet_bench}"
+template="${db}_template"
+if ! psql -lqt | cut -d'|' -f1 | grep -qw "$template"; then
+    echo "creating database $template with telecom_wallet..." >&2
+    "${ODOO_BIN[@]}" -d "$template" -i telecom_wallet --without-demo=all --stop-after-init --log-level=warn >&2
+else
+    echo "updating telecom_wallet in database $template..." >&2
+    "${ODOO_BIN[@]}" -d "$template" -u telecom_wallet --stop-after-init --log-level=warn >&2
+fi
+dropdb --if-exists "$db"
+createdb -T "$template" "$db"
+exec "$VENV_PY" "$ROOT/scripts/bench_wallet.py" --db "$db" --addons-path "$ADDONS_PATH" \
+    --data-dir "$ROOT/.local/data" "$@"
