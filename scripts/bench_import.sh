@@ -22,13 +22,7 @@ db="${BENCH_DB:-bss_bench}"
 # The migration commits chunk by chunk: each benchmark starts from a fresh copy of a template
 # database where bss_import is installed (an earlier run's records would make this one's unchanged).
 template="${db}_template"
-if ! psql -lqt | cut -d'|' -f1 | grep -qw "$template"; then
-    echo "creating database $template with bss_import..." >&2
-    "${ODOO_BIN[@]}" -d "$template" -i bss_import --without-demo=all --stop-after-init --log-level=warn >&2
-else
-    echo "updating bss_import in database $template..." >&2
-    "${ODOO_BIN[@]}" -d "$template" -u bss_import --stop-after-init --log-level=warn >&2
-fi
+bench_template "$template" bss_import
 dropdb --if-exists "$db"
 createdb -T "$template" "$db"
 exec "$VENV_PY" "$ROOT/scripts/bench_import.py" --db "$db" --addons-path "$ADDONS_PATH" \

@@ -14,12 +14,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_all
 db="${BENCH_DB:-bss_benchq}"
 template="${db}_template"
-if ! psql -lqt | cut -d'|' -f1 | grep -qw "$template"; then
-    echo "creating database $template with bss_import and queue_job..." >&2
-    "${ODOO_BIN[@]}" -d "$template" -i bss_import,queue_job --without-demo=all --stop-after-init --log-level=warn >&2
-else
-    echo "updating bss_import_queue in database $template..." >&2
-    "${ODOO_BIN[@]}" -d "$template" -u bss_import_queue --stop-after-init --log-level=warn >&2
-fi
+bench_template "$template" bss_import,queue_job bss_import_queue
 exec "$VENV_PY" "$ROOT/scripts/bench_queue.py" --db "$db" --template "$template" --addons-path "$ADDONS_PATH" \
     --data-dir "$ROOT/.local/data" "$@"

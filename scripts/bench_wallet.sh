@@ -13,13 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_all
 db="${BENCH_DB:-bss_wallet_bench}"
 template="${db}_template"
-if ! psql -lqt | cut -d'|' -f1 | grep -qw "$template"; then
-    echo "creating database $template with telecom_wallet..." >&2
-    "${ODOO_BIN[@]}" -d "$template" -i telecom_wallet --without-demo=all --stop-after-init --log-level=warn >&2
-else
-    echo "updating telecom_wallet in database $template..." >&2
-    "${ODOO_BIN[@]}" -d "$template" -u telecom_wallet --stop-after-init --log-level=warn >&2
-fi
+bench_template "$template" telecom_wallet
 dropdb --if-exists "$db"
 createdb -T "$template" "$db"
 exec "$VENV_PY" "$ROOT/scripts/bench_wallet.py" --db "$db" --addons-path "$ADDONS_PATH" \

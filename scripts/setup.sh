@@ -159,6 +159,20 @@ setup_report_renderer() {
     apt_install wkhtmltopdf
 }
 
+# The template database of a benchmark: created with the modules MODULES on first use, else brought
+# to the current code by updating UPDATE (default: MODULES). Benchmarks copy it (createdb -T): what
+# a run commits (posted entries, migrated records) stays out of the next one.
+bench_template() {
+    local template="$1" modules="$2" update="${3:-$2}"
+    if ! psql -lqt | cut -d'|' -f1 | grep -qw "$template"; then
+        echo "creating database $template with $modules..." >&2
+        "${ODOO_BIN[@]}" -d "$template" -i "$modules" --without-demo=all --stop-after-init --log-level=warn >&2
+    else
+        echo "updating $update in database $template..." >&2
+        "${ODOO_BIN[@]}" -d "$template" -u "$update" --stop-after-init --log-level=warn >&2
+    fi
+}
+
 setup_all() {
     setup_odoo_source
     setup_venv
