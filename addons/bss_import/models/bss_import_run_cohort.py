@@ -218,21 +218,6 @@ class BssImportRunCohort(models.Model):
         cohort._message_log(body=_("Cohort of run %(run)s: %(summary)s.", run=self.name, summary=summary))
         return cohort.id
 
-    def _cohort_of(self, name):
-        """The cohort of this run named ``name``."""
-        self.ensure_one()
-        cohort = self._cohorts().filtered(lambda c: c.cohort_name == name)
-        if not cohort:
-            raise UserError(
-                _(
-                    "Run %(run)s has no cohort %(name)s (cohorts: %(names)s).",
-                    run=self.name,
-                    name=name,
-                    names=", ".join(self._cohorts().mapped("cohort_name")) or "-",
-                )
-            )
-        return cohort
-
     def _check_not_split(self):
         """A run split into cohorts migrates only through them."""
         for run in self:
