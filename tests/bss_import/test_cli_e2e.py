@@ -24,6 +24,7 @@ import xmlrpc.client
 from pathlib import Path
 
 import pytest
+from expected_counts import QUARANTINED_SUBSCRIBER_DEFECTS, defect_keys, expected_counts, read_csv
 from odoo_server import free_port, pg_args
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -299,13 +300,6 @@ MIGRATE_DEFECTS = (
     "duplicate_rows=6,orphans=3,missing_mandatory=4,inconsistent_state=2,unknown_legacy_code=2,"
     "invalid_msisdn=2,invalid_imsi=1,invalid_iccid=1,encoding_damage=2"
 )
-QUARANTINED_SUBSCRIBER_DEFECTS = (
-    "orphans",
-    "missing_mandatory",
-    "invalid_msisdn",
-    "invalid_imsi",
-    "invalid_iccid",
-)
 OBJECT_FILES = {
     "service_plans": "service_plans.csv",
     "product_catalog": "product_catalog.csv",
@@ -314,58 +308,6 @@ OBJECT_FILES = {
     "orders": "orders.csv",
     "invoices": "invoices.csv",
 }
-
-
-def _read_csv(path):
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _keys(manifest, kind, obj):
-    return {i["key"] for i in manifest["defects"][kind]["objects"].get(obj, {}).get("items", [])}
-
-
-def _count(manifest, kind, obj):
-    return manifest["defects"][kind]["objects"].get(obj, {}).get("count", 0)
-
-
-def _expected(folder, manifest):
-    """Counts of the plans, accounts and subscribers phases, from the files and the manifest."""
-    plans = _read_csv(folder / "service_plans.csv")
-    accounts = _read_csv(folder / "billing_accounts.csv")
-    ba_dups = _count(manifest, "duplicate_rows", "billing_accounts")
-    ba_bad = _keys(manifest, "missing_mandatory", "billing_accounts")
-    bad = set().union(*(_keys(manifest, k, "subscribers") for k in QUARANTINED_SUBSCRIBER_DEFECTS))
-    subs = _read_csv(folder / "subscribers.csv")
-    seen, quarantined = set(), 0
-    for row in subs:
-        if row["subscriber_id"] not in seen:
-            seen.add(row["subscriber_id"])
-            quarantined += row["subscriber_id"] in bad or row["account_number"] in ba_bad
-    zero = {"updated": 0, "unchanged": 0}
-    return {
-        "service_plans": {
-            "source_rows": len(plans),
-            "duplicates_collapsed": 0,
-            "quarantined": 0,
-            "created": len(plans),
-            **zero,
-        },
-        "billing_accounts": {
-            "source_rows": len(accounts),
-            "duplicates_collapsed": ba_dups,
-            "quarantined": len(ba_bad),
-            "created": len(accounts) - ba_dups - len(ba_bad),
-            **zero,
-        },
-        "subscribers": {
-            "source_rows": len(subs),
-            "duplicates_collapsed": len(subs) - len(seen),
-            "quarantined": quarantined,
-            "created": len(seen) - quarantined,
-            **zero,
-        },
-    }
 
 
 @pytest.fixture(scope="module")
@@ -405,8 +347,8 @@ def test_run_migrates_every_phase_with_exact_counts(odoo, migrated):
             explain,
         )
         if obj in OBJECT_FILES:
-            assert counts["source_rows"] == len(_read_csv(folder / OBJECT_FILES[obj])), (obj, explain)
-    for obj, counts in _expected(folder, manifest).items():
+            assert counts["source_rows"] == len(read_csv(folder / OBJECT_FILES[obj])), (obj, explain)
+    for obj, counts in expected_counts(folder, manifest).items():
         assert objects[obj] == counts, (obj, explain)
     for name, pair in summary["control_totals"].items():
         assert set(pair) == {"source", "odoo"} and pair["source"] == pair["odoo"], (name, explain)
@@ -498,9 +440,9 @@ def test_delta_pass_applies_a_later_export_with_an_exact_change_list(odoo, migra
         header, subs = reader.fieldnames, list(reader)
     # Clean keys (one row, no defect): the rows the pass changes. The one that vanishes has no order
     # (its usage rows go with it, as they would from the source).
-    bad = set().union(*(_keys(manifest, k, "subscribers") for k in QUARANTINED_SUBSCRIBER_DEFECTS))
-    bad |= _keys(manifest, "missing_mandatory", "billing_accounts")
-    ordered = {r["subscriber_id"] for r in _read_csv(folder / "orders.csv")}
+    bad = set().union(*(defect_keys(manifest, k, "subscribers") for k in QUARANTINED_SUBSCRIBER_DEFECTS))
+    bad |= defect_keys(manifest, "missing_mandatory", "billing_accounts")
+    ordered = {r["subscriber_id"] for r in read_csv(folder / "orders.csv")}
     rows_of = {}
     for row in subs:
         rows_of.setdefault(row["subscriber_id"], []).append(row)
@@ -521,7 +463,7 @@ def test_delta_pass_applies_a_later_export_with_an_exact_change_list(odoo, migra
     _write_csv(
         later / "subscribers.csv", header, [r for r in subs if r["subscriber_id"] not in gone_keys] + [new]
     )
-    usage = _read_csv(folder / "usage.csv")
+    usage = read_csv(folder / "usage.csv")
     _write_csv(later / "usage.csv", list(usage[0]), [r for r in usage if r["subscriber_id"] not in gone_keys])
 
     changes = tmp_path / "changes.csv"
@@ -544,7 +486,7 @@ def test_delta_pass_applies_a_later_export_with_an_exact_change_list(odoo, migra
         if obj != "subscribers":
             assert (counts["new"], counts["changed"], counts["vanished"]) == (0, 0, 0), (obj, explain)
     assert delta["changes"] == 4
-    rows = _read_csv(changes)
+    rows = read_csv(changes)
     assert sorted((r["kind"], r["key"], r["field"], r["before"], r["after"]) for r in rows) == sorted(
         [("changed", key, "city", city, "Delta City") for key, city in old_city.items()]
         + [("vanished", key, "", "", "") for key in gone_keys]
@@ -645,7 +587,7 @@ def test_a_run_migrated_in_cohorts_moves_each_wave_whole_and_rolls_one_back_alon
         timeout=300,
     )
     rows = {
-        obj: _read_csv(folder / f"{obj}.csv")
+        obj: read_csv(folder / f"{obj}.csv")
         for obj in ("billing_accounts", "subscribers", "orders", "invoices")
     }
     accounts = sorted(r["account_number"] for r in rows["billing_accounts"])
@@ -815,7 +757,7 @@ def test_kill_9_mid_chunk_then_resume_with_two_workers_gives_exact_counts(prefor
     assert summary["state"] == "migrated" and summary["mismatches"] == 0, explain
     # Zero duplicates, zero lost rows: the counts of a run that never stopped (from the files and the
     # manifest), one contact per line, and the content checksums of every phase equal.
-    for obj, counts in _expected(folder, manifest).items():
+    for obj, counts in expected_counts(folder, manifest).items():
         assert summary["objects"][obj] == counts, (obj, explain)
     duplicates = _psql(
         prefork.db,

@@ -9,7 +9,6 @@ and the HTTP port. Every assertion message carries the end of the server log.
 """
 
 import base64
-import csv
 import io
 import json
 import os
@@ -24,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from expected_counts import expected_counts
 from odoo_server import free_port, pg_args
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,13 +33,6 @@ ODOO_PATH = Path(os.environ.get("ODOO_PATH", Path.home() / "src" / "odoo-18.0"))
 QUEUE_JOB_ADDONS = Path(sysconfig.get_paths()["purelib"]) / "odoo" / "addons"
 # The defects the migration resolves by quarantine or collapse (as tests/bss_import/test_cli_e2e.py).
 DEFECTS = "duplicate_rows=6,orphans=3,missing_mandatory=4,invalid_msisdn=2,invalid_imsi=1,invalid_iccid=1"
-QUARANTINED_SUBSCRIBER_DEFECTS = (
-    "orphans",
-    "missing_mandatory",
-    "invalid_msisdn",
-    "invalid_imsi",
-    "invalid_iccid",
-)
 #: The phases migrated: through the subscribers, whose chunks run at once; the plans' run one after
 #: the other. Orders and invoices (one after the other too) would take a minute more here.
 OBJECTS = ["custom_fields", "service_plans", "product_catalog", "billing_accounts", "subscribers"]
@@ -229,44 +222,17 @@ def _wait_migrated(srv, db, run_id):
         time.sleep(0.5)
 
 
-def _read_csv(path):
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _expected(folder, manifest):
-    """Counts of the accounts and subscribers phases of a first migration, from the files and the manifest."""
-
-    def keys(kind, obj):
-        return {i["key"] for i in manifest["defects"][kind]["objects"].get(obj, {}).get("items", [])}
-
-    accounts = _read_csv(folder / "billing_accounts.csv")
-    ba_dups = manifest["defects"]["duplicate_rows"]["objects"].get("billing_accounts", {}).get("count", 0)
-    ba_bad = keys("missing_mandatory", "billing_accounts")
-    bad = set().union(*(keys(k, "subscribers") for k in QUARANTINED_SUBSCRIBER_DEFECTS))
-    subs = _read_csv(folder / "subscribers.csv")
-    seen, quarantined = set(), 0
-    for row in subs:
-        if row["subscriber_id"] not in seen:
-            seen.add(row["subscriber_id"])
-            quarantined += row["subscriber_id"] in bad or row["account_number"] in ba_bad
-    zero = {"updated": 0, "unchanged": 0}
-    return {
-        "billing_accounts": {
-            "source_rows": len(accounts),
-            "duplicates_collapsed": ba_dups,
-            "quarantined": len(ba_bad),
-            "created": len(accounts) - ba_dups - len(ba_bad),
-            **zero,
-        },
-        "subscribers": {
-            "source_rows": len(subs),
-            "duplicates_collapsed": len(subs) - len(seen),
-            "quarantined": quarantined,
-            "created": len(seen) - quarantined,
-            **zero,
-        },
-    }
+def _check_reconciled(srv, rpc, run_id, folder, manifest):
+    """The run's summary, once checked: migrated, the counts the export predicts, every control total
+    equal on both sides."""
+    summary = rpc.run(run_id, "get_migration_summary")
+    explain = f"{json.dumps(summary, indent=1)}\n{srv.log_tail()}"
+    assert summary["state"] == "migrated" and summary["mismatches"] == 0, explain
+    for obj, counts in expected_counts(folder, manifest).items():
+        assert summary["objects"][obj] == counts, (obj, explain)
+    for name, pair in summary["control_totals"].items():
+        assert pair["source"] == pair["odoo"], (name, explain)
+    return summary
 
 
 def _phases(db, run_id):
@@ -301,13 +267,7 @@ def test_queued_migration_gives_the_in_process_counts_checksums_and_reconciliati
     assert queued["objects"] == OBJECTS and queued["chunk_size"] == 20, queued
     assert queued["channel"] == "root.bss_import" and queued["job_uuid"], queued
     _wait_migrated(server, db, run_id)
-    summary = rpc.run(run_id, "get_migration_summary")
-    explain = f"{json.dumps(summary, indent=1)}\n{server.log_tail()}"
-    assert summary["state"] == "migrated" and summary["mismatches"] == 0, explain
-    for obj, counts in _expected(folder, manifest).items():
-        assert summary["objects"][obj] == counts, (obj, explain)
-    for name, pair in summary["control_totals"].items():
-        assert pair["source"] == pair["odoo"], (name, explain)
+    summary = _check_reconciled(server, rpc, run_id, folder, manifest)
     queued_phases = _phases(db, run_id)
     assert all(
         state == "done" and source == odoo and not mismatch
@@ -425,13 +385,7 @@ def test_a_chunk_job_killed_with_its_worker_is_requeued_and_the_result_is_exact(
     assert set(retried.split(",")) == {"done:2"}, retried
     assert "Re-queued dead job with uuid" in server.log_path.read_text(errors="replace")
     assert set(rpc.run(run_id, "get_queued_jobs")["states"]) == {"done"}
-    summary = rpc.run(run_id, "get_migration_summary")
-    explain = f"{json.dumps(summary, indent=1)}\n{server.log_tail()}"
-    assert summary["state"] == "migrated" and summary["mismatches"] == 0, explain
-    for obj, counts in _expected(folder, manifest).items():
-        assert summary["objects"][obj] == counts, (obj, explain)
-    for name, pair in summary["control_totals"].items():
-        assert pair["source"] == pair["odoo"], (name, explain)
+    summary = _check_reconciled(server, rpc, run_id, folder, manifest)
     assert _duplicates(db) == 0
     lines = _psql(db, "SELECT count(*) FROM res_partner WHERE x_subscriber_id IS NOT NULL")
     assert int(lines) == summary["objects"]["subscribers"]["created"]
