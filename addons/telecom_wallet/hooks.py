@@ -23,3 +23,4 @@ def post_init_hook(env):
 def uninstall_hook(env):
     """Give telecom_subscriber its stored snapshot back, current as of now."""
     env.cr.execute(SQL("UPDATE res_partner SET x_ocs_balance = x_ocs_balance_snapshot"))
+    env.cr.execute(SQL("DROP TABLE IF EXISTS telecom_wallet_posting_lock"))

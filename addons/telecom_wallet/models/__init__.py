@@ -5,6 +5,7 @@ from . import (
     res_company,
     res_partner,
     telecom_wallet,
+    telecom_wallet_batch,
     telecom_wallet_bucket,
     telecom_wallet_bucket_consumption,
     telecom_wallet_ledger_check,

@@ -1,5 +1,6 @@
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 GROUP_VIEWER = "telecom_wallet.telecom_wallet_group_viewer"
 
@@ -97,6 +98,135 @@ class AccountMove(models.Model):
                     }
                 )
                 for line in self.line_ids
+            ],
+        }
+
+    @api.model
+    def _telecom_create_bulk_entry(self, header, items, contra_lines):
+        """Create a draft wallet entry with many wallet items, fast.
+
+        The ORM creates the entry with its contra lines and its first wallet
+        item; every other wallet item is a copy of that item's row written in
+        one SQL statement, with its own wallet, subscriber, label and amounts:
+        the wallet items of one entry share their account, currency, journal,
+        date and every other stored value (the equivalence with items created
+        by the ORM is tested column by column). Then the entry's own computed
+        amounts are recomputed from all its items. Posting the entry (_post)
+        checks that it balances and chains its hash over all its items.
+
+        Only the wallet API calls this, inside _telecom_api_scope.
+
+        :param header: account.move values without line_ids
+        :param items: dicts with telecom_wallet_id, partner_id, name,
+            account_id, currency_id, amount_currency, balance
+        :param contra_lines: account.move.line values of the other lines
+        :return: (the draft move, the ids of the wallet items in the order of
+            ``items``)
+        """
+        first, rest = items[0], items[1:]
+        move = self.with_context(check_move_validity=False).create(
+            {**header, "line_ids": [Command.create(first)] + [Command.create(vals) for vals in contra_lines]}
+        )
+        template = move.line_ids.filtered("telecom_wallet_id")
+        template.ensure_one()
+        self.env.flush_all()
+        if not rest:
+            return move, template.ids
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "SELECT nextval(pg_get_serial_sequence('account_move_line', 'id'))"
+                " FROM generate_series(1, %s)",
+                len(rest),
+            )
+        )
+        ids = [row[0] for row in cr.fetchall()]
+        cr.execute(
+            SQL(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = 'account_move_line'"
+                " ORDER BY ordinal_position"
+            )
+        )
+        columns = [row[0] for row in cr.fetchall()]
+        own = {
+            "id": SQL("v.id"),
+            "telecom_wallet_id": SQL("v.wallet_id"),
+            "partner_id": SQL("v.partner_id"),
+            "name": SQL("v.name"),
+            "amount_currency": SQL("v.amount_currency"),
+            "balance": SQL("v.balance"),
+            "debit": SQL("GREATEST(v.balance, 0)"),
+            "credit": SQL("GREATEST(-v.balance, 0)"),
+            # Residuals exist on reconcilable accounts only (the wallet
+            # account is one): the template says which.
+            "amount_residual": SQL("CASE WHEN t.amount_residual <> 0 THEN v.balance ELSE 0 END"),
+            "amount_residual_currency": SQL(
+                "CASE WHEN t.amount_residual_currency <> 0 THEN v.amount_currency ELSE 0 END"
+            ),
+            # An entry's item (quantity 1, no price, no tax) totals its amount.
+            "price_subtotal": SQL("v.amount_currency"),
+            "price_total": SQL("v.amount_currency"),
+        }
+        cr.execute(
+            SQL(
+                "INSERT INTO account_move_line (%s) SELECT %s FROM account_move_line t,"
+                " unnest(%s::int[], %s::int[], %s::int[], %s::varchar[], %s::numeric[], %s::numeric[])"
+                " AS v(id, wallet_id, partner_id, name, amount_currency, balance) WHERE t.id = %s",
+                SQL(", ").join(SQL.identifier(column) for column in columns),
+                SQL(", ").join(own.get(column, SQL("t.%s", SQL.identifier(column))) for column in columns),
+                ids,
+                [item["telecom_wallet_id"] for item in rest],
+                [item["partner_id"] for item in rest],
+                [item["name"] for item in rest],
+                [item["amount_currency"] for item in rest],
+                [item["balance"] for item in rest],
+                template.id,
+            )
+        )
+        # The entry's own totals, residual and payment state depend on its
+        # items; the items' stored values are final (the copies of the
+        # template's).
+        move.invalidate_recordset(["line_ids"])
+        for field in move._fields.values():
+            if field.store and field.compute:
+                depends = field.get_depends(move)[0]
+                if any(path == "line_ids" or path.startswith("line_ids.") for path in depends):
+                    self.env.add_to_compute(field, move)
+        # Not flushed here: posting the entry recomputes most of them again.
+        return move, template.ids + ids
+
+    def _telecom_item_reversal_vals(self, item, contra_account, date, ref):
+        """Values of the exact opposite of one wallet item of a batch entry
+        (``item``) and of its share of the batch's contra line
+        (``contra_account``): the reversal of one operation of a batch. It
+        does not point at the batch entry (reversed_entry_id), which the other
+        operations of the batch still make."""
+        self.ensure_one()
+        return {
+            "move_type": "entry",
+            "journal_id": self.journal_id.id,
+            "company_id": self.company_id.id,
+            "currency_id": self.currency_id.id,
+            "date": date,
+            "ref": ref,
+            "partner_id": item.partner_id.id,
+            "line_ids": [
+                Command.create(
+                    {
+                        "name": ref,
+                        "account_id": account.id,
+                        "partner_id": item.partner_id.id,
+                        "telecom_wallet_id": wallet.id,
+                        "currency_id": item.currency_id.id,
+                        "amount_currency": sign * item.amount_currency,
+                        "balance": sign * item.balance,
+                    }
+                )
+                for account, wallet, sign in (
+                    (item.account_id, item.telecom_wallet_id, -1),
+                    (contra_account, self.env["telecom.wallet"], 1),
+                )
             ],
         }
 

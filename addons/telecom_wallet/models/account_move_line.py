@@ -112,3 +112,10 @@ class AccountMoveLine(models.Model):
                     )
                 )
         return super().write(vals)
+
+    def _telecom_reversals(self):
+        """The entries that reverse this wallet item of a batch: those whose
+        items are reconciled with it (see telecom.wallet.operation.reverse)."""
+        self.ensure_one()
+        matched = (self.matched_debit_ids.debit_move_id | self.matched_credit_ids.credit_move_id).move_id
+        return (matched - self.move_id).filtered(lambda move: move.state != "cancel")

@@ -172,15 +172,20 @@ class TelecomWallet(models.Model):
                 )
 
     def _telecom_check_amount(self, amount, signed=False):
-        """The amount as a float rounded to the currency; refuse what is not money.
-
-        ``amount`` is an int, a float or a ``Decimal`` (the importer passes
-        Decimals). It must be exact at the currency's precision: a Decimal with
-        more decimals than the currency allows is refused, and so is a float
-        whose shortest representation has more (0.004 or 10.001 for EUR).
-        """
+        """The amount as a float rounded to the wallet's currency; see _telecom_exact_amount."""
         self.ensure_one()
-        currency = self.currency_id
+        return self._telecom_exact_amount(amount, self.currency_id, signed=signed)
+
+    @api.model
+    def _telecom_exact_amount(self, amount, currency, signed=False):
+        """The amount as a float rounded to ``currency``; refuse what is not money.
+
+        ``amount`` is an int, a float or a ``Decimal`` (the importer and the
+        batch files pass Decimals). It must be exact at the currency's
+        precision: a Decimal with more decimals than the currency allows is
+        refused, and so is a float whose shortest representation has more
+        (0.004 or 10.001 for EUR).
+        """
         if isinstance(amount, bool) or not isinstance(amount, (int, float, Decimal)):
             raise ValidationError(_("Amount: %r is not a number.", amount))
         # Exact decimal arithmetic: compare_amounts would round 0.004 to 0.00
@@ -233,11 +238,15 @@ class TelecomWallet(models.Model):
         postings (even on different wallets) fails with Odoo's non-retryable
         "gap in the sequence" error instead of being retried.
         """
-        for wallet_id in sorted(self.ids):
+        if self.ids:
+            # One statement; ORDER BY makes PostgreSQL lock the rows in id order.
             # A serialization failure here is the expected outcome of a race
             # and is retried by the caller: not an error worth logging.
             self.env.cr.execute(
-                SQL("SELECT id FROM telecom_wallet WHERE id = %s FOR NO KEY UPDATE", wallet_id),
+                SQL(
+                    "SELECT id FROM telecom_wallet WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                    sorted(self.ids),
+                ),
                 log_exceptions=False,
             )
         if journal:
@@ -258,6 +267,30 @@ class TelecomWallet(models.Model):
         self.env["account.move.line"].invalidate_model(
             ["telecom_wallet_id", "amount_currency", "parent_state"]
         )
+
+    @api.model
+    def _telecom_serialize(self):
+        """Wait until no other transaction posts wallet entries, then go on.
+
+        Posting is one at a time anyway (the hash chain); the question is
+        whether the transaction that waited sees what the others posted.
+        Odoo runs transactions in REPEATABLE READ, whose snapshot is taken by
+        the first query: a transaction that queried before waiting for the
+        journal lock reads a stale journal, is refused by PostgreSQL with a
+        serialization failure and retried (see _telecom_lock), and under
+        many concurrent clients can lose that race again and again. LOCK
+        TABLE takes no snapshot: called as a transaction's first statement
+        (as every wallet operation does, so a retry starts with it), the
+        transaction waits here and its snapshot is taken after the wait, so
+        it sees every entry posted before it and cannot conflict. Called
+        later, it only waits, and _telecom_lock detects a stale snapshot.
+        """
+        self.env.cr.execute(SQL("LOCK TABLE telecom_wallet_posting_lock IN EXCLUSIVE MODE"))
+
+    def init(self):
+        super().init()
+        # An empty table that only _telecom_serialize locks.
+        self.env.cr.execute(SQL("CREATE TABLE IF NOT EXISTS telecom_wallet_posting_lock ()"))
 
     def _telecom_stamp(self):
         self.write({"last_operation_date": fields.Datetime.now()})
@@ -453,6 +486,7 @@ class TelecomWallet(models.Model):
 
     def _telecom_operate(self, operation_type, amount, reference, reason=False, date=False, target=None):
         """Run one monetary operation; see the public methods."""
+        self._telecom_serialize()
         self.ensure_one()
         signed = operation_type in ("adjust", "opening")
         amount = self._telecom_check_amount(amount, signed=signed)

@@ -43,6 +43,23 @@ class TelecomWalletOperation(models.Model):
         "account.move", string="Journal Entry", index=True, readonly=True, ondelete="restrict"
     )
     date = fields.Date(related="move_id.date")
+    move_line_id = fields.Many2one(
+        "account.move.line",
+        string="Wallet Item",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="Operations of a batch share their journal entry: this is the operation's own wallet item.",
+    )
+    contra_account_id = fields.Many2one(
+        "account.account",
+        readonly=True,
+        ondelete="restrict",
+        help="Operations of a batch: the account of the other side of the operation's wallet item.",
+    )
+    batch_id = fields.Many2one(
+        "telecom.wallet.batch", readonly=True, index="btree_not_null", ondelete="restrict"
+    )
     target_wallet_id = fields.Many2one("telecom.wallet", readonly=True, ondelete="restrict")
     reversed_operation_id = fields.Many2one(
         "telecom.wallet.operation",
@@ -153,13 +170,16 @@ class TelecomWalletOperation(models.Model):
         :param reference: idempotency key of the reversal (default: REV/<reference>)
         :return: the posted reversal account.move
         """
+        self.env["telecom.wallet"]._telecom_serialize()
         self.ensure_one()
         wallet = self.wallet_id
         wallet._telecom_check_manager()
         if not self.move_id:
             raise UserError(_("The operation %s has no journal entry to reverse.", self.reference))
         move = self.move_id
-        wallet_lines = move.line_ids.filtered("telecom_wallet_id")
+        # An operation of a batch shares its entry: it reverses its own item.
+        item = self.sudo().move_line_id.with_env(self.env)
+        wallet_lines = item or move.line_ids.filtered("telecom_wallet_id")
         amount = abs(self.amount)
 
         def same_as(operation):
@@ -177,7 +197,7 @@ class TelecomWalletOperation(models.Model):
                         reversal=self.reversal_operation_ids[0].reference,
                     )
                 )
-            reversed_by = move._telecom_reversed_by()
+            reversed_by = item.sudo()._telecom_reversals() if item else move._telecom_reversed_by()
             if reversed_by:
                 raise UserError(
                     _(
@@ -194,7 +214,11 @@ class TelecomWalletOperation(models.Model):
             today = fields.Date.context_today(self)
             wallet._telecom_check_entry_date(today)
             label = "%s %s" % (reference, reason) if reason else reference
-            reversal = self.env["account.move"].create(move._telecom_reversal_vals(today, label))
+            if item:
+                vals = move._telecom_item_reversal_vals(item, self.sudo().contra_account_id, today, label)
+            else:
+                vals = move._telecom_reversal_vals(today, label)
+            reversal = self.env["account.move"].create(vals)
             wallet._telecom_post(reversal)
             if move.currency_id == move.company_currency_id:
                 # Same-currency pairs reconcile without exchange-difference

@@ -12,6 +12,8 @@ from odoo.tests import BaseCase, get_db_name, tagged
 from odoo.tools import mute_logger
 
 TIMEOUT = 60
+#: Concurrent clients of the many-clients tests (issue: 8 clients, 0 failed operations).
+CLIENTS = 8
 
 
 @contextmanager
@@ -58,6 +60,19 @@ class TestWalletConcurrency(BaseCase):
             partner_2 = env["res.partner"].create({"name": "Race subscriber 2", "company_id": company.id})
             wallet_2 = env["telecom.wallet"].create(
                 {"partner_id": partner_2.id, "company_id": company.id, "currency_id": company.currency_id.id}
+            )
+            clients = env["res.partner"].create(
+                [{"name": "Client subscriber %s" % n, "company_id": company.id} for n in range(CLIENTS)]
+            )
+            cls.client_wallet_ids = (
+                env["telecom.wallet"]
+                .create(
+                    [
+                        {"partner_id": p.id, "company_id": company.id, "currency_id": company.currency_id.id}
+                        for p in clients
+                    ]
+                )
+                .ids
             )
             cls.company_id = company.id
             cls.wallet_id = wallet.id
@@ -170,3 +185,109 @@ class TestWalletConcurrency(BaseCase):
                 order="sequence_prefix, sequence_number",
             )
             self.assertEqual(chain._calculate_hashes(False), {move: move.inalterable_hash for move in chain})
+
+    def _top_up(self, amount, reference):
+        """Take the wallet's balance up to at least ``amount`` (committed)."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            wallet = env["telecom.wallet"].browse(self.wallet_id)
+            if wallet.balance < amount:
+                wallet.top_up(round(amount - wallet.balance, 2), reference)
+
+    def test_eight_clients_on_distinct_wallets_never_fail(self):
+        """Each client posts operations one after another, each in its own transaction through
+        Odoo's retry, as XML-RPC clients do: none fails, every balance is its ledger."""
+        per_client = 4
+        failures = []
+        barrier = threading.Barrier(CLIENTS)
+
+        def client(number):
+            wallet_id = self.client_wallet_ids[number]
+            barrier.wait(timeout=TIMEOUT)
+            for k in range(per_client):
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    wallet = env["telecom.wallet"].browse(wallet_id)
+                    try:
+                        retrying(partial(wallet.top_up, 1.25, "CLIENT-%s-%s" % (number, k)), env)
+                    except Exception as error:  # noqa: BLE001 - what the client would see
+                        failures.append("%s: %s" % (type(error).__name__, error))
+
+        with (
+            registry_lock_released(),
+            mute_logger("odoo.service.model"),
+            ThreadPoolExecutor(max_workers=CLIENTS) as executor,
+        ):
+            for future in [executor.submit(client, n) for n in range(CLIENTS)]:
+                future.result(timeout=TIMEOUT * 4)
+        self.assertEqual(failures, [])
+        for wallet_id in self.client_wallet_ids:
+            balance, ledger, references = self._ledger(wallet_id)
+            self.assertEqual(len([ref for ref in references if ref.startswith("CLIENT-")]), per_client)
+            self.assertAlmostEqual(balance, ledger, places=2)
+            self.assertAlmostEqual(balance, 1.25 * per_client, places=2)
+
+    def test_same_wallet_race_of_batches_and_single_operations(self):
+        """A batch and a single debit race for one wallet: exactly the affordable debits win,
+        whichever goes first, and the rest are refused cleanly."""
+        self._top_up(10.0, "RACE-MIX-SEED")
+        balance_before = self._ledger()[0]
+        amount = round(balance_before * 0.4, 2)  # two fit, three do not
+
+        def batch(wallet, _other):
+            return wallet.env["telecom.wallet.batch"].apply(
+                "RACE-MIX-BATCH",
+                [
+                    {"wallet_id": wallet.id, "type": "debit", "amount": amount, "reference": "RACE-MIX-B1"},
+                    {"wallet_id": wallet.id, "type": "debit", "amount": amount, "reference": "RACE-MIX-B2"},
+                ],
+                company_id=wallet.company_id.id,
+            )
+
+        def single(wallet, _other):
+            return wallet.debit(amount, "RACE-MIX-S").id
+
+        batch_result, single_result = self._race(batch, single)
+        statuses = [result["status"] for result in batch_result["results"]]
+        single_posted = isinstance(single_result, int)
+        if single_posted:
+            self.assertEqual(statuses, ["posted", "refused"], batch_result)
+        else:
+            self.assertIn("Insufficient funds", single_result)
+            self.assertEqual(statuses, ["posted", "posted"], batch_result)
+        balance, ledger, references = self._ledger()
+        self.assertAlmostEqual(balance, balance_before - 2 * amount, places=2)
+        self.assertAlmostEqual(balance, ledger, places=2)
+        self.assertEqual(len({"RACE-MIX-B1", "RACE-MIX-B2", "RACE-MIX-S"} & set(references)), 2)
+
+    def test_two_batches_on_the_same_wallets_in_opposite_orders_do_not_deadlock(self):
+        wallet_ids = self.client_wallet_ids
+        before = {wallet_id: self._ledger(wallet_id)[0] for wallet_id in wallet_ids}
+
+        def batch(name, ids):
+            def call(wallet, _other):
+                return wallet.env["telecom.wallet.batch"].apply(
+                    name,
+                    [
+                        {
+                            "wallet_id": wallet_id,
+                            "type": "top_up",
+                            "amount": 1.0,
+                            "reference": f"{name}-{wallet_id}",
+                        }
+                        for wallet_id in ids
+                    ],
+                    company_id=wallet.company_id.id,
+                )
+
+            return call
+
+        forward, backward = self._race(
+            batch("RACE-ORDER-F", wallet_ids), batch("RACE-ORDER-B", list(reversed(wallet_ids)))
+        )
+        self.assertEqual(forward["posted"], len(wallet_ids), forward)
+        self.assertEqual(backward["posted"], len(wallet_ids), backward)
+        for wallet_id in wallet_ids:
+            balance, ledger, _references = self._ledger(wallet_id)
+            self.assertAlmostEqual(balance, before[wallet_id] + 2.0, places=2)
+            self.assertAlmostEqual(balance, ledger, places=2)

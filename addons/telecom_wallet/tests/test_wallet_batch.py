@@ -1,0 +1,377 @@
+import base64
+import csv
+import io
+from datetime import timedelta
+
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import tagged
+from odoo.tools import SQL
+
+from .common import WalletCase
+
+# Columns that differ between two wallet items by construction (identity, the entry they belong
+# to, when they were written), not by how they were written.
+IDENTITY_COLUMNS = {"id", "move_id", "move_name", "create_date", "write_date", "ref"}
+
+
+@tagged("post_install", "-at_install")
+class TestWalletBatch(WalletCase):
+    """The batch path: many operations, one entry, one wallet item each."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Batch = cls.env["telecom.wallet.batch"]
+        cls.carol = cls.subscriber(x_subscriber_id="W3", x_msisdn="447700900203")
+        cls.wallet_carol = cls.Wallet.create({"partner_id": cls.carol.id})
+
+    def op(self, wallet, kind, amount, reference, **values):
+        return {"wallet_id": wallet.id, "type": kind, "amount": amount, "reference": reference, **values}
+
+    def test_one_entry_with_one_wallet_item_per_operation(self):
+        self.wallet.top_up(20.0, "SEED-A")
+        result = self.Batch.apply(
+            "B-1",
+            [
+                self.op(self.wallet, "debit", 7.5, "U-1"),
+                {"subscriber_id": "W2", "type": "top_up", "amount": "12.25", "reference": "P-1"},
+                {"msisdn": "+44 7700 900203", "type": "opening", "amount": -3, "reference": "O-1"},
+                self.op(self.wallet, "adjust", -1.25, "A-1", reason="goodwill reversal"),
+            ],
+        )
+        self.assertEqual((result["posted"], result["repeated"], result["refused"]), (4, 0, 0))
+        self.assertFalse(result["batch_repeated"])
+        batch = self.Batch.browse(result["batch_id"])
+        self.assertEqual(len(batch.move_ids), 1)
+        move = batch.move_ids
+        self.assertEqual(move.state, "posted")
+        self.assertTrue(move.inalterable_hash, "the batch entry is in the journal's hash chain")
+        self.assertEqual(move.ref, "B-1")
+        operations = batch.operation_ids
+        self.assertEqual(len(operations), 4)
+        self.assertEqual(len(move.line_ids.filtered("telecom_wallet_id")), 4, "one wallet item per operation")
+        self.assertEqual(operations.move_line_id, move.line_ids.filtered("telecom_wallet_id"))
+        self.assertEqual(self.wallet.balance, 20.0 - 7.5 - 1.25)
+        self.assertEqual(self.wallet_bob.balance, 12.25)
+        self.assertEqual(self.wallet_carol.balance, -3.0)
+        opening = operations.filtered(lambda op: op.operation_type == "opening")
+        self.assertTrue(opening.is_negative_opening)
+        self.assertEqual(opening.amount, -3.0)
+        self.assertEqual(operations.mapped("company_id"), self.company)
+        self.assertEqual(
+            {r["reference"]: (r["status"], r["entry"]) for r in result["results"]},
+            dict.fromkeys(("U-1", "P-1", "O-1", "A-1"), ("posted", move.name)),
+        )
+        # Contra lines: one per account, each the sum of its operations.
+        contra = move.line_ids - move.line_ids.filtered("telecom_wallet_id")
+        config = self.company
+        by_account = {line.account_id: line.balance for line in contra}
+        # Adjustments go to the adjustment account, or to revenue when the company has none.
+        adjustment = config.telecom_wallet_adjustment_account_id
+        if adjustment:
+            self.assertEqual(by_account[config.telecom_wallet_revenue_account_id], -7.5)
+            self.assertEqual(by_account[adjustment], -1.25)
+        else:
+            self.assertEqual(by_account[config.telecom_wallet_revenue_account_id], -7.5 - 1.25)
+        self.assertEqual(by_account[config.telecom_wallet_topup_account_id], 12.25)
+        self.assertEqual(by_account[config.telecom_wallet_opening_account_id], -3.0)
+        self.assertInvariants()
+
+    def test_batch_items_are_the_rows_the_orm_writes(self):
+        """Items written in SQL equal, column by column, the items the ORM writes for the same
+        operations (everything but their identity and their entry)."""
+        self.wallet.top_up(50.0, "SEED")
+        self.wallet_bob.top_up(50.0, "SEED")
+        batch = self.Batch.apply(
+            "B-EQ",
+            [
+                self.op(self.wallet, "debit", 4.5, "EQ-1"),
+                self.op(self.wallet_bob, "debit", 2.25, "EQ-2"),
+                self.op(self.wallet_carol, "top_up", 3.0, "EQ-3"),
+            ],
+        )
+        config = self.company._telecom_wallet_config()
+        with self.Wallet._telecom_api_scope():
+            orm_move = self.Move.create(
+                self.wallet._telecom_move_vals(
+                    {self.wallet: -4.5, self.wallet_bob: -2.25, self.wallet_carol: 3.0},
+                    config.telecom_wallet_revenue_account_id,
+                    "B-EQ",
+                    "B-EQ",
+                    self.today(),
+                )
+            )
+            self.Wallet._telecom_post(orm_move)
+        batch_move = self.Batch.browse(batch["batch_id"]).move_ids
+        self.env.flush_all()
+
+        def rows(move):
+            self.env.cr.execute(
+                SQL(
+                    "SELECT * FROM account_move_line WHERE move_id = %s AND telecom_wallet_id IS NOT NULL"
+                    " ORDER BY telecom_wallet_id",
+                    move.id,
+                )
+            )
+            names = [column.name for column in self.env.cr.description]
+            return [
+                {name: value for name, value in zip(names, row, strict=True) if name not in IDENTITY_COLUMNS}
+                for row in self.env.cr.fetchall()
+            ]
+
+        batch_rows, orm_rows = rows(batch_move), rows(orm_move)
+        self.assertEqual(len(batch_rows), 3)
+        for batch_row, orm_row in zip(batch_rows, orm_rows, strict=True):
+            # The labels are the operations' references in a batch.
+            batch_row.pop("name")
+            orm_row.pop("name")
+            self.assertEqual(batch_row, orm_row)
+
+    def test_entries_are_split_per_date_and_currency(self):
+        yesterday = self.today() - timedelta(days=1)
+        result = self.Batch.apply(
+            "B-DATES",
+            [
+                self.op(self.wallet, "top_up", 1.0, "D-1"),
+                self.op(self.wallet_bob, "top_up", 2.0, "D-2", date=yesterday.isoformat()),
+                self.op(self.wallet_carol, "top_up", 3.0, "D-3"),
+            ],
+        )
+        moves = self.Batch.browse(result["batch_id"]).move_ids
+        self.assertEqual(len(moves), 2)
+        self.assertEqual(sorted(moves.mapped("date")), [yesterday, self.today()])
+        self.assertEqual(
+            self.env["telecom.wallet.operation"].search([("reference", "=", "D-2")]).move_id.date, yesterday
+        )
+
+    def test_same_batch_twice_is_a_no_op_returning_the_first_result(self):
+        operations = [
+            self.op(self.wallet, "top_up", 5.0, "R-1"),
+            self.op(self.wallet_bob, "top_up", 6.0, "R-2"),
+        ]
+        first = self.Batch.apply("B-TWICE", operations)
+        moves_before = self.Move.search_count([])
+        second = self.Batch.apply("B-TWICE", operations)
+        self.assertTrue(second["batch_repeated"])
+        self.assertEqual(second["batch_id"], first["batch_id"])
+        self.assertEqual(second["results"], first["results"])
+        self.assertEqual(self.Move.search_count([]), moves_before)
+        self.assertEqual(self.wallet.balance, 5.0)
+        with self.assertRaisesRegex(UserError, "already used for other operations"):
+            self.Batch.apply("B-TWICE", [self.op(self.wallet, "top_up", 7.0, "R-1")])
+
+    def test_same_item_in_two_batches_posts_once(self):
+        self.Batch.apply("B-A", [self.op(self.wallet, "top_up", 5.0, "ITEM-1")])
+        result = self.Batch.apply(
+            "B-B",
+            [
+                self.op(self.wallet, "top_up", 5.0, "ITEM-1"),
+                self.op(self.wallet, "top_up", 9.0, "ITEM-1"),
+                self.op(self.wallet, "top_up", 1.0, "ITEM-2"),
+                self.op(self.wallet, "top_up", 1.0, "ITEM-2"),
+            ],
+        )
+        first = self.env["telecom.wallet.operation"].search([("reference", "=", "ITEM-1")])
+        self.assertEqual(len(first), 1)
+        statuses = [(r["reference"], r["status"]) for r in result["results"]]
+        self.assertEqual(
+            statuses,
+            [("ITEM-1", "repeated"), ("ITEM-1", "refused"), ("ITEM-2", "posted"), ("ITEM-2", "repeated")],
+        )
+        self.assertEqual(result["results"][0]["operation_id"], first.id)
+        self.assertIn("already used on this wallet for another operation", result["results"][1]["reason"])
+        self.assertEqual(result["results"][3]["operation_id"], result["results"][2]["operation_id"])
+        self.assertEqual(self.wallet.balance, 6.0)
+        # A single operation with a batch item's reference is the same idempotency key.
+        self.assertEqual(
+            self.wallet.top_up(1.0, "ITEM-2"), first.browse(result["results"][2]["operation_id"]).move_id
+        )
+        self.assertEqual(self.wallet.balance, 6.0)
+
+    def test_a_refused_item_does_not_block_the_others(self):
+        self.wallet.top_up(10.0, "SEED")
+        self.wallet_bob.action_freeze()
+        other = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "in", ("EUR", "USD")), ("id", "!=", self.currency.id)], limit=1)
+        )
+        other.active = True
+        self.company.fiscalyear_lock_date = self.today() - timedelta(days=10)
+        result = self.Batch.apply(
+            "B-REFUSALS",
+            [
+                self.op(self.wallet, "debit", 6.0, "F-1"),
+                self.op(self.wallet, "debit", 6.0, "F-2"),  # the balance is 4 now
+                self.op(self.wallet_bob, "top_up", 1.0, "F-3"),  # frozen
+                {"subscriber_id": "NOPE", "type": "top_up", "amount": 1, "reference": "F-4"},
+                {"msisdn": "447700900999", "type": "top_up", "amount": 1, "reference": "F-5"},
+                self.op(self.wallet, "adjust", 1.0, "F-6"),  # no reason
+                self.op(
+                    self.wallet, "top_up", 1.0, "F-7", date=(self.today() - timedelta(days=20)).isoformat()
+                ),
+                {
+                    "subscriber_id": "W1",
+                    "type": "top_up",
+                    "amount": 1,
+                    "reference": "F-8",
+                    "currency": other.name,
+                },
+                self.op(self.wallet, "top_up", 0.001, "F-9"),
+                self.op(self.wallet, "top_up", 2.0, "F-10"),
+                self.op(self.wallet_bob, "opening", 4.0, "F-11"),  # frozen accepts an opening balance
+            ],
+        )
+        by_reference = {r["reference"]: r for r in result["results"]}
+        posted = sorted(ref for ref, r in by_reference.items() if r["status"] == "posted")
+        self.assertEqual(posted, ["F-1", "F-10", "F-11"])
+        reasons = {ref: r["reason"] for ref, r in by_reference.items() if r["status"] == "refused"}
+        self.assertIn("insufficient funds: balance 4.0", reasons["F-2"])
+        self.assertIn("frozen", reasons["F-3"])
+        self.assertIn("no subscriber NOPE", reasons["F-4"])
+        self.assertIn("no MSISDN 447700900999", reasons["F-5"])
+        self.assertIn("needs a reason", reasons["F-6"])
+        self.assertIn("locked period", reasons["F-7"])
+        self.assertIn("subscriber W1 has no wallet in %s" % other.name, reasons["F-8"])
+        self.assertIn("more decimals", reasons["F-9"])
+        self.assertEqual(result["refused"], 8)
+        batch = self.Batch.browse(result["batch_id"])
+        self.assertEqual(batch.refused_count, 8)
+        self.assertEqual(
+            sorted(batch.refusal_ids.mapped("reference")),
+            sorted(reasons),
+            "every refusal is kept with its reason",
+        )
+        self.assertEqual(self.wallet.balance, 10.0 - 6.0 + 2.0)
+        self.assertEqual(self.wallet_bob.balance, 4.0)
+        report = list(csv.DictReader(io.StringIO(base64.b64decode(batch.report_file).decode())))
+        self.assertEqual([row["reference"] for row in report], [f"F-{n}" for n in range(1, 12)])
+        self.assertEqual(report[1]["status"], "refused")
+        self.assertEqual(report[1]["reason"], reasons["F-2"])
+        self.assertInvariants()
+
+    def test_a_batch_where_everything_is_refused_posts_nothing(self):
+        result = self.Batch.apply("B-NONE", [self.op(self.wallet, "debit", 1.0, "N-1")])
+        self.assertEqual((result["posted"], result["refused"]), (0, 1))
+        self.assertFalse(self.Batch.browse(result["batch_id"]).move_ids)
+
+    def test_malformed_operations_post_nothing(self):
+        moves_before = self.Move.search_count([])
+        cases = [
+            ([self.op(self.wallet, "top_up", 1.0, "M-1"), "not a dict"], "Operation 2, operation"),
+            ([self.op(self.wallet, "refund", 1.0, "M-1")], "Operation 1, type"),
+            ([self.op(self.wallet, "top_up", "ten", "M-1")], "Operation 1, amount"),
+            ([self.op(self.wallet, "top_up", 1.0, " ")], "Operation 1, reference"),
+            ([{"type": "top_up", "amount": 1, "reference": "M-1"}], "Operation 1, wallet"),
+            ([{"msisdn": "12ab", "type": "top_up", "amount": 1, "reference": "M-1"}], "Operation 1, msisdn"),
+            ([self.op(self.wallet, "top_up", 1.0, "M-1", date="01/12/2026")], "Operation 1, date"),
+            ([], "non-empty list"),
+        ]
+        for operations, message in cases:
+            with self.subTest(message=message), self.assertRaisesRegex(ValidationError, message):
+                self.Batch.apply("B-BAD", operations)
+        self.assertEqual(self.Move.search_count([]), moves_before)
+        self.assertFalse(self.Batch.search([("name", "=", "B-BAD")]))
+
+    def test_reversing_one_operation_of_a_batch_reverses_its_item_only(self):
+        result = self.Batch.apply(
+            "B-REV",
+            [self.op(self.wallet, "top_up", 8.0, "V-1"), self.op(self.wallet_bob, "top_up", 3.0, "V-2")],
+        )
+        operation = self.env["telecom.wallet.operation"].browse(result["results"][0]["operation_id"])
+        reversal = operation.reverse(reason="paid twice")
+        self.assertEqual(self.wallet.balance, 0.0)
+        self.assertEqual(self.wallet_bob.balance, 3.0, "the other operation of the batch stands")
+        self.assertEqual(len(reversal.line_ids), 2)
+        self.assertFalse(reversal.reversed_entry_id, "the batch entry itself is not reversed")
+        self.assertTrue(operation.move_line_id.reconciled)
+        self.assertTrue(operation.is_reversed)
+        with self.assertRaisesRegex(UserError, "already reversed"):
+            operation.reverse(reference="REV-AGAIN")
+        other = self.env["telecom.wallet.operation"].browse(result["results"][1]["operation_id"])
+        other.reverse()
+        self.assertEqual(self.wallet_bob.balance, 0.0)
+        self.assertInvariants()
+
+    def test_access(self):
+        operations = [self.op(self.wallet, "top_up", 1.0, "ACC-1")]
+        with self.assertRaises(AccessError):
+            self.Batch.with_user(self.user_viewer).apply("B-ACC", operations)
+        # A Wallet Manager without any accounting group applies batches.
+        result = self.Batch.with_user(self.user_wallet_manager).apply("B-ACC", operations)
+        self.assertEqual(result["posted"], 1)
+        batch = self.Batch.with_user(self.user_viewer).browse(result["batch_id"])
+        self.assertEqual(batch.posted_count, 1, "viewers read batches")
+        with self.assertRaises(AccessError):
+            self.Batch.with_user(self.user_wallet_manager).apply(
+                "B-ACC-2", operations, company_id=self.company_b.id
+            )
+
+    # --- files ---------------------------------------------------------------------------
+    def csv_file(self, text):
+        return base64.b64encode(text.encode()).decode()
+
+    def test_a_csv_file_applies_once(self):
+        content = self.csv_file(
+            "MSISDN;Type;Amount;Currency;Transaction ID;Value Date;Comment\n"
+            "447700900201;payment;10.00;%(cur)s;PAY-1;%(today)s;\n"
+            "447700900202;TOP-UP;4.50;%(cur)s;PAY-2;;\n"
+            "447700900201;usage;2.5;;USE-1;;\n"
+            "447700900202;usage;9;;USE-2;;\n" % {"cur": self.currency.name, "today": self.today().isoformat()}
+        )
+        result = self.Batch.apply_csv(content, "settlement.csv")
+        self.assertEqual((result["posted"], result["refused"]), (3, 1))
+        self.assertTrue(result["reference"].startswith("settlement.csv/"))
+        self.assertEqual([r["row"] for r in result["results"]], [2, 3, 4, 5])
+        self.assertIn("insufficient funds", result["results"][3]["reason"])
+        self.assertEqual(self.wallet.balance, 7.5)
+        self.assertEqual(self.wallet_bob.balance, 4.5)
+        again = self.Batch.apply_csv(content, "settlement.csv")
+        self.assertTrue(again["batch_repeated"])
+        self.assertEqual(self.wallet.balance, 7.5)
+        self.assertEqual(self.Batch.browse(result["batch_id"]).source, "settlement.csv")
+
+    def test_a_malformed_csv_file_names_its_rows_and_posts_nothing(self):
+        content = self.csv_file(
+            "subscriber_id,type,amount,reference,date\n"
+            "W1,top_up,10,OK-1,\n"
+            "W1,top_up,1O,BAD-1,\n"
+            "W2,refund,1,BAD-2,\n"
+            "W2,top_up,1,,\n"
+            "W2,top_up,1,BAD-4,2026-13-01\n"
+            "W2,top_up,1\n"
+        )
+        with self.assertRaises(UserError) as caught:
+            self.Batch.apply_csv(content, "bad.csv")
+        message = str(caught.exception)
+        for expected in (
+            "Nothing was posted",
+            "bad.csv, row 3, column amount: '1O' is not a decimal number",
+            "bad.csv, row 4, column type: 'refund'",
+            "bad.csv, row 5, column reference: empty",
+            "bad.csv, row 6, column date: '2026-13-01' is not a date",
+            "bad.csv, row 7: 3 fields, the header has 5",
+        ):
+            self.assertIn(expected, message)
+        self.assertEqual(self.wallet.balance, 0.0)
+        self.assertFalse(self.Batch.search([]))
+        with self.assertRaisesRegex(UserError, "no amount column"):
+            self.Batch.apply_csv(self.csv_file("msisdn,type,value_x,reference\n1,top_up,1,R\n"), "cols.csv")
+
+    def test_the_wizard_applies_a_file_and_opens_its_batch(self):
+        wizard = (
+            self.env["telecom.wallet.batch.wizard"]
+            .with_user(self.user_wallet_manager)
+            .create(
+                {
+                    "file": self.csv_file("subscriber_id,type,amount,reference\nW1,top_up,3,WIZ-1\n"),
+                    "filename": "ocs-usage.csv",
+                }
+            )
+        )
+        action = wizard.action_apply()
+        batch = self.Batch.browse(action["res_id"])
+        self.assertEqual(action["res_model"], "telecom.wallet.batch")
+        self.assertEqual((batch.posted_count, batch.refused_count), (1, 0))
+        self.assertEqual(self.wallet.balance, 3.0)
+        self.assertEqual(batch.action_view_operations()["domain"], [("batch_id", "=", batch.id)])
