@@ -13,8 +13,12 @@ a database where telecom_wallet is installed). Prints:
   of its own (distinct wallets of one company): operations/s and how many failed after Odoo's
   retries (a failure is an error the client would see);
 
+* one batch of ``--batch-size`` operations (top-ups and debits, each with its own reference) on
+  ``--batch-wallets`` wallets through ``telecom.wallet.batch.apply``, in its own transaction:
+  operations/s and journal entries;
+
 then the figures as one JSON line: ``{"single_ops_per_s", "clients", "concurrent_ops_per_s",
-"failed", "batch_ops_per_s", "batch_size"}`` (no batch path exists yet: null).
+"failed", "batch_ops_per_s", "batch_size"}``.
 """
 
 import argparse
@@ -66,6 +70,10 @@ def main(argv=None):
     parser.add_argument("--operations", type=int, default=50, help="operations of the single client")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--per-client", type=int, default=25, help="operations of each concurrent client")
+    parser.add_argument(
+        "--batch-size", type=int, default=20000, help="operations of the batch (default 20000)"
+    )
+    parser.add_argument("--batch-wallets", type=int, default=2000, help="wallets of the batch (default 2000)")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, os.environ.get("ODOO_PATH", str(Path.home() / "src" / "odoo-18.0")))
@@ -121,8 +129,6 @@ def main(argv=None):
         clients=args.clients,
         concurrent_ops_per_s=round(total / seconds, 1),
         failed=len(failures),
-        batch_ops_per_s=None,
-        batch_size=None,
     )
     print(
         f"{args.clients} clients: {total} top-ups in {seconds:.1f} s: {figures['concurrent_ops_per_s']} "
@@ -131,6 +137,24 @@ def main(argv=None):
     for error in sorted(set(failures))[:5]:
         print(f"  failed: {error}")
     check(registry, Environment, wallet_ids)
+
+    # One batch.
+    batch_wallet_ids = prepare(registry, Environment, args.batch_wallets)
+    operations, expected = batch_operations(batch_wallet_ids, args.batch_size)
+    started = time.perf_counter()
+    with registry.cursor() as cr:
+        env = Environment(cr, odoo.SUPERUSER_ID, {})
+        company = env["telecom.wallet"].browse(batch_wallet_ids[0]).company_id
+        env = env(context={"allowed_company_ids": [company.id]})
+        result = env["telecom.wallet.batch"].apply(f"BENCH-BATCH-{uuid.uuid4().hex[:8]}", operations)
+    seconds = time.perf_counter() - started
+    figures.update(batch_ops_per_s=round(len(operations) / seconds), batch_size=len(operations))
+    print(
+        f"1 batch: {len(operations)} operations on {len(batch_wallet_ids)} wallets in {seconds:.1f} s: "
+        f"{figures['batch_ops_per_s']} operations/s, {result['posted']} posted, {result['refused']} refused, "
+        f"{len(result['entries'])} journal entries"
+    )
+    check_batch(registry, Environment, expected)
     print(json.dumps(figures, sort_keys=True))
 
 
@@ -153,6 +177,45 @@ def prepare(registry, Environment, count):
             ]
         )
         return wallets.ids
+
+
+def batch_operations(wallet_ids, size):
+    """``size`` operations over the wallets: each wallet's first a top-up of 5.00, then debits of
+    0.01 and top-ups of 0.02 in turn (affordable: nothing refused). Returns the operations and each
+    wallet's expected balance in cents."""
+    operations, cents = [], dict.fromkeys(wallet_ids, 0)
+    for n in range(size):
+        wallet_id = wallet_ids[n % len(wallet_ids)]
+        if n < len(wallet_ids):
+            kind, amount = "top_up", 500
+        else:
+            kind, amount = ("debit", 1) if n % 2 else ("top_up", 2)
+        cents[wallet_id] += -amount if kind == "debit" else amount
+        operations.append(
+            {
+                "wallet_id": wallet_id,
+                "type": kind,
+                "amount": f"{amount / 100:.2f}",
+                "reference": f"BENCH-B-{n}",
+            }
+        )
+    return operations, cents
+
+
+def check_batch(registry, Environment, cents):
+    """Each batch wallet's balance equals its ledger and the operations sent."""
+    import odoo
+
+    with registry.cursor() as cr:
+        env = Environment(cr, odoo.SUPERUSER_ID, {})
+        wallets = env["telecom.wallet"].browse(list(cents))
+        ledger = wallets._telecom_ledger_balances()
+        off = [
+            w.id
+            for w in wallets
+            if round(ledger.get(w.id, 0.0) * 100) != cents[w.id] or w.balance != ledger[w.id]
+        ]
+        print(f"batch balances = ledger = operations sent: {'yes' if not off else f'NO, wallets {off[:10]}'}")
 
 
 def operate(registry, Environment, wallet_id, reference, failures=None, lock=None):

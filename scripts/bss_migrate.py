@@ -17,6 +17,7 @@ and no other package::
     scripts/bss_migrate.py --db staging status 42
     scripts/bss_migrate.py --db staging report 42 --format pdf --output run-42.pdf
     scripts/bss_migrate.py --db staging quarantine 42 --json
+    scripts/bss_migrate.py --db staging wallet-batch settlement-2026-12-01.csv --report result.csv --json
 
 Exit codes: 0 success (``run`` and ``status``: every phase reconciles); 1 the
 server refused the export, a step or the run id (unknown run, no access), or
@@ -30,6 +31,7 @@ import base64
 import contextlib
 import csv
 import getpass
+import hashlib
 import http.client
 import json
 import os
@@ -46,6 +48,19 @@ RUN_MODEL = "bss.import.run"
 PHASE_MODEL = "bss.import.phase"
 TEMPLATE_MODEL = "bss.import.mapping.template"
 CHANGE_MODEL = "bss.import.change"
+BATCH_MODEL = "telecom.wallet.batch"
+#: Operations per wallet batch the CLI sends (one server transaction each).
+BATCH_CHUNK = 10000
+BATCH_REPORT_COLUMNS = (
+    "row",
+    "reference",
+    "subscriber",
+    "status",
+    "wallet_id",
+    "operation_id",
+    "entry",
+    "reason",
+)
 #: What a delta pass reports per object (the server's get_delta_report).
 DELTA_COUNTS = ("new", "changed", "unchanged", "quarantined", "vanished", "archived", "fields_changed")
 REPORT_FORMATS = ("pdf", "csv", "json")
@@ -1363,6 +1378,89 @@ def cmd_quarantine(args, client, progress):
     return 0
 
 
+def cmd_wallet_batch(args, client, progress):
+    """Apply a CSV file of wallet operations: checked whole first (a malformed file posts nothing),
+    then sent in batches of --chunk operations, each its own transaction, with progress."""
+    filename = os.path.basename(args.file)
+    try:
+        with open(args.file, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise UsageError(f"{args.file}: {exc.strerror}")
+    content = base64.b64encode(raw).decode()
+    try:
+        items = client.call(BATCH_MODEL, "check_csv", [content, filename])
+    except xmlrpc.client.Fault as exc:
+        text = str(exc.faultString or "").strip()
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines and lines[0].startswith("Traceback"):
+            lines = lines[-1:]
+        raise RunFailed("\n".join(lines) or "the server refused the file")
+    reference = args.reference or f"{filename}/{hashlib.sha256(raw).hexdigest()[:12]}"
+    chunks = [items[start : start + args.chunk] for start in range(0, len(items), args.chunk)]
+    progress(f"{filename}: {len(items)} operations, {len(chunks)} batch(es) of at most {args.chunk}")
+    totals = {"items": 0, "posted": 0, "repeated": 0, "refused": 0}
+    results, batches, entries = [], [], []
+    started = time.monotonic()
+    for number, chunk in enumerate(chunks, 1):
+        batch_reference = reference if len(chunks) == 1 else f"{reference}#{number}/{len(chunks)}"
+        kwargs = {"company_id": args.company_id} if args.company_id else {}
+        kwargs["source"] = filename
+        answer = client.call(BATCH_MODEL, "apply", [batch_reference, chunk], kwargs)
+        batches.append(answer["batch_id"])
+        entries.extend(answer["entries"])
+        results.extend(answer["results"])
+        for key in totals:
+            totals[key] += answer[key]
+        done = sum(len(part) for part in chunks[:number])
+        rate = done / max(time.monotonic() - started, 1e-6)
+        progress(
+            f"batch {number}/{len(chunks)} {batch_reference}: {answer['posted']} posted, "
+            f"{answer['repeated']} repeated, {answer['refused']} refused"
+            f"{' (already applied)' if answer['batch_repeated'] else ''}; "
+            f"{done}/{len(items)} ({rate:.0f} operations/s)"
+        )
+    if args.report:
+        with _output(args.report) as fh:
+            writer = csv.DictWriter(fh, BATCH_REPORT_COLUMNS, lineterminator="\n", extrasaction="ignore")
+            writer.writeheader()
+            for result in results:
+                writer.writerow(
+                    {
+                        key: "" if result.get(key) in (None, False) else result[key]
+                        for key in BATCH_REPORT_COLUMNS
+                    }
+                )
+    summary = {"reference": reference, "batches": batches, **totals, "entries": len(entries)}
+    if args.json:
+        _print_json(summary)
+    else:
+        print(
+            f"{reference}: {totals['items']} operations, {totals['posted']} posted, "
+            f"{totals['repeated']} repeated (already posted), {totals['refused']} refused, "
+            f"in {len(entries)} journal entries"
+        )
+        for result in results:
+            if result.get("status") == "refused":
+                print(f"  refused: row {result['row']} {result['reference']}: {result['reason']}")
+    return 1 if totals["refused"] else 0
+
+
+@contextlib.contextmanager
+def _output(path):
+    """A text file to write (``-``: stdout), replaced only once complete."""
+    if path == "-":
+        yield sys.stdout
+        return
+    partial = f"{path}.part"
+    try:
+        with open(partial, "w", newline="", encoding="utf-8") as fh:
+            yield fh
+        os.replace(partial, path)
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}")
+
+
 # --- argument parsing ---------------------------------------------------------------------------------------
 
 
@@ -1690,6 +1788,46 @@ def build_parser():
     report.add_argument("--output", required=True, metavar="FILE", help="file to write (- for stdout)")
     _add_global_options(report, defaults=False)
     report.set_defaults(handler=cmd_report)
+
+    wallet_batch = commands.add_parser(
+        "wallet-batch",
+        help="apply a CSV file of wallet operations (OCS usage, payment settlement, opening balances)",
+        description="Apply FILE, a CSV of prepaid wallet operations (columns subscriber_id or msisdn, type "
+        "top_up|debit|adjust|opening, amount, currency, reference, date, reason), through the wallet batch "
+        "path of telecom_wallet. The file is checked whole first: a malformed file posts nothing and every "
+        "bad row is named. Then batches of --chunk operations are applied, each in its own transaction, "
+        "with progress on stderr. Each operation's reference is its idempotency key on its wallet and each "
+        "batch's reference too, so applying the same file again posts nothing twice. Exit 0 when every "
+        "operation is posted or was already, 1 when the server refused the file or any operation (listed, "
+        "and in --report), 2 on usage or connection errors.",
+    )
+    wallet_batch.add_argument("file", metavar="FILE", help="the CSV file")
+    wallet_batch.add_argument(
+        "--reference",
+        metavar="REF",
+        help="the batch reference (default: the file name and a digest of its content); with several "
+        "batches, REF#n/N",
+    )
+    wallet_batch.add_argument(
+        "--company-id", type=_run_id, metavar="ID", help="the company (default: the user's)"
+    )
+    wallet_batch.add_argument(
+        "--chunk",
+        type=_whole,
+        default=BATCH_CHUNK,
+        metavar="N",
+        help=f"operations per batch (default {BATCH_CHUNK})",
+    )
+    wallet_batch.add_argument(
+        "--report", metavar="FILE", help="write the result of every operation as CSV (- for stdout)"
+    )
+    wallet_batch.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: reference, batches, items, posted, repeated, refused, entries",
+    )
+    _add_global_options(wallet_batch, defaults=False)
+    wallet_batch.set_defaults(handler=cmd_wallet_batch)
     return parser
 
 
