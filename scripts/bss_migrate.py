@@ -1410,8 +1410,14 @@ def cmd_wallet_batch(args, client, progress):
         batches.append(answer["batch_id"])
         entries.extend(answer["entries"])
         results.extend(answer["results"])
-        for key in totals:
-            totals[key] += answer[key]
+        totals["items"] += answer["items"]
+        totals["refused"] += answer["refused"]
+        if answer["batch_repeated"]:
+            # Applied before: what it posted then is already there.
+            totals["repeated"] += answer["posted"] + answer["repeated"]
+        else:
+            totals["posted"] += answer["posted"]
+            totals["repeated"] += answer["repeated"]
         done = sum(len(part) for part in chunks[:number])
         rate = done / max(time.monotonic() - started, 1e-6)
         progress(
@@ -1421,7 +1427,7 @@ def cmd_wallet_batch(args, client, progress):
             f"{done}/{len(items)} ({rate:.0f} operations/s)"
         )
     if args.report:
-        with _output(args.report) as fh:
+        with _output(args.report, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, BATCH_REPORT_COLUMNS, lineterminator="\n", extrasaction="ignore")
             writer.writeheader()
             for result in results:
@@ -1444,21 +1450,6 @@ def cmd_wallet_batch(args, client, progress):
             if result.get("status") == "refused":
                 print(f"  refused: row {result['row']} {result['reference']}: {result['reason']}")
     return 1 if totals["refused"] else 0
-
-
-@contextlib.contextmanager
-def _output(path):
-    """A text file to write (``-``: stdout), replaced only once complete."""
-    if path == "-":
-        yield sys.stdout
-        return
-    partial = f"{path}.part"
-    try:
-        with open(partial, "w", newline="", encoding="utf-8") as fh:
-            yield fh
-        os.replace(partial, path)
-    except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror}")
 
 
 # --- argument parsing ---------------------------------------------------------------------------------------

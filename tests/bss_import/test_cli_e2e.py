@@ -780,3 +780,107 @@ def test_kill_9_mid_chunk_then_resume_with_two_workers_gives_exact_counts(prefor
         if "bad query" in line and "bss_import_progress" in line
     ]
     assert not refused, refused[:3]
+
+
+# --- wallet batches ---------------------------------------------------------------------------------
+
+
+def _rpc(odoo, model, method, *args, **kwargs):
+    proxy = xmlrpc.client.ServerProxy(f"{odoo.url}/xmlrpc/2/object", allow_none=True)
+    common = xmlrpc.client.ServerProxy(f"{odoo.url}/xmlrpc/2/common")
+    uid = common.authenticate(odoo.db, "admin", "admin", {})
+    return proxy.execute_kw(odoo.db, uid, "admin", model, method, list(args), kwargs)
+
+
+@pytest.fixture(scope="module")
+def wallets(odoo):
+    """Three subscribers of the admin's company with a wallet each: {subscriber id: wallet id}."""
+    result = {}
+    for n in range(3):
+        partner = _rpc(
+            odoo,
+            "res.partner",
+            "create",
+            {"name": f"Wallet subscriber {n}", "x_subscriber_id": f"WB-{n}", "x_msisdn": f"44770090030{n}"},
+        )
+        result[f"WB-{n}"] = _rpc(odoo, "telecom.wallet", "create", {"partner_id": partner})
+    return result
+
+
+def _balances(odoo, wallets):
+    rows = _rpc(odoo, "telecom.wallet", "read", list(wallets.values()), ["balance"])
+    by_id = {row["id"]: row["balance"] for row in rows}
+    return {key: by_id[wallet_id] for key, wallet_id in wallets.items()}
+
+
+def test_wallet_batch_applies_a_settlement_file_once_with_progress_and_a_report(odoo, wallets, tmp_path):
+    path = tmp_path / "settlement-2026-12-01.csv"
+    path.write_text(
+        "MSISDN;Type;Amount;Transaction ID;Comment\n"
+        "447700900300;payment;20.00;PAY-1;\n"
+        "447700900301;payment;5.50;PAY-2;\n"
+        "447700900302;payment;1.00;PAY-3;\n"
+        "447700900300;usage;2.25;CDR-1;\n"
+        "447700900301;usage;9.99;CDR-2;\n"
+        "447700900399;payment;1.00;PAY-4;\n"
+    )
+    report = tmp_path / "result.csv"
+    result = cli(odoo, "wallet-batch", path, "--chunk", "4", "--report", report, "--json")
+    explain = odoo.explain(result)
+    assert result.returncode == 1, explain  # two operations refused
+    summary = json.loads(result.stdout)
+    assert {key: summary[key] for key in ("items", "posted", "repeated", "refused")} == {
+        "items": 6,
+        "posted": 4,
+        "repeated": 0,
+        "refused": 2,
+    }, explain
+    assert len(summary["batches"]) == 2, explain
+    assert summary["reference"].startswith("settlement-2026-12-01.csv/"), explain
+    assert "batch 1/2" in result.stderr and "batch 2/2" in result.stderr, explain
+    assert _balances(odoo, wallets) == {"WB-0": 17.75, "WB-1": 5.5, "WB-2": 1.0}, explain
+    rows = list(csv.DictReader(io.StringIO(report.read_text())))
+    assert [(row["row"], row["status"]) for row in rows] == [
+        ("2", "posted"),
+        ("3", "posted"),
+        ("4", "posted"),
+        ("5", "posted"),
+        ("6", "refused"),
+        ("7", "refused"),
+    ], rows
+    assert "insufficient funds" in rows[4]["reason"], rows
+    assert "no MSISDN 447700900399" in rows[5]["reason"], rows
+
+    # The same file again: nothing posted twice.
+    again = cli(odoo, "wallet-batch", path, "--chunk", "4", "--json")
+    summary = json.loads(again.stdout)
+    assert (summary["posted"], summary["repeated"]) == (0, 4), odoo.explain(again)
+    assert "(already applied)" in again.stderr, odoo.explain(again)
+    assert _balances(odoo, wallets) == {"WB-0": 17.75, "WB-1": 5.5, "WB-2": 1.0}
+
+    # Another file repeating an operation already posted: repeated, not posted again.
+    other = tmp_path / "late.csv"
+    other.write_text("subscriber_id,type,amount,reference\nWB-2,top_up,1.00,PAY-3\nWB-2,top_up,2,PAY-9\n")
+    result = cli(odoo, "wallet-batch", other)
+    assert result.returncode == 0, odoo.explain(result)
+    assert "2 operations, 1 posted, 1 repeated" in result.stdout, odoo.explain(result)
+    assert _balances(odoo, wallets)["WB-2"] == 3.0
+
+
+def test_wallet_batch_refuses_a_malformed_file_naming_its_rows_and_posts_nothing(odoo, wallets, tmp_path):
+    before = _balances(odoo, wallets)
+    batches = _rpc(odoo, "telecom.wallet.batch", "search_count", [])
+    path = tmp_path / "broken.csv"
+    path.write_text(
+        "subscriber_id,type,amount,reference\nWB-0,top_up,10,OK-1\nWB-0,top_up,ten,BAD-1\nWB-1,gift,1,BAD-2\n"
+    )
+    result = cli(odoo, "wallet-batch", path, "--json")
+    explain = odoo.explain(result)
+    assert result.returncode == 1, explain
+    assert result.stdout == "", explain
+    assert "broken.csv, row 3, column amount: 'ten' is not a decimal number" in result.stderr, explain
+    assert "broken.csv, row 4, column type: 'gift'" in result.stderr, explain
+    assert _balances(odoo, wallets) == before
+    assert _rpc(odoo, "telecom.wallet.batch", "search_count", []) == batches
+    missing = cli(odoo, "wallet-batch", tmp_path / "nope.csv")
+    assert missing.returncode == 2 and "nope.csv" in missing.stderr, odoo.explain(missing)

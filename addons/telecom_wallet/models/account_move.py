@@ -71,11 +71,8 @@ class AccountMove(models.Model):
             wallet_entries._telecom_raise_use_wallet_reverse(_("duplicated"))
         return super().copy_data(default=default)
 
-    def _telecom_reversal_vals(self, date, ref):
-        """Values of the exact opposite of this wallet entry, for the wallet's
-        own reversal (telecom.wallet.operation.reverse), which runs in the
-        wallet API scope; Odoo's _reverse_moves is refused on wallet entries."""
-        self.ensure_one()
+    def _telecom_reversal_header(self, date, ref, partner):
+        """The values of a reversal of this wallet entry but its lines."""
         return {
             "move_type": "entry",
             "journal_id": self.journal_id.id,
@@ -83,7 +80,16 @@ class AccountMove(models.Model):
             "currency_id": self.currency_id.id,
             "date": date,
             "ref": ref,
-            "partner_id": self.partner_id.id,
+            "partner_id": partner.id,
+        }
+
+    def _telecom_reversal_vals(self, date, ref):
+        """Values of the exact opposite of this wallet entry, for the wallet's
+        own reversal (telecom.wallet.operation.reverse), which runs in the
+        wallet API scope; Odoo's _reverse_moves is refused on wallet entries."""
+        self.ensure_one()
+        return {
+            **self._telecom_reversal_header(date, ref, self.partner_id),
             "reversed_entry_id": self.id,
             "line_ids": [
                 Command.create(
@@ -204,13 +210,7 @@ class AccountMove(models.Model):
         operations of the batch still make."""
         self.ensure_one()
         return {
-            "move_type": "entry",
-            "journal_id": self.journal_id.id,
-            "company_id": self.company_id.id,
-            "currency_id": self.currency_id.id,
-            "date": date,
-            "ref": ref,
-            "partner_id": item.partner_id.id,
+            **self._telecom_reversal_header(date, ref, item.partner_id),
             "line_ids": [
                 Command.create(
                     {

@@ -288,9 +288,10 @@ class TelecomWallet(models.Model):
         self.env.cr.execute(SQL("LOCK TABLE telecom_wallet_posting_lock IN EXCLUSIVE MODE"))
 
     def init(self):
-        super().init()
+        result = super().init()
         # An empty table that only _telecom_serialize locks.
         self.env.cr.execute(SQL("CREATE TABLE IF NOT EXISTS telecom_wallet_posting_lock ()"))
+        return result
 
     def _telecom_stamp(self):
         self.write({"last_operation_date": fields.Datetime.now()})
