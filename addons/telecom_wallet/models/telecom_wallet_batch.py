@@ -99,6 +99,11 @@ class TelecomWalletBatch(models.Model):
         Wallet._telecom_serialize()
         Wallet._telecom_check_manager()
         company = self._telecom_company(company_id)
+        if company not in self.env.companies:
+            # Its entries and operations are the company's: work in it (record rules).
+            return self.with_company(company).apply(
+                reference, operations, company_id=company.id, source=source
+            )
         reference = Wallet._telecom_clean_reference(reference)
         if not isinstance(operations, (list, tuple)) or not operations:
             raise ValidationError(_("Batch %s: give a non-empty list of operations.", reference))

@@ -3,11 +3,12 @@ import csv
 import io
 from datetime import timedelta
 
+from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
-from .common import WalletCase
+from .common import GROUP, WalletCase
 
 # Columns that differ between two wallet items by construction (identity, the entry they belong
 # to, when they were written), not by how they were written.
@@ -143,6 +144,48 @@ class TestWalletBatch(WalletCase):
         self.assertEqual(
             self.env["telecom.wallet.operation"].search([("reference", "=", "D-2")]).move_id.date, yesterday
         )
+
+    def test_a_batch_in_a_foreign_currency_keeps_exact_wallet_amounts(self):
+        eur, usd = self.env.ref("base.EUR"), self.env.ref("base.USD")
+        foreign = eur if self.currency != eur else usd
+        foreign.active = True
+        self.env["res.currency.rate"].create(
+            {"currency_id": foreign.id, "rate": 1.1734, "name": self.today(), "company_id": self.company.id}
+        )
+        alice_foreign = self.Wallet.create({"partner_id": self.alice.id, "currency_id": foreign.id})
+        bob_foreign = self.Wallet.create({"partner_id": self.bob.id, "currency_id": foreign.id})
+        result = self.Batch.apply(
+            "B-FX",
+            [
+                {
+                    "subscriber_id": "W1",
+                    "type": "top_up",
+                    "amount": "10.01",
+                    "currency": foreign.name,
+                    "reference": "FX-1",
+                },
+                {
+                    "subscriber_id": "W2",
+                    "type": "top_up",
+                    "amount": "3.33",
+                    "currency": foreign.name,
+                    "reference": "FX-2",
+                },
+                {"subscriber_id": "W2", "type": "top_up", "amount": "1.00", "reference": "FX-3"},
+            ],
+        )
+        self.assertEqual(result["posted"], 3)
+        moves = self.Batch.browse(result["batch_id"]).move_ids
+        self.assertEqual(len(moves), 2, "one entry per currency")
+        self.assertEqual(alice_foreign.balance, 10.01)
+        self.assertEqual(bob_foreign.balance, 3.33)
+        self.assertEqual(self.wallet_bob.balance, 1.0)
+        foreign_move = moves.filtered(lambda move: move.currency_id == foreign)
+        self.assertTrue(self.currency.is_zero(sum(foreign_move.line_ids.mapped("balance"))))
+        self.assertTrue(foreign.is_zero(sum(foreign_move.line_ids.mapped("amount_currency"))))
+        item = foreign_move.line_ids.filtered(lambda line: line.telecom_wallet_id == alice_foreign)
+        self.assertEqual(item.balance, -self.currency.round(10.01 / 1.1734))
+        self.assertInvariants()
 
     def test_same_batch_twice_is_a_no_op_returning_the_first_result(self):
         operations = [
@@ -306,6 +349,39 @@ class TestWalletBatch(WalletCase):
             self.Batch.with_user(self.user_wallet_manager).apply(
                 "B-ACC-2", operations, company_id=self.company_b.id
             )
+
+    def test_a_batch_for_another_of_the_users_companies(self):
+        """A Wallet Manager of two companies, working in the first, applies a batch to the
+        wallets of the second: entries and operations are the second company's."""
+        manager = new_test_user(
+            self.env,
+            "wallet_manager_two",
+            groups=GROUP + "manager",
+            company_id=self.company.id,
+            company_ids=[Command.set([self.company.id, self.company_b.id])],
+        )
+        partner_b = self.subscriber(x_subscriber_id="B1", company_id=self.company_b.id)
+        wallet_b = self.Wallet.with_company(self.company_b).create(
+            {"partner_id": partner_b.id, "company_id": self.company_b.id}
+        )
+        Batch = self.Batch.with_user(manager).with_context(allowed_company_ids=[self.company.id])
+        result = Batch.apply(
+            "B-OTHER",
+            [{"subscriber_id": "B1", "type": "top_up", "amount": 4, "reference": "OTHER-1"}],
+            company_id=self.company_b.id,
+        )
+        self.assertEqual(result["posted"], 1, result)
+        batch = self.Batch.browse(result["batch_id"])
+        self.assertEqual(batch.company_id, self.company_b)
+        self.assertEqual(batch.move_ids.company_id, self.company_b)
+        self.assertEqual(batch.move_ids.journal_id, self.company_b.telecom_wallet_journal_id)
+        self.assertEqual(wallet_b.balance, 4.0)
+        # The same subscriber id in the current company is another subscriber: not this wallet.
+        refused = Batch.apply(
+            "B-HERE", [{"subscriber_id": "B1", "type": "top_up", "amount": 1, "reference": "H-1"}]
+        )
+        self.assertEqual(refused["results"][0]["reason"], "no subscriber B1")
+        self.assertInvariants(wallet_b)
 
     # --- files ---------------------------------------------------------------------------
     def csv_file(self, text):

@@ -291,3 +291,21 @@ class TestWalletConcurrency(BaseCase):
             balance, ledger, _references = self._ledger(wallet_id)
             self.assertAlmostEqual(balance, before[wallet_id] + 2.0, places=2)
             self.assertAlmostEqual(balance, ledger, places=2)
+
+    def test_the_same_batch_sent_twice_at_once_posts_once(self):
+        before = self._ledger(self.wallet_2_id)[0]
+
+        def batch(_wallet, other):
+            return other.env["telecom.wallet.batch"].apply(
+                "RACE-SAME-BATCH",
+                [{"wallet_id": other.id, "type": "top_up", "amount": 2.5, "reference": "RACE-SAME-BATCH-1"}],
+                company_id=other.company_id.id,
+            )
+
+        first, second = self._race(batch, batch)
+        self.assertEqual(first["batch_id"], second["batch_id"])
+        self.assertEqual(sorted([first["batch_repeated"], second["batch_repeated"]]), [False, True])
+        balance, ledger, references = self._ledger(self.wallet_2_id)
+        self.assertAlmostEqual(balance, before + 2.5, places=2)
+        self.assertAlmostEqual(balance, ledger, places=2)
+        self.assertEqual(references.count("RACE-SAME-BATCH-1"), 1)
