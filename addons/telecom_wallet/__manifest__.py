@@ -12,7 +12,6 @@
         "data/telecom_wallet_data.xml",
         "views/telecom_wallet_views.xml",
         "views/telecom_wallet_operation_views.xml",
-        "views/telecom_wallet_batch_views.xml",
         "views/telecom_wallet_bucket_views.xml",
         "views/telecom_wallet_ledger_check_views.xml",
         "views/res_company_views.xml",
@@ -20,8 +19,14 @@
         "wizards/telecom_wallet_operation_wizard_views.xml",
         "wizards/telecom_wallet_reverse_wizard_views.xml",
         "wizards/telecom_wallet_batch_wizard_views.xml",
+        "views/telecom_wallet_batch_views.xml",
         "views/telecom_wallet_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "telecom_wallet/static/src/tours/*",
+        ],
+    },
     "uninstall_hook": "uninstall_hook",
     "post_init_hook": "post_init_hook",
 }

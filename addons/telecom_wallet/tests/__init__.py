@@ -6,6 +6,7 @@ from . import (
     test_wallet_amounts,
     test_wallet_back_doors,
     test_wallet_batch,
+    test_wallet_batch_tour,
     test_wallet_concurrency,
     test_wallet_operations,
     test_wallet_properties,
