@@ -26,6 +26,7 @@ import cProfile
 import json
 import os
 import pstats
+import resource
 import sys
 import threading
 import time
@@ -152,7 +153,8 @@ def main(argv=None):
     print(
         f"1 batch: {len(operations)} operations on {len(batch_wallet_ids)} wallets in {seconds:.1f} s: "
         f"{figures['batch_ops_per_s']} operations/s, {result['posted']} posted, {result['refused']} refused, "
-        f"{len(result['entries'])} journal entries"
+        f"{len(result['entries'])} journal entries; peak RSS of this process "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB"
     )
     check_batch(registry, Environment, expected)
     print(json.dumps(figures, sort_keys=True))

@@ -127,6 +127,10 @@ class TelecomWalletBatch(models.Model):
                     )
                 )
             return earlier.with_env(self.env)._telecom_result(batch_repeated=True)
+        # After the fingerprint: the same batch replayed another day is still the same batch.
+        today = fields.Date.context_today(self)
+        for item in items:
+            item["date"] = item["date"] or today
         config = company._telecom_wallet_config()
         results = [
             {
@@ -316,7 +320,7 @@ class TelecomWalletBatch(models.Model):
             "amount": amount,
             "currency": currency and currency.strip().upper(),
             "reference": reference.strip(),
-            "date": value_date or fields.Date.context_today(self),
+            "date": value_date,
             "reason": reason and str(reason).strip(),
         }
 

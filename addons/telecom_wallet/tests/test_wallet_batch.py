@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import freeze_time, new_test_user, tagged
 from odoo.tools import SQL
 
 from .common import GROUP, WalletCase
@@ -202,6 +202,10 @@ class TestWalletBatch(WalletCase):
         self.assertEqual(self.wallet.balance, 5.0)
         with self.assertRaisesRegex(UserError, "already used for other operations"):
             self.Batch.apply("B-TWICE", [self.op(self.wallet, "top_up", 7.0, "R-1")])
+        # Replayed another day, operations without a date are still the same batch.
+        with freeze_time(self.today() + timedelta(days=1)):
+            self.assertTrue(self.Batch.apply("B-TWICE", operations)["batch_repeated"])
+        self.assertEqual(self.wallet.balance, 5.0)
 
     def test_same_item_in_two_batches_posts_once(self):
         self.Batch.apply("B-A", [self.op(self.wallet, "top_up", 5.0, "ITEM-1")])
