@@ -48,6 +48,11 @@ class TestWalletBatch(WalletCase):
         self.assertEqual(move.state, "posted")
         self.assertTrue(move.inalterable_hash, "the batch entry is in the journal's hash chain")
         self.assertEqual(move.ref, "B-1")
+        # A batch entry is a wallet entry: Odoo's own corrections are refused on it.
+        with self.assertRaisesRegex(UserError, "wallet entry"):
+            move.button_draft()
+        with self.assertRaisesRegex(UserError, "wallet entries cannot be reversed"):
+            move._reverse_moves()
         operations = batch.operation_ids
         self.assertEqual(len(operations), 4)
         self.assertEqual(len(move.line_ids.filtered("telecom_wallet_id")), 4, "one wallet item per operation")
