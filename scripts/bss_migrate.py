@@ -31,7 +31,6 @@ import base64
 import contextlib
 import csv
 import getpass
-import hashlib
 import http.client
 import json
 import os
@@ -1389,14 +1388,15 @@ def cmd_wallet_batch(args, client, progress):
         raise UsageError(f"{args.file}: {exc.strerror}")
     content = base64.b64encode(raw).decode()
     try:
-        items = client.call(BATCH_MODEL, "check_csv", [content, filename])
+        checked = client.call(BATCH_MODEL, "check_file", [content, filename])
     except xmlrpc.client.Fault as exc:
         text = str(exc.faultString or "").strip()
         lines = [line for line in text.splitlines() if line.strip()]
         if lines and lines[0].startswith("Traceback"):
             lines = lines[-1:]
         raise RunFailed("\n".join(lines) or "the server refused the file")
-    reference = args.reference or f"{filename}/{hashlib.sha256(raw).hexdigest()[:12]}"
+    items = checked["items"]
+    reference = args.reference or checked["reference"]
     chunks = [items[start : start + args.chunk] for start in range(0, len(items), args.chunk)]
     progress(f"{filename}: {len(items)} operations, {len(chunks)} batch(es) of at most {args.chunk}")
     totals = {"items": 0, "posted": 0, "repeated": 0, "refused": 0}

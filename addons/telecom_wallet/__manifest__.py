@@ -18,11 +18,13 @@
         "views/res_partner_views.xml",
         "wizards/telecom_wallet_operation_wizard_views.xml",
         "wizards/telecom_wallet_reverse_wizard_views.xml",
-        "wizards/telecom_wallet_batch_wizard_views.xml",
         "views/telecom_wallet_batch_views.xml",
         "views/telecom_wallet_menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "telecom_wallet/static/src/batch_file/*",
+        ],
         "web.assets_tests": [
             "telecom_wallet/static/src/tours/*",
         ],

@@ -208,21 +208,28 @@ class TelecomWalletBatch(models.Model):
 
     @api.model
     def apply_csv(self, content, filename, reference=None, company_id=None):
-        """Apply a CSV file of operations (see telecom_wallet/tools/batch_csv.py for its columns).
+        """Apply a CSV file of operations (see telecom_wallet/tools/batch_csv.py for its columns)
+        as one batch.
 
         :param content: the file, base64-encoded (as Odoo's binary fields and XML-RPC carry it)
-        :param reference: the batch reference (default: the file name and a digest of its
-            content, so the same file applied twice posts once)
+        :param reference: the batch reference (default: see check_file)
         :raises UserError: the file is malformed, naming each bad row and column; nothing posted
         """
-        raw = base64.b64decode(content) if isinstance(content, (str, bytes)) else b""
-        items = self.check_csv(content, filename)
-        reference = reference or "%s/%s" % (filename, hashlib.sha256(raw).hexdigest()[:12])
-        return self.apply(reference, items, company_id=company_id, source=filename)
+        checked = self.check_file(content, filename)
+        return self.apply(
+            reference or checked["reference"], checked["items"], company_id=company_id, source=filename
+        )
 
     @api.model
-    def check_csv(self, content, filename):
-        """The operations of a CSV file (base64), or a UserError naming its malformed rows."""
+    def check_file(self, content, filename):
+        """Read a CSV file of operations (base64) without posting anything: what the screen and
+        the command line send in batches of their own size.
+
+        :return: dict with ``reference``, the file's default batch reference (its name and a
+            digest of its content, so the same file applied twice posts once), and ``items``, the
+            operations in the form :meth:`apply` takes (each with its ``row`` in the file)
+        :raises UserError: naming each malformed row and column
+        """
         self.env["telecom.wallet"]._telecom_check_manager()
         try:
             raw = base64.b64decode(content, validate=True)
@@ -235,8 +242,13 @@ class TelecomWalletBatch(models.Model):
         for item in items:
             item["amount"] = str(item["amount"])
             item["date"] = item["date"] and item["date"].isoformat()
-        # XML-RPC carries no None: Odoo's False.
-        return [{key: False if value is None else value for key, value in item.items()} for item in items]
+        return {
+            "reference": "%s/%s" % (filename, hashlib.sha256(raw).hexdigest()[:12]),
+            # XML-RPC carries no None: Odoo's False.
+            "items": [
+                {key: False if value is None else value for key, value in item.items()} for item in items
+            ],
+        }
 
     # --- steps ---------------------------------------------------------------------------
     @api.model

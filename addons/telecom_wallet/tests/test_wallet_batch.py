@@ -442,21 +442,3 @@ class TestWalletBatch(WalletCase):
         self.assertFalse(self.Batch.search([]))
         with self.assertRaisesRegex(UserError, "no amount column"):
             self.Batch.apply_csv(self.csv_file("msisdn,type,value_x,reference\n1,top_up,1,R\n"), "cols.csv")
-
-    def test_the_wizard_applies_a_file_and_opens_its_batch(self):
-        wizard = (
-            self.env["telecom.wallet.batch.wizard"]
-            .with_user(self.user_wallet_manager)
-            .create(
-                {
-                    "file": self.csv_file("subscriber_id,type,amount,reference\nW1,top_up,3,WIZ-1\n"),
-                    "filename": "ocs-usage.csv",
-                }
-            )
-        )
-        action = wizard.action_apply()
-        batch = self.Batch.browse(action["res_id"])
-        self.assertEqual(action["res_model"], "telecom.wallet.batch")
-        self.assertEqual((batch.posted_count, batch.refused_count), (1, 0))
-        self.assertEqual(self.wallet.balance, 3.0)
-        self.assertEqual(batch.action_view_operations()["domain"], [("batch_id", "=", batch.id)])

@@ -1,1 +1,1 @@
-from . import telecom_wallet_batch_wizard, telecom_wallet_operation_wizard, telecom_wallet_reverse_wizard
+from . import telecom_wallet_operation_wizard, telecom_wallet_reverse_wizard
