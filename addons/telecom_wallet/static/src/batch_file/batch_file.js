@@ -5,6 +5,7 @@ import { _t } from "@web/core/l10n/translation";
 import { RPCError } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
+import { Layout } from "@web/search/layout";
 import { standardActionServiceProps } from "@web/webclient/actions/action_service";
 
 const BATCH = "telecom.wallet.batch";
@@ -33,6 +34,7 @@ function readAsBase64(file) {
  */
 export class WalletBatchFile extends Component {
     static template = "telecom_wallet.WalletBatchFile";
+    static components = { Layout };
     static props = { ...standardActionServiceProps };
 
     setup() {
