@@ -20,6 +20,10 @@ from .telecom_wallet import ALLOWED_STATES, WALLET_STATES
 #: million items is unusable on screen and in reports; at 2,000 the fixed cost of an entry
 #: (creation, sequence, hash) is a few percent of the batch (see scripts/bench_wallet.py).
 ENTRY_SIZE = 2000
+#: Operations per call. A batch is one transaction that holds its operations and results in
+#: memory (100,000 took 736 MiB and 55 s, see README): larger files go in several batches, as the
+#: Apply a File screen and the CLI send them (10,000 each).
+MAX_OPERATIONS = 100000
 REPORT_COLUMNS = ["row", "reference", "subscriber", "status", "wallet_id", "operation_id", "entry", "reason"]
 ITEM_KEYS = ("wallet_id", "subscriber_id", "msisdn")
 
@@ -107,6 +111,16 @@ class TelecomWalletBatch(models.Model):
         reference = Wallet._telecom_clean_reference(reference)
         if not isinstance(operations, (list, tuple)) or not operations:
             raise ValidationError(_("Batch %s: give a non-empty list of operations.", reference))
+        if len(operations) > MAX_OPERATIONS:
+            raise ValidationError(
+                _(
+                    "Batch %(reference)s: %(count)s operations; a batch takes at most %(max)s. Split it in "
+                    "several batches (Apply a File and the command line send 10,000 at a time).",
+                    reference=reference,
+                    count=len(operations),
+                    max=MAX_OPERATIONS,
+                )
+            )
         items = [self._telecom_item(position, raw) for position, raw in enumerate(operations, 1)]
         fingerprint = hashlib.sha256(
             json.dumps(

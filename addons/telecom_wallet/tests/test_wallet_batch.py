@@ -2,12 +2,14 @@ import base64
 import csv
 import io
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import freeze_time, new_test_user, tagged
 from odoo.tools import SQL
 
+from ..models import telecom_wallet_batch
 from .common import GROUP, WalletCase
 
 # Columns that differ between two wallet items by construction (identity, the entry they belong
@@ -318,9 +320,17 @@ class TestWalletBatch(WalletCase):
             ([{"msisdn": "12ab", "type": "top_up", "amount": 1, "reference": "M-1"}], "Operation 1, msisdn"),
             ([self.op(self.wallet, "top_up", 1.0, "M-1", date="01/12/2026")], "Operation 1, date"),
             ([], "non-empty list"),
+            (
+                [self.op(self.wallet, "top_up", 1.0, f"M-{n}") for n in range(4)],
+                "4 operations; a batch takes at most 3",
+            ),
         ]
         for operations, message in cases:
-            with self.subTest(message=message), self.assertRaisesRegex(ValidationError, message):
+            with (
+                self.subTest(message=message),
+                patch.object(telecom_wallet_batch, "MAX_OPERATIONS", 3),
+                self.assertRaisesRegex(ValidationError, message),
+            ):
                 self.Batch.apply("B-BAD", operations)
         self.assertEqual(self.Move.search_count([]), moves_before)
         self.assertFalse(self.Batch.search([("name", "=", "B-BAD")]))
