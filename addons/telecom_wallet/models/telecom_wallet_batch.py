@@ -602,7 +602,9 @@ class TelecomWalletBatch(models.Model):
         groups = defaultdict(list)
         for item, result in postable:
             groups[item["currency_id"], item["date"]].append((item, result))
-        operation_vals = []
+        # The operations' values and the results they answer, in the same order (the entries' order:
+        # by date and currency, not the batch's).
+        operation_vals, posted = [], []
         negative_openings = []
         for (currency_id, entry_date), group in sorted(
             groups.items(), key=lambda pair: (pair[0][1], pair[0][0])
@@ -661,6 +663,7 @@ class TelecomWalletBatch(models.Model):
                     Wallet._telecom_post(move)
                 for (item, result), line_id in zip(chunk, line_ids, strict=True):
                     result.update(status="posted", entry=move.name)
+                    posted.append(result)
                     operation_vals.append(
                         {
                             "wallet_id": item["wallet_id"],
@@ -678,7 +681,6 @@ class TelecomWalletBatch(models.Model):
         if not operation_vals:
             return Operation.browse()
         operations = self._telecom_insert_operations(operation_vals, company)
-        posted = [result for _item, result in postable]
         for result, operation in zip(posted, operations, strict=True):
             result["operation_id"] = operation.id
         for item in negative_openings:

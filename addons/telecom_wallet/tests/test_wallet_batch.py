@@ -151,6 +151,10 @@ class TestWalletBatch(WalletCase):
         self.assertEqual(
             self.env["telecom.wallet.operation"].search([("reference", "=", "D-2")]).move_id.date, yesterday
         )
+        # Each result names its own operation, whatever the order of the entries.
+        for row in result["results"]:
+            operation = self.env["telecom.wallet.operation"].browse(row["operation_id"])
+            self.assertEqual((operation.reference, operation.move_id.name), (row["reference"], row["entry"]))
 
     def test_a_batch_in_a_foreign_currency_keeps_exact_wallet_amounts(self):
         eur, usd = self.env.ref("base.EUR"), self.env.ref("base.USD")
