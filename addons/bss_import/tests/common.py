@@ -17,15 +17,24 @@ from odoo.tools import SQL
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def load_generator():
-    """The export generator (scripts/generate_bss_export.py), loaded by path."""
-    name = "generate_bss_export"
+def _load_by_path(name, path):
+    """The module ``name`` of the repository file ``path``, loaded once."""
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "generate_bss_export.py")
+        spec = importlib.util.spec_from_file_location(name, ROOT / path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def load_generator():
+    """The export generator (scripts/generate_bss_export.py), loaded by path."""
+    return _load_by_path("generate_bss_export", "scripts/generate_bss_export.py")
+
+
+#: What a generated export's files and manifest say a migration must count: the helpers the
+#: end-to-end tests use (tests/expected_counts.py), loaded by path.
+expected_counts = _load_by_path("expected_counts", "tests/expected_counts.py")
 
 
 def csv_bytes(rows, delimiter=",", encoding="utf-8"):
@@ -201,10 +210,8 @@ class BssImportCase(SavepointRegexMixin, TransactionCase):
         return run.finding_ids.filtered(lambda f: f.table == table and f.kind == kind)
 
 
-def read_csv(path):
-    """The rows of a generated CSV file (canonical dialect: headers are the canonical columns)."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+#: The rows of a generated CSV file (canonical dialect: headers are the canonical columns).
+read_csv = expected_counts.read_csv
 
 
 class MigrationCase(BssImportCase):

@@ -1,27 +1,15 @@
 from odoo.addons.bss_import.lib.mapping import TARGETS
 from odoo.tests import tagged
 
-from .common import MigrationCase, read_csv
+from .common import MigrationCase, expected_counts, read_csv
 
 DEFECTS = (
     "duplicate_rows=6,orphans=3,missing_mandatory=4,inconsistent_state=2,unknown_legacy_code=2,"
     "invalid_msisdn=2,invalid_imsi=1,invalid_iccid=1,encoding_damage=2"
 )
-QUARANTINED_SUBSCRIBER_DEFECTS = (
-    "orphans",
-    "missing_mandatory",
-    "invalid_msisdn",
-    "invalid_imsi",
-    "invalid_iccid",
-)
-
-
-def _keys(manifest, kind, obj):
-    return {i["key"] for i in manifest["defects"][kind]["objects"].get(obj, {}).get("items", [])}
-
-
-def _count(manifest, kind, obj):
-    return manifest["defects"][kind]["objects"].get(obj, {}).get("count", 0)
+QUARANTINED_SUBSCRIBER_DEFECTS = expected_counts.QUARANTINED_SUBSCRIBER_DEFECTS
+_keys = expected_counts.defect_keys
+_count = expected_counts.defect_count
 
 
 @tagged("post_install", "-at_install")
