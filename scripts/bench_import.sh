@@ -21,9 +21,6 @@ setup_all
 db="${BENCH_DB:-bss_bench}"
 # The migration commits chunk by chunk: each benchmark starts from a fresh copy of a template
 # database where bss_import is installed (an earlier run's records would make this one's unchanged).
-template="${db}_template"
-bench_template "$template" bss_import
-dropdb --if-exists "$db"
-createdb -T "$template" "$db"
+bench_fresh_copy "$db" bss_import
 exec "$VENV_PY" "$ROOT/scripts/bench_import.py" --db "$db" --addons-path "$ADDONS_PATH" \
     --data-dir "$ROOT/.local/data" "$@"

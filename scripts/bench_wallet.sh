@@ -14,9 +14,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 setup_all
 db="${BENCH_DB:-bss_wallet_bench}"
-template="${db}_template"
-bench_template "$template" telecom_wallet
-dropdb --if-exists "$db"
-createdb -T "$template" "$db"
+bench_fresh_copy "$db" telecom_wallet
 exec "$VENV_PY" "$ROOT/scripts/bench_wallet.py" --db "$db" --addons-path "$ADDONS_PATH" \
     --data-dir "$ROOT/.local/data" "$@"

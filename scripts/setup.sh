@@ -173,6 +173,14 @@ bench_template() {
     fi
 }
 
+# A fresh copy of the benchmark template database <db>_template (see bench_template) as <db>.
+bench_fresh_copy() {
+    local db="$1" modules="$2"
+    bench_template "${db}_template" "$modules"
+    dropdb --if-exists "$db"
+    createdb -T "${db}_template" "$db"
+}
+
 setup_all() {
     setup_odoo_source
     setup_venv
