@@ -370,11 +370,11 @@ class TelecomWalletBatch(models.Model):
         if by_field["wallet_id"]:
             cr.execute(
                 SQL(
-                    "SELECT id, company_id, currency_id, partner_id FROM telecom_wallet WHERE id = ANY(%s)",
+                    "SELECT id, company_id, currency_id FROM telecom_wallet WHERE id = ANY(%s)",
                     sorted(by_field["wallet_id"]),
                 )
             )
-            for wallet_id, company_id, currency_id, _partner in cr.fetchall():
+            for wallet_id, company_id, currency_id in cr.fetchall():
                 wallets[wallet_id] = (company_id, currency_id)
         for field_name, column in (("subscriber_id", "x_subscriber_id"), ("msisdn", "x_msisdn")):
             if not by_field[field_name]:
