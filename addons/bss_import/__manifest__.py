@@ -20,6 +20,7 @@
         "views/bss_import_resolution_views.xml",
         "wizards/bss_import_reason_wizard_views.xml",
         "views/bss_import_cohort_views.xml",
+        "views/bss_import_cutover_views.xml",
         "views/bss_import_menus.xml",
     ],
     "assets": {

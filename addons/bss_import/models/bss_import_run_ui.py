@@ -289,3 +289,16 @@ class BssImportRunUi(models.Model):
             "open": sum(sum(reasons.values()) for reasons in by_object.values()),
             "by_object": by_object,
         }
+
+    def action_open_cutover(self):
+        """The run's OCS cutover (created on first use), in its form."""
+        self.ensure_one()
+        cutover = self.env["bss.import.cutover"]._for_run(self)
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("OCS cutover of %(run)s", run=self.name),
+            "res_model": "bss.import.cutover",
+            "res_id": cutover.id,
+            "view_mode": "form",
+            "target": "current",
+        }

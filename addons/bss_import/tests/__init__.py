@@ -1,5 +1,6 @@
 from . import (
     test_access,
+    test_cutover,
     test_detection,
     test_findings,
     test_malformed,
