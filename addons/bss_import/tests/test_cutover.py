@@ -1,11 +1,9 @@
-from decimal import Decimal
 from unittest.mock import patch
 
+from odoo.addons.bss_import.models import bss_import_cutover
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import SQL
-
-from odoo.addons.bss_import.models import bss_import_cutover
 
 from .common import MigrationCase, csv_bytes, subscriber
 from .test_migrate_quarantine import small_export
@@ -49,12 +47,12 @@ BUCKETS = [
 ]
 
 
-def export(currency, buckets=None, subscribers=None):
+def export(currency, buckets=None, subscribers=None, delimiter=","):
     subs = subscribers or [subscriber(1), subscriber(2), subscriber(3, msisdn="+4477009O0003"), subscriber(4)]
     files = small_export(subs)
     codes = {MAIN: currency, OTHER: "EUR" if currency != "EUR" else "GBP"}
     rows = [[codes.get(cell, cell) for cell in row] for row in (BUCKETS if buckets is None else buckets)]
-    files["ocs_buckets.csv"] = csv_bytes([BUCKET_HEADER, *rows])
+    files["ocs_buckets.csv"] = csv_bytes([BUCKET_HEADER, *rows], delimiter=delimiter)
     return files
 
 
@@ -219,3 +217,190 @@ class TestCutover(MigrationCase):
         self.assertEqual(self.step(run, "finalize")["state"], "finalized")
         self.assertEqual(self.env["account.move"].sudo().search_count([]), moves)
         self.assertEqual(len(self.posted_openings(run)), 4)
+
+    # ------------------------------------------------------------------ verify and finalize guards
+    def test_an_injected_mismatch_blocks_the_finalize_until_a_manager_acknowledges_it(self):
+        run = self.migrated_run()
+        self.step(run, "shadow")
+        self.to_reverified(run)
+        cutover = self.cutover(run)
+        line = cutover.line_ids.filtered(lambda line: line.bucket_key == "B1M")
+        # Odoo's prepared balance no longer matches the OCS (a write outside the cutover).
+        self.env.cr.execute(SQL("UPDATE bss_import_cutover_line SET amount = 12.51 WHERE id = %s", line.id))
+        summary = self.step(run, "verify")
+        self.assertEqual(summary["mismatches"], 2)  # the wallet and its currency's total
+        wallet = cutover.mismatch_ids.filtered(lambda m: m.kind == "wallet")
+        self.assertEqual((wallet.name, wallet.source, wallet.odoo), (f"S000001 {self.cur}", "12.50", "12.51"))
+        moves = self.env["account.move"].sudo().search_count([])
+        with self.assertRaisesRegex(UserError, "2 mismatches .* not acknowledged: nothing is posted"):
+            self.step(run, "finalize")
+        self.assertEqual(self.env["account.move"].sudo().search_count([]), moves)
+        self.assertEqual(cutover.state, "reverified")
+        with self.assertRaises(AccessError):
+            cutover.with_user(self.operator).acknowledge_mismatches("checked with finance")
+        with self.assertRaisesRegex(UserError, "reason"):
+            cutover.with_user(self.manager).acknowledge_mismatches("  ")
+        self.assertEqual(
+            cutover.with_user(self.manager).acknowledge_mismatches("1 cent goodwill, ticket 42"), 2
+        )
+        self.assertEqual(self.step(run, "finalize")["state"], "finalized")
+        self.assertEqual(self.wallet("S000001").balance, 12.51)
+        self.assertEqual(cutover.mismatch_ids.mapped("acknowledged_by"), self.manager)
+
+    def test_a_finalize_that_stops_resumes_and_posts_every_balance_exactly_once(self):
+        run = self.migrated_run()
+        self.step(run, "shadow")
+        self.to_reverified(run)
+        Batch = type(self.env["telecom.wallet.batch"])
+        apply = Batch.apply
+        calls = []
+
+        def crash_on_second_batch(batch, reference, operations, **kwargs):
+            calls.append(reference)
+            if len(calls) == 2:
+                raise RuntimeError("worker killed")
+            return apply(batch, reference, operations, **kwargs)
+
+        # Not assertRaises: its savepoint would undo the batch the finalize committed before the crash.
+        with (
+            patch.object(bss_import_cutover, "FINALIZE_CHUNK", 1),
+            patch.object(Batch, "apply", crash_on_second_batch),
+        ):
+            try:
+                self.step(run, "finalize")
+            except RuntimeError as error:
+                self.assertEqual(str(error), "worker killed")
+            else:
+                self.fail("the finalize did not stop")
+        cutover = self.cutover(run)
+        cutover.invalidate_recordset()
+        self.assertEqual(cutover.state, "finalizing")
+        self.assertEqual(len(self.posted_openings(run)), 1, "the first batch is committed")
+        # Nothing is spendable while balances are missing.
+        self.assertEqual(self.wallet("S000001").state, "draft")
+        with patch.object(bss_import_cutover, "FINALIZE_CHUNK", 1):
+            self.assertEqual(self.step(run, "finalize")["state"], "finalized")
+        openings = self.posted_openings(run)
+        self.assertEqual(len(openings), 4)
+        self.assertEqual(len(set(openings.mapped("reference"))), 4)
+        self.assertEqual(self.wallet("S000001").balance, 12.5)
+        self.assertEqual(self.wallet("S000004").balance, -1.25)
+        self.assertEqual(self.step(run, "status")["mismatches"], 0)
+
+    def test_steps_run_in_order_on_a_migrated_run_only(self):
+        run = self.confirmed_run(files=export(self.cur))
+        with self.assertRaisesRegex(UserError, "not migrated"):
+            self.step(run, "shadow")
+        run.action_migrate(SUBSCRIBER_OBJECTS)
+        for step in ("verify", "freeze", "finalize", "rollback"):
+            with self.assertRaisesRegex(UserError, f"{step} cannot run on a cutover that is not started"):
+                self.step(run, step)
+        self.step(run, "shadow")
+        with self.assertRaisesRegex(UserError, "finalize cannot run on a cutover that is shadow written"):
+            self.step(run, "finalize")
+        with self.assertRaisesRegex(UserError, "freeze cannot run"):
+            self.step(run, "freeze")
+
+    def test_rights(self):
+        run = self.migrated_run()
+        with self.assertRaises(AccessError):
+            self.step(run, "shadow", user=self.user_plain)
+        self.step(run, "shadow", user=self.operator)
+        self.step(run, "verify", user=self.operator)
+        with self.assertRaises(AccessError):
+            self.step(run, "freeze", user=self.operator)
+        self.step(run, "freeze")
+        delta = self.delta_run(run, export(self.cur))
+        self.step(run, "delta", user=self.operator, delta_run_id=delta.id)
+        self.step(run, "verify", user=self.operator)
+        with self.assertRaises(AccessError):
+            self.step(run, "finalize", user=self.operator)
+        # A Migration Manager who may not post wallet entries cannot finalize.
+        manager = self.manager.copy({"login": "bss_manager_no_wallet"})
+        manager.groups_id -= self.env.ref("telecom_wallet.telecom_wallet_group_manager")
+        with self.assertRaisesRegex(AccessError, "Wallet Manager"):
+            self.step(run, "finalize", user=manager)
+        self.assertEqual(self.cutover(run).state, "reverified")
+        # Operators read the cutover; nobody writes it but its steps.
+        cutover = self.env["bss.import.cutover"].with_user(self.operator).browse(self.cutover(run).id)
+        self.assertEqual(cutover.state, "reverified")
+        with self.assertRaises(AccessError):
+            cutover.write({"state": "finalized"})
+        with self.assertRaises(AccessError):
+            cutover.line_ids[:1].write({"amount": 1})
+
+    # ------------------------------------------------------------------ rollback
+    def test_rollback_before_the_finalize_discards_the_shadow(self):
+        run = self.migrated_run()
+        self.step(run, "shadow")
+        cutover = self.cutover(run)
+        wallets = cutover.wallet_ids
+        buckets = cutover.line_ids.allowance_bucket_id
+        self.assertTrue(wallets and buckets)
+        summary = self.step(run, "rollback")
+        self.assertEqual((summary["state"], summary["wallets"], summary["buckets"]), ("rolled_back", 0, 0))
+        self.assertFalse(wallets.exists())
+        self.assertFalse(buckets.exists())
+        self.assertFalse(cutover.line_ids)
+        self.assertFalse(
+            self.env["bss.import.quarantine"]
+            .sudo()
+            .search([("run_id", "=", run.id), ("object", "=", "ocs_buckets")])
+        )
+        # The cutover can start again.
+        self.assertEqual(self.step(run, "shadow")["odoo_total"], "12.24")
+
+    def test_rollback_after_the_finalize_reverses_the_openings_and_closes_the_wallets(self):
+        run = self.migrated_run()
+        self.step(run, "shadow")
+        self.to_reverified(run)
+        self.step(run, "finalize")
+        openings = self.posted_openings(run)
+        moves = openings.move_id
+        summary = self.step(run, "rollback")
+        self.assertEqual(summary["state"], "rolled_back")
+        self.assertTrue(moves.exists(), "entries are reversed, never deleted")
+        self.assertTrue(all(op.reversal_operation_ids for op in openings))
+        for key, cur in (("S000001", self.cur), ("S000002", self.other), ("S000004", self.cur)):
+            wallet = self.wallet(key, cur)
+            self.assertEqual((wallet.balance, wallet.state), (0.0, "closed"), key)
+        data = self.cutover(run).line_ids.filtered(lambda line: line.bucket_key == "B1D")
+        self.assertFalse(data, "the shadow's lines are gone, the posted ones stay as the trail")
+        self.assertEqual(self.cutover(run).rolled_back_by, self.manager)
+
+    def test_rollback_after_the_finalize_is_refused_when_a_wallet_moved(self):
+        run = self.migrated_run()
+        self.step(run, "shadow")
+        self.to_reverified(run)
+        self.step(run, "finalize")
+        self.wallet("S000001").with_user(self.manager).debit(2.0, "CALL-1")
+        with self.assertRaisesRegex(UserError, "1 wallets changed since the finalize"):
+            self.step(run, "rollback")
+        self.assertEqual(self.cutover(run).state, "finalized")
+        self.assertEqual(self.wallet("S000001").balance, 10.5)
+
+    # ------------------------------------------------------------------ source formats
+    def test_amounts_with_decimal_commas_and_thousands_groups_verify_to_the_cent(self):
+        rows = [
+            bucket("B1M", "S000001", "MAIN", MAIN, "1.234,56"),
+            bucket("B2M", "S000002", "MAIN", MAIN, "-0,99"),
+            bucket("B3M", "S000003", "MAIN", MAIN, "7,5"),
+            bucket("B4M", "S000004", "MAIN", MAIN, "1,005"),  # three decimals: refused
+        ]
+        files = export(self.cur, rows, delimiter=";")
+        run = self.migrated_run(files)
+        summary = self.step(run, "shadow")
+        lines = {line.bucket_key: line for line in self.cutover(run).line_ids}
+        self.assertEqual(lines["B1M"].amount, 1234.56)
+        self.assertEqual(lines["B2M"].amount, -0.99)
+        self.assertIn("more than 2 decimals", lines["B4M"].reason)
+        # B3M (quarantined subscriber) and B4M are quarantined with their amounts.
+        self.assertEqual(
+            (
+                summary["source_total"],
+                summary["odoo_total"],
+                summary["quarantined_total"],
+                summary["mismatches"],
+            ),
+            ("1242.075", "1233.57", "8.505", 0),
+        )
