@@ -48,6 +48,11 @@ PHASE_MODEL = "bss.import.phase"
 TEMPLATE_MODEL = "bss.import.mapping.template"
 CHANGE_MODEL = "bss.import.change"
 BATCH_MODEL = "telecom.wallet.batch"
+CUTOVER_MODEL = "bss.import.cutover"
+#: The cutover's steps, in the order an operator runs them (status only reads).
+CUTOVER_STEPS = ("shadow", "verify", "freeze", "delta", "finalize", "rollback", "status")
+#: Totals of a cutover (decimal text in the buckets' currency).
+CUTOVER_TOTALS = ("source_total", "odoo_total", "quarantined_total")
 #: Operations per wallet batch the CLI sends (one server transaction each).
 BATCH_CHUNK = 10000
 BATCH_REPORT_COLUMNS = (
@@ -1377,6 +1382,70 @@ def cmd_quarantine(args, client, progress):
     return 0
 
 
+def cmd_cutover(args, client, progress):
+    """One step of run RUN_ID's OCS cutover; ``delta`` first stages EXPORT (the final OCS snapshot)
+    as a delta pass of the run."""
+    options = {}
+    if args.step == "delta":
+        if not args.export:
+            raise UsageError("cutover delta needs EXPORT: the OCS snapshot taken at the freeze")
+        run = _profiled_run(args, client, progress, {"delta_of_id": args.run_id})
+        run.step("action_confirm_mapping", "confirming the mapping")
+        options["delta_run_id"] = run.id
+    elif args.export:
+        raise UsageError(f"cutover {args.step} takes no EXPORT (only delta does)")
+    if args.step == "freeze" and args.snapshot:
+        options["snapshot"] = args.snapshot
+    progress(f"cutover of run {args.run_id}: {args.step}...")
+    try:
+        summary = client.call(
+            CUTOVER_MODEL, "run_step", [args.run_id, args.step], options, timeout=max(args.timeout, 3600)
+        )
+    except xmlrpc.client.Fault as exc:
+        raise RunFailed(f"cutover of run {args.run_id}: {fault_message(exc)}")
+    summary = cutover_json(summary)
+    if args.json:
+        _print_json(summary)
+    else:
+        sys.stdout.write(cutover_text(summary))
+    progress(f"cutover of run {args.run_id}: {summary['state']}")
+    return 1 if summary["mismatches"] else 0
+
+
+def cutover_json(summary):
+    """``run_step``'s summary in the documented shape (``by_currency`` only with several currencies)."""
+    out = {
+        "run_id": _int(summary.get("run_id")),
+        "state": _text(summary.get("state")),
+        "currency": _str_or_none(summary.get("currency")),
+        "wallets": _int(summary.get("wallets")),
+        "buckets": _int(summary.get("buckets")),
+        **{name: _text(summary.get(name)) or "0" for name in CUTOVER_TOTALS},
+        "mismatches": _int(summary.get("mismatches")),
+    }
+    by_currency = summary.get("by_currency")
+    if by_currency:
+        out["by_currency"] = {
+            code: {name: _text(totals.get(name)) or "0" for name in CUTOVER_TOTALS}
+            for code, totals in sorted(by_currency.items())
+        }
+    return out
+
+
+def cutover_text(summary):
+    lines = [
+        f"run {summary['run_id']}: cutover {summary['state']}; {summary['wallets']} wallets, "
+        f"{summary['buckets']} allowance buckets, {summary['mismatches']} open mismatches"
+    ]
+    currencies = summary.get("by_currency") or {summary["currency"] or "": summary}
+    for code, totals in currencies.items():
+        lines.append(
+            f"  {code or '(no currency)'}: OCS {totals['source_total']} = Odoo {totals['odoo_total']} "
+            f"+ quarantined {totals['quarantined_total']}"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def cmd_wallet_batch(args, client, progress):
     """Apply a CSV file of wallet operations: checked whole first (a malformed file posts nothing),
     then sent in batches of --chunk operations, each its own transaction, with progress."""
@@ -1779,6 +1848,53 @@ def build_parser():
     report.add_argument("--output", required=True, metavar="FILE", help="file to write (- for stdout)")
     _add_global_options(report, defaults=False)
     report.set_defaults(handler=cmd_report)
+
+    cutover = commands.add_parser(
+        "cutover",
+        help="one step of the OCS prepaid cutover of a migrated run (shadow ... finalize, rollback)",
+        description="Run one step of the OCS cutover of the migrated run RUN_ID. shadow: the OCS buckets "
+        "become draft wallets with their opening balances prepared (not posted) and suspended allowances; "
+        "verify: Odoo vs the OCS snapshot per wallet, per currency and per usage type, in minor units; "
+        "freeze (Migration Manager): records the start of the read-only window on the OCS (--snapshot names "
+        "the snapshot); delta EXPORT: stages EXPORT, the OCS snapshot taken at the freeze, as a delta pass "
+        "and applies it to the shadow (then verify again); finalize (Migration Manager and Wallet Manager): "
+        "posts every opening balance and makes the wallets live, resumable, a second finalize does nothing; "
+        "rollback: discards the shadow, or after the finalize reverses the openings and closes the wallets; "
+        "status: prints the figures. Prints the state, the wallets and buckets, and the OCS total = Odoo "
+        "total + quarantined total, exactly. Exit 0 on success with no open mismatch, 1 when mismatches "
+        "remain or the server refused the step, 2 on usage or connection errors.",
+    )
+    cutover.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the migrated import run")
+    cutover.add_argument("step", choices=CUTOVER_STEPS, metavar="STEP", help=", ".join(CUTOVER_STEPS))
+    cutover.add_argument(
+        "export",
+        nargs="?",
+        metavar="EXPORT",
+        help="delta only: the final OCS snapshot (a ZIP file, a CSV/TXT/XLSX file or a folder)",
+    )
+    cutover.add_argument(
+        "--server-path",
+        action="store_true",
+        help="EXPORT is a path on the Odoo server's filesystem: nothing is uploaded (administrators only)",
+    )
+    cutover.add_argument(
+        "--chunk-size",
+        type=_chunk_size,
+        default=8.0,
+        metavar="MiB",
+        help="upload chunk size in MiB (default 8)",
+    )
+    cutover.add_argument(
+        "--snapshot", metavar="TEXT", help="freeze only: the OCS snapshot the freeze refers to"
+    )
+    cutover.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: run_id, state, currency, wallets, buckets, source_total, odoo_total, "
+        "quarantined_total, mismatches (and by_currency with several currencies)",
+    )
+    _add_global_options(cutover, defaults=False)
+    cutover.set_defaults(handler=cmd_cutover)
 
     wallet_batch = commands.add_parser(
         "wallet-batch",

@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import xmlrpc.client
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -884,3 +885,116 @@ def test_wallet_batch_refuses_a_malformed_file_naming_its_rows_and_posts_nothing
     assert _rpc(odoo, "telecom.wallet.batch", "search_count", []) == batches
     missing = cli(odoo, "wallet-batch", tmp_path / "nope.csv")
     assert missing.returncode == 2 and "nope.csv" in missing.stderr, odoo.explain(missing)
+
+
+def _monetary_total(path):
+    """The export's monetary buckets summed from the CSV itself (each distinct row once)."""
+    rows = {tuple(row.items()) for row in read_csv(path)}
+    return sum(
+        (Decimal(dict(row)["remaining_amount"]) for row in rows if dict(row)["bucket_type"] == "monetary"),
+        Decimal(0),
+    )
+
+
+def test_cutover_moves_the_ocs_balances_to_the_cent_and_finalizes_once(odoo, tmp_path):
+    folder = tmp_path / "export"
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--subscribers", "80", "--seed", "41", "--out", str(folder)]
+        + ["--defects", "orphans=2,duplicate_rows=2,invalid_msisdn=3", "--jobs", "1"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    migrated = cli(odoo, "run", folder, "--accept-suggestions", "--json")
+    assert migrated.returncode == 0, odoo.explain(migrated)
+    run_id = json.loads(migrated.stdout)["run_id"]
+    # The buckets' currency must be active in Odoo, as an administrator sets it up.
+    currencies = _rpc(odoo, "res.currency", "search", [("name", "=", "GBP"), ("active", "in", (True, False))])
+    _rpc(odoo, "res.currency", "write", currencies, {"active": True})
+
+    def step(*args):
+        result = cli(odoo, "cutover", run_id, *args, "--json")
+        explain = odoo.explain(result)
+        summary = json.loads(result.stdout)
+        assert result.returncode == (1 if summary["mismatches"] else 0), explain
+        assert set(summary) >= {
+            "run_id",
+            "state",
+            "wallets",
+            "buckets",
+            "source_total",
+            "odoo_total",
+            "mismatches",
+            "quarantined_total",
+        }, explain
+        source, odoo_total, quarantined = (
+            Decimal(summary[k]) for k in ("source_total", "odoo_total", "quarantined_total")
+        )
+        assert source == odoo_total + quarantined, explain
+        assert summary["mismatches"] == 0, explain
+        return summary
+
+    shadow = step("shadow")
+    assert shadow["state"] == "shadow" and shadow["currency"] == "GBP"
+    assert Decimal(shadow["source_total"]) == _monetary_total(folder / "ocs_buckets.csv")
+    # Quarantined: the money of subscribers that are not in Odoo (orphans, quarantined subscribers).
+    subscribers = [("object", "=", "subscribers")]
+    links = _rpc(odoo, "bss.import.link", "search_read", subscribers, fields=["source_key"])
+    migrated_keys = {link["source_key"] for link in links}
+    rows = {tuple(row.items()) for row in read_csv(folder / "ocs_buckets.csv")}
+    assert Decimal(shadow["quarantined_total"]) == sum(
+        (
+            Decimal(dict(row)["remaining_amount"])
+            for row in rows
+            if dict(row)["bucket_type"] == "monetary" and dict(row)["subscriber_id"] not in migrated_keys
+        ),
+        Decimal(0),
+    )
+    # The generated allowances ended before today: reported as expired, not migrated.
+    assert shadow["wallets"] > 0
+    assert step("verify")["state"] == "verified"
+    # Out of order: refused with the reason, exit 1; a usage error exits 2.
+    early = cli(odoo, "cutover", run_id, "finalize", "--json")
+    assert early.returncode == 1 and "finalize cannot run" in early.stderr, odoo.explain(early)
+    usage = cli(odoo, "cutover", run_id, "delta")
+    assert usage.returncode == 2 and "needs EXPORT" in usage.stderr, odoo.explain(usage)
+    assert step("freeze", "--snapshot", "OCS dump 23:00")["state"] == "frozen"
+
+    # The final snapshot: one subscriber spent 1.25 of a monetary bucket.
+    final = tmp_path / "final"
+    shutil.copytree(folder, final)
+    with open(final / "ocs_buckets.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header, buckets = reader.fieldnames, list(reader)
+    spent = next(b for b in buckets if b["bucket_type"] == "monetary" and Decimal(b["remaining_amount"]) > 2)
+    spent["remaining_amount"] = str(Decimal(spent["remaining_amount"]) - Decimal("1.25"))
+    _write_csv(final / "ocs_buckets.csv", header, buckets)
+    delta = step("delta", final)
+    assert delta["state"] == "delta"
+    assert Decimal(delta["source_total"]) == Decimal(shadow["source_total"]) - Decimal("1.25")
+    assert Decimal(delta["odoo_total"]) == Decimal(shadow["odoo_total"]) - Decimal("1.25")
+    assert step("verify")["state"] == "reverified"
+
+    finalized = step("finalize")
+    assert finalized["state"] == "finalized"
+    assert (finalized["source_total"], finalized["odoo_total"]) == (
+        delta["source_total"],
+        delta["odoo_total"],
+    )
+    openings = _rpc(
+        odoo,
+        "telecom.wallet.operation",
+        "search_read",
+        [("reference", "=like", f"OCS-CUTOVER/{run_id}/%"), ("operation_type", "=", "opening")],
+        fields=["amount", "wallet_id"],
+    )
+    assert sum(Decimal(str(o["amount"])) for o in openings) == Decimal(finalized["odoo_total"])
+    wallet_ids = sorted({o["wallet_id"][0] for o in openings})
+    states = {w["state"] for w in _rpc(odoo, "telecom.wallet", "read", wallet_ids, ["state"])}
+    assert states == {"active"}
+    # A second finalize posts nothing.
+    assert step("finalize") == finalized
+    again = _rpc(
+        odoo, "telecom.wallet.operation", "search_count", [("reference", "=like", f"OCS-CUTOVER/{run_id}/%")]
+    )
+    assert again == len(openings)

@@ -144,14 +144,14 @@ class BssImportCutover(models.Model):
             "verify": cutover.action_verify,
             "freeze": lambda: cutover.action_freeze(snapshot),
             "delta": lambda: cutover.action_delta(delta_run_id),
-            "finalize": cutover.action_finalize,
+            "finalize": cutover._finalize,
             "rollback": cutover.action_rollback,
             "status": lambda: None,
         }.get(step)
         if method is None:
             raise UserError(_("Unknown cutover step %(step)r.", step=step))
-        method()
-        return cutover.get_summary()
+        result = method()
+        return result if isinstance(result, dict) else cutover.get_summary()
 
     @api.model
     def _for_run(self, run):
@@ -353,6 +353,12 @@ class BssImportCutover(models.Model):
         is left; a batch already posted is found by its reference and not
         posted again. A second finalize of a finalized cutover does nothing.
         """
+        self._finalize()
+        return True
+
+    def _finalize(self):
+        """:meth:`action_finalize`; returns :meth:`get_summary` as the last committed part reads it
+        (the caller's snapshot predates what the finalize's own cursors committed)."""
         self.ensure_one()
         self.env.flush_all()
         # Every part runs on a cursor of its own, committed: the caller's transaction holds no lock
@@ -360,7 +366,7 @@ class BssImportCutover(models.Model):
         with read_committed_cursor(self.env.registry) as cr:
             cutover = self.with_env(self.env(cr=cr))._begin("finalize")
             if cutover.state == "finalized":
-                return True
+                return self.with_env(cutover.env(su=False)).get_summary()
             cutover._measure()
             if cutover._open_mismatches():
                 raise UserError(
@@ -404,8 +410,9 @@ class BssImportCutover(models.Model):
                         user=self.env.user.name,
                     )
                 )
+            summary = self.with_env(cutover.env(su=False)).get_summary()
         self.env.invalidate_all()
-        return True
+        return summary
 
     def _post_openings(self):
         """Post the prepared opening balances, one committed wallet batch per chunk."""

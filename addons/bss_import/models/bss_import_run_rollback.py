@@ -54,6 +54,26 @@ class BssImportRunRollback(models.Model):
                     state=self.state,
                 )
             )
+        # sudo: whoever may roll the run back learns that its cutover is live, whatever its rules.
+        cutover = (
+            self.env["bss.import.cutover"]
+            .sudo()
+            .search(
+                [
+                    ("run_id", "in", (self.delta_of_id or self).ids),
+                    ("state", "not in", ("none", "rolled_back")),
+                ]
+            )
+        )
+        if cutover:
+            raise UserError(
+                _(
+                    "Run %(run)s has an OCS cutover (%(state)s): roll the cutover back first; its wallets "
+                    "belong to the run's subscribers.",
+                    run=self.name,
+                    state=dict(cutover._fields["state"].selection)[cutover.state].lower(),
+                )
+            )
         if self.delta_of_id:
             later = self._passes().filtered(lambda r: r.id > self.id and r.state in ("migrating", "migrated"))
             if later:

@@ -404,3 +404,11 @@ class TestCutover(MigrationCase):
             ),
             ("1242.075", "1233.57", "8.505", 0),
         )
+
+    def test_the_run_is_not_rolled_back_under_a_live_cutover(self):
+        run = self.migrated_run()
+        self.step(run, "shadow")
+        with self.assertRaisesRegex(UserError, "roll the cutover back first"):
+            run.with_user(self.manager).action_rollback()
+        self.step(run, "rollback")
+        self.assertEqual(run.with_user(self.manager).action_rollback()["state"], "rolled_back")
