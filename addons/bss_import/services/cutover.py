@@ -16,13 +16,13 @@ source key through Odoo's own records. Both are compared in minor units.
 """
 
 import datetime
-import json
 from decimal import Decimal
 
 from odoo.tools import SQL
 
 from ..lib import cutover as rules
 from ..lib import resolution, values
+from .migration import runner
 from .migration.base import Phase, Rejected
 
 #: Rows resolved and written together (one wallet lookup, one INSERT of lines).
@@ -282,7 +282,8 @@ def _write(ctx, cutover, items, existing, seen, counts, quarantined_subscribers)
         resolved.setdefault("subscriber", (item.row.values.get("subscriber_id") or "").strip())
         resolved.update(state="quarantined", reason="\n".join(item.reasons))
         lines.append(resolved)
-    _quarantine(ctx, cutover, rejected)
+    # On the cutover's run, also when the rows come from the delta pass holding the final snapshot.
+    runner.quarantine(ctx, BucketRows, rejected, run=cutover.run_id)
     _sync_lines(env, cutover, lines, existing, seen, counts)
 
 
@@ -370,27 +371,6 @@ def _wallets(env, cutover, items):
             continue
         result[item["key"]] = wallet_id
     return result, refused
-
-
-def _quarantine(ctx, cutover, rejected):
-    if not rejected:
-        return
-    ctx.env["bss.import.quarantine"].create(
-        [
-            {
-                "run_id": cutover.run_id.id,
-                "sequence": 100,
-                "object": "ocs_buckets",
-                "table": "ocs_buckets",
-                "file_id": item.row.file_id,
-                "line": item.row.line,
-                "source_key": item.row.key,
-                "reasons": "\n".join(item.reasons),
-                "values_json": json.dumps(item.row.values, ensure_ascii=False, sort_keys=True),
-            }
-            for item in rejected
-        ]
-    )
 
 
 _LINE_COLUMNS = (

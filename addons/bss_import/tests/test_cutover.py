@@ -139,6 +139,8 @@ class TestCutover(MigrationCase):
             .search([("run_id", "=", run.id), ("object", "=", "ocs_buckets")])
         )
         self.assertEqual(sorted(quarantine.mapped("source_key")), ["B3M", "B9M"])
+        with self.assertRaisesRegex(UserError, "OCS buckets move with the run's cutover"):
+            quarantine.with_user(self.operator).action_retry()
         # Nothing in the ledger: draft wallets, suspended allowances in base units.
         self.assertEqual(self.env["account.move"].sudo().search_count([]), moves_before)
         wallet = self.wallet("S000001")

@@ -730,7 +730,7 @@ def _flush(ctx, phase, chunk, tally):
         written, refused = write_resolved(ctx, phase, resolved, tally.counts)
     rejected += refused
     with tally.step("quarantine"):
-        _quarantine(ctx, phase, rejected)
+        quarantine(ctx, phase, rejected)
     tally.counts.quarantined += len(rejected)
     with tally.step("reconcile"):
         tally.add_checksums(phase.reconcile(written))
@@ -772,13 +772,15 @@ def _add(total, part):
         setattr(total, name, getattr(total, name) + value)
 
 
-def _quarantine(ctx, phase, rejected):
+def quarantine(ctx, phase, rejected, run=None):
+    """Put the :class:`Rejected` rows of ``phase`` (an instance or its class) in the quarantine of
+    ``run`` (default: the run being migrated)."""
     if not rejected:
         return
     ctx.env["bss.import.quarantine"].create(
         [
             {
-                "run_id": ctx.run.id,
+                "run_id": (run or ctx.run).id,
                 "sequence": schema.OBJECTS.index(phase.object),
                 "object": phase.object,
                 "table": it.row.table or phase.table,
@@ -855,6 +857,13 @@ def retry(run, rows):
         batch = rows.filtered(lambda q, o=obj: q.object == o)
         if not batch:
             continue
+        if obj == "ocs_buckets":
+            raise UserError(
+                ctx.env._(
+                    "OCS buckets move with the run's cutover: correct the subscriber or the export, then "
+                    "write the cutover's shadow again (or apply its final snapshot)."
+                )
+            )
         if obj not in PHASE_OF:
             raise UserError(ctx.env._("No migration phase exists yet for %(object)s.", object=obj))
         phase = PHASE_OF[obj](ctx)
