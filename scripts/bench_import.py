@@ -91,6 +91,12 @@ def main(argv=None):
         help="migrate in two cohorts instead: a seeded P %% of the billing accounts (a pilot wave), "
         "then everything left; time each cohort's creation and phases",
     )
+    parser.add_argument(
+        "--cutover",
+        action="store_true",
+        help="then run the OCS cutover of the migrated run (shadow, verify, freeze, the same snapshot as "
+        "the final one, verify, finalize) and time each step",
+    )
     args = parser.parse_args(argv)
     if args.delta_percent and (args.zip or args.no_migrate):
         parser.error("--delta-percent needs the export as a folder and the migration")
@@ -187,6 +193,8 @@ def run_steps(args, export, figures):
         migrate_steps(args, run, figures, total, pool)
         if args.delta_percent:
             delta_steps(args, run, export, figures, pool)
+        if args.cutover:
+            cutover_steps(run, export, figures)
 
 
 def front_steps(run):
@@ -429,6 +437,75 @@ def _worker_init(db, addons_path, data_dir):
 
 def _worker_ready(_n):
     return os.getpid()
+
+
+def cutover_steps(run, export, figures):
+    """The OCS cutover of the migrated ``run``, step by step: seconds, buckets/s, totals, peak RSS.
+
+    The final snapshot is the same export staged again as a delta pass (its staging is not timed
+    as a cutover step): the delta then changes nothing, and the figures are those of a quiet OCS.
+    """
+    env = run.env
+    Cutover = env["bss.import.cutover"]
+    # The generated markets' currencies, active as an administrator sets them up.
+    env["res.currency"].with_context(active_test=False).search([("name", "in", ["GBP", "EUR"])]).active = True
+    env.cr.commit()
+    cutover = Cutover._for_run(run)
+    env.cr.commit()
+
+    def step(name, **options):
+        started = time.perf_counter()
+        summary = Cutover.run_step(run.id, name, **options)
+        env.cr.commit()
+        seconds = time.perf_counter() - started
+        figures[f"cutover_{name}_seconds"] = round(seconds, 1) + figures.get(f"cutover_{name}_seconds", 0)
+        return summary, seconds
+
+    shadow, seconds = step("shadow")
+    buckets = env["bss.import.cutover.line"].search_count([("cutover_id", "=", cutover.id)])
+    figures["cutover_buckets"] = buckets
+    print(
+        f"  cutover shadow: {seconds:7.1f} s  {buckets / seconds:10,.0f} buckets/s  ({shadow['wallets']:,} "
+        f"wallets, {shadow['buckets']:,} allowances)  peak RSS {peak_mib():.0f} MiB"
+    )
+    _summary, seconds = step("verify")
+    print(f"  cutover verify: {seconds:7.1f} s  {buckets / seconds:10,.0f} buckets/s")
+    step("freeze", snapshot="benchmark")
+    started = time.perf_counter()
+    delta = env["bss.import.run"].create({"server_path": str(export), "delta_of_id": run.id})
+    for method in ("action_detect", "action_stage", "action_profile", "action_confirm_mapping"):
+        if not getattr(delta, method)():
+            raise SystemExit(f"the final snapshot was refused: {delta.error_message}")
+    env.cr.commit()
+    print(
+        f"  final snapshot staged and profiled in {time.perf_counter() - started:.1f} s (not a cutover step)"
+    )
+    _summary, seconds = step("delta", delta_run_id=delta.id)
+    print(f"   cutover delta: {seconds:7.1f} s  {buckets / seconds:10,.0f} buckets/s")
+    _summary, seconds = step("verify")
+    print(f"  cutover verify: {seconds:7.1f} s  (again)")
+    final, seconds = step("finalize")
+    openings = env["telecom.wallet.operation"].search_count(
+        [("reference", "=like", f"OCS-CUTOVER/{run.id}/%")]
+    )
+    figures["cutover_openings"] = openings
+    print(
+        f"cutover finalize: {seconds:7.1f} s  {openings / seconds:10,.0f} openings/s  "
+        f"peak RSS {peak_mib():.0f} MiB"
+    )
+    print(
+        f"  cutover totals: OCS {final['source_total']} = Odoo {final['odoo_total']} + quarantined "
+        f"{final['quarantined_total']} {final['currency']}, {final['mismatches']} mismatches, "
+        f"state {final['state']}"
+    )
+    figures.update(
+        cutover_state=final["state"],
+        cutover_mismatches=final["mismatches"],
+        cutover_source_total=final["source_total"],
+        cutover_odoo_total=final["odoo_total"],
+        cutover_quarantined_total=final["quarantined_total"],
+        cutover_peak_rss_mib=round(peak_mib()),
+    )
 
 
 def _worker_phase(job):
