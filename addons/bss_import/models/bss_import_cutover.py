@@ -491,32 +491,55 @@ class BssImportCutover(models.Model):
                 )
 
     def _activate(self):
-        """Make the run's wallets and allowances live: after every opening balance is posted."""
-        self.env.cr.execute(
+        """Make the run's wallets and allowances live: after every opening balance is posted.
+
+        The records are found in SQL: a cutover holds a line per bucket (millions), which the
+        ORM would load with their one2many fields to filter them.
+        """
+        cr = self.env.cr
+        self.env.flush_all()
+        cr.execute(
             SQL(
-                "SELECT DISTINCT wallet_id FROM bss_import_cutover_line"
-                " WHERE cutover_id = %s AND state IN ('posted', 'prepared') AND wallet_id IS NOT NULL",
+                "SELECT DISTINCT l.wallet_id FROM bss_import_cutover_line l"
+                " JOIN telecom_wallet w ON w.id = l.wallet_id"
+                " WHERE l.cutover_id = %s AND l.state IN ('posted', 'prepared')"
+                " AND w.state IN ('draft', 'frozen')",
                 self.id,
             )
         )
-        wallets = self.env["telecom.wallet"].browse([row[0] for row in self.env.cr.fetchall()])
-        wallets.filtered(lambda w: w.state in ("draft", "frozen"))._telecom_set_state(
-            "active", ("draft", "frozen")
-        )
+        wallets = self.env["telecom.wallet"].browse([row[0] for row in cr.fetchall()])
+        wallets._telecom_set_state("active", ("draft", "frozen"))
         # Wallets the shadow created for buckets the final snapshot no longer has: nothing to keep.
-        (self.wallet_ids - wallets).filtered(
-            lambda w: w.state == "draft" and not w.line_ids and not w.operation_ids and not w.bucket_ids
-        ).unlink()
-        buckets = self.line_ids.filtered(lambda line: line.state == "prepared" and line.kind == "allowance")
-        buckets.allowance_bucket_id.filtered(lambda b: b.state == "suspended").write({"state": "active"})
-        self.env.cr.execute(
+        cr.execute(
+            SQL(
+                """SELECT w.id FROM bss_import_cutover_telecom_wallet_rel r
+                     JOIN telecom_wallet w ON w.id = r.wallet_id
+                    WHERE r.cutover_id = %s AND w.state = 'draft'
+                      AND NOT EXISTS (SELECT 1 FROM account_move_line a WHERE a.telecom_wallet_id = w.id)
+                      AND NOT EXISTS (SELECT 1 FROM telecom_wallet_operation o WHERE o.wallet_id = w.id)
+                      AND NOT EXISTS (SELECT 1 FROM telecom_wallet_bucket b WHERE b.wallet_id = w.id)""",
+                self.id,
+            )
+        )
+        self.env["telecom.wallet"].browse([row[0] for row in cr.fetchall()]).unlink()
+        cr.execute(
+            SQL(
+                "SELECT b.id FROM bss_import_cutover_line l"
+                " JOIN telecom_wallet_bucket b ON b.id = l.allowance_bucket_id"
+                " WHERE l.cutover_id = %s AND l.state = 'prepared' AND l.kind = 'allowance'"
+                " AND b.state = 'suspended'",
+                self.id,
+            )
+        )
+        self.env["telecom.wallet.bucket"].browse([row[0] for row in cr.fetchall()]).write({"state": "active"})
+        cr.execute(
             SQL(
                 "UPDATE bss_import_cutover_line SET state = 'posted'"
                 " WHERE cutover_id = %s AND kind = 'allowance' AND state = 'prepared'",
                 self.id,
             )
         )
-        self.line_ids.invalidate_recordset()
+        self.env["bss.import.cutover.line"].invalidate_model()
 
     def action_rollback(self):
         """Undo the cutover (Migration Manager). Before the finalize the shadow is discarded; after
@@ -538,8 +561,10 @@ class BssImportCutover(models.Model):
         Refused when a wallet moved since the cutover (its balance is no longer
         the sum of its openings): that money is the subscriber's, settle it first.
         """
-        posted = self.line_ids.filtered(lambda line: line.state == "posted" and line.kind == "monetary")
-        wallets = posted.wallet_id
+        live = self.line_ids.filtered(lambda line: line.state == "posted")
+        posted = live.filtered(lambda line: line.kind == "monetary")
+        # Every wallet the finalize made live, those holding only allowances too (their opening is 0).
+        wallets = live.wallet_id
         balances = wallets._telecom_ledger_balances()
         moved = []
         for wallet in wallets:

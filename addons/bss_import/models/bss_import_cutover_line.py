@@ -36,7 +36,7 @@ class BssImportCutoverLine(models.Model):
     wallet_id = fields.Many2one("telecom.wallet", readonly=True, index=True, ondelete="set null")
     partner_id = fields.Many2one("res.partner", string="Subscriber", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
-    currency_code = fields.Char("Currency", readonly=True)
+    currency_code = fields.Char("Currency code", readonly=True, help="As the export wrote it.")
     amount = fields.Monetary(currency_field="currency_id", readonly=True)
     previous_amount = fields.Monetary(currency_field="currency_id", readonly=True)
     usage_type = fields.Selection(

@@ -285,6 +285,10 @@ def _write(ctx, cutover, items, existing, seen, counts, quarantined_subscribers)
     # On the cutover's run, also when the rows come from the delta pass holding the final snapshot.
     runner.quarantine(ctx, BucketRows, rejected, run=cutover.run_id)
     _sync_lines(env, cutover, lines, existing, seen, counts)
+    # The wallets, allowances and quarantine rows a chunk created stay in the ORM cache otherwise:
+    # the memory of a shadow would grow with its buckets.
+    env.flush_all()
+    env.invalidate_all()
 
 
 def _subscriber(item):

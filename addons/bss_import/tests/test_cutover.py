@@ -369,6 +369,8 @@ class TestCutover(MigrationCase):
         data = self.cutover(run).line_ids.filtered(lambda line: line.bucket_key == "B1D")
         self.assertFalse(data, "the shadow's lines are gone, the posted ones stay as the trail")
         self.assertEqual(self.cutover(run).rolled_back_by, self.manager)
+        # S2's wallet in the main currency held only its voice allowance: closed too.
+        self.assertEqual(self.wallet("S000002").state, "closed")
 
     def test_rollback_after_the_finalize_is_refused_when_a_wallet_moved(self):
         run = self.migrated_run()
