@@ -261,7 +261,12 @@ def _write(ctx, cutover, items, existing, seen, counts, quarantined_subscribers)
             continue
         item["partner_id"] = partner
         prepared.append(item)
-    wallets, refused = _wallets(env, cutover, prepared)
+    now = datetime.datetime.now()
+    for item in prepared:
+        expired = item["kind"] == "allowance" and item["valid_to"] and item["valid_to"] <= now
+        item["state"] = "expired" if expired else "prepared"
+    # An expired allowance is reported, not migrated: it needs no wallet.
+    wallets, refused = _wallets(env, cutover, [item for item in prepared if item["state"] == "prepared"])
     for item in prepared:
         if item["key"] in refused:
             item_rejected = Rejected(item["row"], [refused[item["key"]]])
@@ -270,11 +275,7 @@ def _write(ctx, cutover, items, existing, seen, counts, quarantined_subscribers)
     prepared = [item for item in prepared if item["key"] not in refused]
     lines = []
     for item in prepared:
-        item["wallet_id"] = wallets[item["key"]]
-        expired = (
-            item["kind"] == "allowance" and item["valid_to"] and item["valid_to"] <= datetime.datetime.now()
-        )
-        item["state"] = "expired" if expired else "prepared"
+        item["wallet_id"] = wallets.get(item["key"])
         lines.append(item)
     for item in rejected:
         resolved = dict(item.resolved) if getattr(item, "resolved", None) else {"row": item.row}

@@ -133,6 +133,7 @@ class TestCutover(MigrationCase):
         self.assertIn("S000009 is not in Odoo", lines["B9M"].reason)
         self.assertEqual(lines["B2X"].state, "expired")
         self.assertFalse(lines["B2X"].allowance_bucket_id)
+        self.assertFalse(lines["B2X"].wallet_id, "an expired allowance needs no wallet")
         quarantine = (
             self.env["bss.import.quarantine"]
             .sudo()
