@@ -646,9 +646,11 @@ def source_sums(ctx, cutover):
     ) or "."
     amount = _number_sql("remaining_amount", separator)
     env["bss.import.cutover.line"].flush_model()
+    # An anti-join, not NOT IN (subquery): with more refused keys than work_mem hashes, NOT IN
+    # compares every row with every key. The key as staged, as the shadow stored it.
     excluded = SQL(
-        "SELECT bucket_key FROM bss_import_cutover_line WHERE cutover_id = %s AND state IN %s"
-        " AND bucket_key IS NOT NULL",
+        "NOT EXISTS (SELECT 1 FROM bss_import_cutover_line x WHERE x.cutover_id = %s AND x.state IN %s"
+        " AND x.bucket_key = d.bucket_id)",
         cutover.id,
         ("quarantined", "expired", "closed"),
     )
@@ -665,7 +667,7 @@ def source_sums(ctx, cutover):
     env.cr.execute(
         SQL(
             "SELECT btrim(subscriber_id), upper(btrim(unit)), SUM(%s)::text FROM (%s) d"
-            " WHERE bucket_type = ANY(%s) AND bucket_id IS NOT NULL AND btrim(bucket_id) NOT IN (%s)"
+            " WHERE bucket_type = ANY(%s) AND bucket_id IS NOT NULL AND %s"
             " GROUP BY 1, 2",
             amount,
             distinct,
@@ -688,7 +690,7 @@ def source_sums(ctx, cutover):
                 " JOIN (VALUES %s) AS k(code, usage) ON k.code = d.bucket_type"
                 " LEFT JOIN (VALUES %s) AS f(spelling, usage, factor)"
                 "   ON f.spelling = upper(btrim(d.unit)) AND f.usage = k.usage"
-                " WHERE d.bucket_id IS NOT NULL AND btrim(d.bucket_id) NOT IN (%s) GROUP BY 1",
+                " WHERE d.bucket_id IS NOT NULL AND %s GROUP BY 1",
                 amount,
                 QUANTITY_DIGITS,
                 distinct,
