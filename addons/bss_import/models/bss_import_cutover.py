@@ -117,9 +117,9 @@ class BssImportCutover(models.Model):
             cutover.mismatch_count = summary["mismatches"]
             cutover.summary_text = "\n".join(
                 _(
-                    "%(currency)s: OCS %(source)s = Odoo %(odoo)s + quarantined %(quarantined)s",
+                    "%(currency)s: OCS %(ocs)s = Odoo %(odoo)s + quarantined %(quarantined)s",
                     currency=code,
-                    source=t["source_total"],
+                    ocs=t["source_total"],
                     odoo=t["odoo_total"],
                     quarantined=t["quarantined_total"],
                 )

@@ -127,6 +127,8 @@ class TestCutover(MigrationCase):
             ("22.24", "12.24", "10.00"),
         )
         cutover = self.cutover(run)
+        self.assertIn(f"{self.cur}: OCS 22.24 = Odoo 12.24 + quarantined 10.00", cutover.summary_text)
+        self.assertEqual((cutover.wallet_count, cutover.bucket_count, cutover.quarantined_count), (4, 2, 2))
         lines = {line.bucket_key: line for line in cutover.line_ids}
         self.assertEqual(lines["B3M"].state, "quarantined")
         self.assertIn("S000003 is quarantined", lines["B3M"].reason)
