@@ -937,19 +937,23 @@ def test_cutover_moves_the_ocs_balances_to_the_cent_and_finalizes_once(odoo, tmp
     shadow = step("shadow")
     assert shadow["state"] == "shadow" and shadow["currency"] == "GBP"
     assert Decimal(shadow["source_total"]) == _monetary_total(folder / "ocs_buckets.csv")
-    # Quarantined: the money of subscribers that are not in Odoo (orphans, quarantined subscribers).
-    subscribers = [("object", "=", "subscribers")]
-    links = _rpc(odoo, "bss.import.link", "search_read", subscribers, fields=["source_key"])
-    migrated_keys = {link["source_key"] for link in links}
-    rows = {tuple(row.items()) for row in read_csv(folder / "ocs_buckets.csv")}
-    assert Decimal(shadow["quarantined_total"]) == sum(
-        (
-            Decimal(dict(row)["remaining_amount"])
-            for row in rows
-            if dict(row)["bucket_type"] == "monetary" and dict(row)["subscriber_id"] not in migrated_keys
-        ),
-        Decimal(0),
+    # Quarantined: the export's own amounts of the refused buckets, and every orphan's bucket among them.
+    refused = _rpc(
+        odoo,
+        "bss.import.cutover.line",
+        "search_read",
+        [("cutover_id.run_id", "=", run_id), ("state", "=", "quarantined"), ("kind", "=", "monetary")],
+        fields=["bucket_key"],
     )
+    refused_keys = {line["bucket_key"] for line in refused}
+    monetary = [dict(row) for row in {tuple(r.items()) for r in read_csv(folder / "ocs_buckets.csv")}]
+    monetary = [row for row in monetary if row["bucket_type"] == "monetary"]
+    assert Decimal(shadow["quarantined_total"]) == sum(
+        (Decimal(row["remaining_amount"]) for row in monetary if row["bucket_id"] in refused_keys), Decimal(0)
+    )
+    exported = {row["subscriber_id"] for row in read_csv(folder / "subscribers.csv")}
+    orphans = {row["bucket_id"] for row in monetary if row["subscriber_id"] not in exported}
+    assert orphans <= refused_keys
     # The generated allowances ended before today: reported as expired, not migrated.
     assert shadow["wallets"] > 0
     assert step("verify")["state"] == "verified"
