@@ -897,10 +897,18 @@ def _monetary_total(path):
 
 
 def test_cutover_moves_the_ocs_balances_to_the_cent_and_finalizes_once(odoo, tmp_path):
+    # A company of its own: the module's earlier runs used the same subscriber ids in the first one.
+    with _company_of_admin(odoo, "Cutover Mobile"):
+        _cutover_flow(odoo, tmp_path)
+
+
+def _cutover_flow(odoo, tmp_path):
     folder = tmp_path / "export"
     subprocess.run(
+        # Another market than the module's other exports: its numbers and SIMs are its own in this
+        # database (earlier tests' subscribers keep theirs), its buckets in euros.
         [sys.executable, str(GENERATOR), "--subscribers", "80", "--seed", "41", "--out", str(folder)]
-        + ["--defects", "orphans=2,duplicate_rows=2,invalid_msisdn=3", "--jobs", "1"],
+        + ["--market", "FR", "--defects", "orphans=2,duplicate_rows=2,invalid_msisdn=3", "--jobs", "1"],
         check=True,
         capture_output=True,
         timeout=300,
@@ -909,7 +917,7 @@ def test_cutover_moves_the_ocs_balances_to_the_cent_and_finalizes_once(odoo, tmp
     assert migrated.returncode == 0, odoo.explain(migrated)
     run_id = json.loads(migrated.stdout)["run_id"]
     # The buckets' currency must be active in Odoo, as an administrator sets it up.
-    currencies = _rpc(odoo, "res.currency", "search", [("name", "=", "GBP"), ("active", "in", (True, False))])
+    currencies = _rpc(odoo, "res.currency", "search", [("name", "=", "EUR"), ("active", "in", (True, False))])
     _rpc(odoo, "res.currency", "write", currencies, {"active": True})
 
     def step(*args):
@@ -935,7 +943,7 @@ def test_cutover_moves_the_ocs_balances_to_the_cent_and_finalizes_once(odoo, tmp
         return summary
 
     shadow = step("shadow")
-    assert shadow["state"] == "shadow" and shadow["currency"] == "GBP"
+    assert shadow["state"] == "shadow" and shadow["currency"] == "EUR"
     assert Decimal(shadow["source_total"]) == _monetary_total(folder / "ocs_buckets.csv")
     # Quarantined: the export's own amounts of the refused buckets, and every orphan's bucket among them.
     refused = _rpc(
@@ -943,7 +951,7 @@ def test_cutover_moves_the_ocs_balances_to_the_cent_and_finalizes_once(odoo, tmp
         "bss.import.cutover.line",
         "search_read",
         [("cutover_id.run_id", "=", run_id), ("state", "=", "quarantined"), ("kind", "=", "monetary")],
-        fields=["bucket_key"],
+        fields=["bucket_key", "reason"],
     )
     refused_keys = {line["bucket_key"] for line in refused}
     monetary = [dict(row) for row in {tuple(r.items()) for r in read_csv(folder / "ocs_buckets.csv")}]
@@ -955,7 +963,7 @@ def test_cutover_moves_the_ocs_balances_to_the_cent_and_finalizes_once(odoo, tmp
     orphans = {row["bucket_id"] for row in monetary if row["subscriber_id"] not in exported}
     assert orphans <= refused_keys
     # The generated allowances ended before today: reported as expired, not migrated.
-    assert shadow["wallets"] > 0
+    assert shadow["wallets"] > 0, sorted({line["reason"] for line in refused})[:5]
     assert step("verify")["state"] == "verified"
     # Out of order: refused with the reason, exit 1; a usage error exits 2.
     early = cli(odoo, "cutover", run_id, "finalize", "--json")
