@@ -97,6 +97,12 @@ def main(argv=None):
         help="then run the OCS cutover of the migrated run (shadow, verify, freeze, the same snapshot as "
         "the final one, verify, finalize) and time each step",
     )
+    parser.add_argument(
+        "--inventory",
+        action="store_true",
+        help="then build the run's inventories (PCRF, AAA/HSS, network elements, usage and rating cutover "
+        "point, bundles, manual-rebuild items) and time them",
+    )
     args = parser.parse_args(argv)
     if args.delta_percent and (args.zip or args.no_migrate):
         parser.error("--delta-percent needs the export as a folder and the migration")
@@ -195,6 +201,8 @@ def run_steps(args, export, figures):
             delta_steps(args, run, export, figures, pool)
         if args.cutover:
             cutover_steps(run, export, figures)
+        if args.inventory:
+            inventory_steps(run, figures)
 
 
 def front_steps(run):
@@ -505,6 +513,28 @@ def cutover_steps(run, export, figures):
         cutover_odoo_total=final["odoo_total"],
         cutover_quarantined_total=final["quarantined_total"],
         cutover_peak_rss_mib=round(peak_mib()),
+    )
+
+
+def inventory_steps(run, figures):
+    """Build the run's inventories: seconds, lines per second of the usage summary, sizes, peak RSS."""
+    started = time.perf_counter()
+    files = run.action_build_inventories()
+    run.env.cr.commit()
+    seconds = time.perf_counter() - started
+    rows = {f["name"].rsplit("-", 1)[-1]: f["rows"] for f in files if f["name"].endswith(".csv")}
+    size = sum(f["size"] for f in files)
+    lines = rows.get("summary.csv", 0)
+    print(
+        f"     inventories: {seconds:7.1f} s  {len(files)} files, {size / 2**20:.1f} MiB, "
+        f"{lines:,} usage lines ({lines / seconds:,.0f} lines/s)  peak RSS {peak_mib():.0f} MiB"
+    )
+    figures.update(
+        inventory_seconds=round(seconds, 1),
+        inventory_files=len(files),
+        inventory_mib=round(size / 2**20, 1),
+        inventory_usage_lines=lines,
+        inventory_peak_rss_mib=round(peak_mib()),
     )
 
 

@@ -1412,6 +1412,62 @@ def cmd_cutover(args, client, progress):
     return 1 if summary["mismatches"] else 0
 
 
+def cmd_inventory(args, client, progress):
+    """Build the inventories of run RUN_ID on the server and write their files into DIR."""
+    output = args.output
+    try:
+        os.makedirs(output, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {output}: {exc.strerror or exc}")
+    progress(f"run {args.run_id}: building the inventories...")
+    try:
+        built = client.call(
+            RUN_MODEL, "action_build_inventories", [[args.run_id]], timeout=max(args.timeout, 3600)
+        )
+    except xmlrpc.client.Fault as exc:
+        raise RunFailed(f"run {args.run_id}: {fault_message(exc)}")
+    rows = {item["name"]: item.get("rows") for item in built}
+    written = []
+    for item in _run_call(client, args.run_id, "get_inventories"):
+        name = os.path.basename(item["name"])
+        path = os.path.join(output, name)
+        partial = f"{path}.part"
+        size = 0
+        try:
+            with open(partial, "wb") as fh:
+                offset = 0
+                while True:
+                    piece = _run_call(client, args.run_id, "read_inventory", item["id"], offset)
+                    try:
+                        data = base64.b64decode(piece["data"], validate=True)
+                    except (KeyError, TypeError, ValueError):
+                        raise RunFailed(f"run {args.run_id}: the server's {name} is not a base64 file")
+                    fh.write(data)
+                    offset += len(data)
+                    if piece.get("eof") or not data:
+                        break
+                size = offset
+            os.replace(partial, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}")
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+        written.append({"file": path, "size": size, "rows": rows.get(item["name"])})
+        progress(f"run {args.run_id}: {name} ({human_size(size)})")
+    if args.json:
+        _print_json({"run_id": args.run_id, "files": written})
+    else:
+        for entry in written:
+            count = (
+                "" if entry["rows"] is None or entry["file"].endswith(".html") else f", {entry['rows']} rows"
+            )
+            sys.stdout.write(f"{entry['file']} ({human_size(entry['size'])}{count})\n")
+    return 0
+
+
 def cutover_json(summary):
     """``run_step``'s summary in the documented shape (``by_currency`` only with several currencies)."""
     out = {
@@ -1895,6 +1951,26 @@ def build_parser():
     )
     _add_global_options(cutover, defaults=False)
     cutover.set_defaults(handler=cmd_cutover)
+
+    inventory = commands.add_parser(
+        "inventory",
+        help="write the inventories of what a run does not migrate (CSV and HTML each) into a folder",
+        description="Build the inventories of run RUN_ID on the server (attached to the run) and write "
+        "them into DIR: the PCRF policy translation manifest, the AAA/HSS identifiers (no secret: the "
+        "dropped secret columns are listed by name), the network elements, the usage summary with each "
+        "line's rating cutover point, the bundle and tariff definitions and the manual-rebuild items; "
+        "each as a CSV file and a readable HTML page. The run's mapping must be confirmed. Exit 0 when "
+        "written, 1 when the server refused, 2 on usage or connection errors.",
+    )
+    inventory.add_argument("run_id", metavar="RUN_ID", type=_run_id, help="id of the import run")
+    inventory.add_argument(
+        "--output", required=True, metavar="DIR", help="folder to write (created if missing)"
+    )
+    inventory.add_argument(
+        "--json", action="store_true", help="print one JSON object: run_id, files (file, size, rows)"
+    )
+    _add_global_options(inventory, defaults=False)
+    inventory.set_defaults(handler=cmd_inventory)
 
     wallet_batch = commands.add_parser(
         "wallet-batch",

@@ -902,6 +902,44 @@ def test_cutover_moves_the_ocs_balances_to_the_cent_and_finalizes_once(odoo, tmp
         _cutover_flow(odoo, tmp_path)
 
 
+def _check_inventories(odoo, run_id, folder, out):
+    """The inventories of the run, written by the CLI: a CSV and an HTML page each, rows as the export's."""
+    result = cli(odoo, "inventory", run_id, "--output", out, "--json")
+    assert result.returncode == 0, odoo.explain(result)
+    files = json.loads(result.stdout)["files"]
+    names = sorted(os.path.basename(f["file"]).split("-", 2)[-1] for f in files)
+    kinds = ["aaa_hss_identifiers", "bundle_definitions", "dropped_secret_columns", "manual_rebuild"]
+    kinds += ["network_elements", "pcrf_policies", "usage_summary"]
+    assert names == sorted(f"{k}.{ext}" for k in kinds for ext in ("csv", "html")), names
+    by_name = {os.path.basename(f["file"]).split("-", 2)[-1]: f for f in files}
+    for name, entry in by_name.items():
+        assert os.path.getsize(entry["file"]) == entry["size"] > 0, name
+    assert not list(out.glob("*.part"))
+
+    def rows(name):
+        with open(by_name[name]["file"], newline="", encoding="utf-8-sig") as fh:
+            return list(csv.DictReader(fh))
+
+    for inventory, table, key in (
+        ("pcrf_policies", "pcrf_rules", "rule_id"),
+        ("network_elements", "network_elements", "element_id"),
+        ("aaa_hss_identifiers", "aaa_hss", "imsi"),
+    ):
+        assert sorted(r[key] for r in rows(f"{inventory}.csv")) == sorted(
+            r[key] for r in read_csv(folder / f"{table}.csv")
+        ), inventory
+    # A formula-like text is neutralised with a leading apostrophe (an E.164 number is not).
+    aaa = {r["imsi"]: r["msisdn"].removeprefix("'") for r in rows("aaa_hss_identifiers.csv")}
+    assert aaa == {r["imsi"]: r["msisdn"] for r in read_csv(folder / "aaa_hss.csv")}
+    usage = rows("usage_summary.csv")
+    migrated = _rpc(odoo, "bss.import.link", "search_count", [("object", "=", "subscribers")])
+    assert 0 < len(usage) <= migrated
+    assert {r["basis"] for r in usage} <= {"invoice", "ocs", ""}
+    assert "<h1>PCRF policy translation manifest</h1>" in (
+        out / os.path.basename(by_name["pcrf_policies.html"]["file"])
+    ).read_text(encoding="utf-8")
+
+
 def _cutover_flow(odoo, tmp_path):
     folder = tmp_path / "export"
     subprocess.run(
@@ -989,6 +1027,7 @@ def _cutover_flow(odoo, tmp_path):
 
     finalized = step("finalize")
     assert finalized["state"] == "finalized"
+    _check_inventories(odoo, run_id, folder, tmp_path / "inventories")
     assert (finalized["source_total"], finalized["odoo_total"]) == (
         delta["source_total"],
         delta["odoo_total"],

@@ -18,6 +18,7 @@ from . import (
     bss_import_quarantine,
     bss_import_run,
     bss_import_run_delta,
+    bss_import_run_inventory,
     bss_import_run_report,
     bss_import_run_resolution,
     bss_import_run_rollback,

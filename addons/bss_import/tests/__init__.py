@@ -3,6 +3,7 @@ from . import (
     test_cutover,
     test_detection,
     test_findings,
+    test_inventory,
     test_malformed,
     test_mapping,
     test_migrate_access,
