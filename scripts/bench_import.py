@@ -524,7 +524,7 @@ def inventory_steps(run, figures):
     seconds = time.perf_counter() - started
     rows = {f["name"].rsplit("-", 1)[-1]: f["rows"] for f in files if f["name"].endswith(".csv")}
     size = sum(f["size"] for f in files)
-    lines = rows.get("summary.csv", 0)
+    lines = rows.get("usage_summary.csv", 0)
     print(
         f"     inventories: {seconds:7.1f} s  {len(files)} files, {size / 2**20:.1f} MiB, "
         f"{lines:,} usage lines ({lines / seconds:,.0f} lines/s)  peak RSS {peak_mib():.0f} MiB"

@@ -1049,3 +1049,111 @@ def _cutover_flow(odoo, tmp_path):
         odoo, "telecom.wallet.operation", "search_count", [("reference", "=like", f"OCS-CUTOVER/{run_id}/%")]
     )
     assert again == len(openings)
+
+
+# --- kill -9 in the middle of a cutover's finalize, then finalize again -------------------------------------
+
+_CUTOVER_LINES = """FROM bss_import_cutover_line l JOIN bss_import_cutover c ON c.id = l.cutover_id
+                     WHERE c.run_id = %s AND l.kind = 'monetary' AND l.state IN ('prepared', 'posted')
+                       AND l.amount <> 0"""
+
+
+def test_kill_9_mid_finalize_then_finalize_again_posts_every_balance_exactly_once(prefork, tmp_path):
+    import psycopg2  # noqa: PLC0415 - the test's own connections to the server's database
+
+    folder = tmp_path / "export"
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--subscribers", "300", "--seed", "43", "--out", str(folder)]
+        + ["--market", "FR", "--jobs", "1"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    watcher = psycopg2.connect(dbname=prefork.db)
+    watcher.autocommit = True
+
+    def one(sql, *params):
+        with watcher.cursor() as cr:
+            cr.execute(sql, params)
+            return cr.fetchone()[0]
+
+    # A company of its own (the other kill test's subscribers are in the first one), in euros.
+    with _company_of_admin(prefork, "Finalize Crash Mobile"), contextlib.closing(watcher):
+        migrated = cli(prefork, "run", folder, "--accept-suggestions", "--json")
+        assert migrated.returncode == 0, prefork.explain(migrated)
+        run_id = json.loads(migrated.stdout)["run_id"]
+        eur = _rpc(prefork, "res.currency", "search", [("name", "=", "EUR"), ("active", "in", (True, False))])
+        _rpc(prefork, "res.currency", "write", eur, {"active": True})
+        # Small batches: the finalize commits several before the one the test holds back.
+        _rpc(prefork, "ir.config_parameter", "set_param", "bss_import.cutover_finalize_chunk", "10")
+
+        def step(*args):
+            result = cli(prefork, "cutover", run_id, *args, "--json")
+            assert result.returncode == 0, prefork.explain(result)
+            return json.loads(result.stdout)
+
+        step("shadow")
+        step("verify")
+        step("freeze", "--snapshot", "OCS dump")
+        step("delta", folder)
+        before = step("verify")
+        assert before["state"] == "reverified" and before["wallets"] > 30, before
+        prepared = one(f"SELECT count(*) {_CUTOVER_LINES}", run_id)
+        # The test holds the wallet of the run's last opening balance: the finalize commits the batches
+        # before it, then waits for that wallet, and is killed there.
+        last_wallet = one(f"SELECT l.wallet_id {_CUTOVER_LINES} ORDER BY l.id DESC LIMIT 1", run_id)
+        openings = """SELECT count(*) FROM telecom_wallet_operation
+                       WHERE reference LIKE %s AND operation_type = 'opening'"""
+        pattern = f"OCS-CUTOVER/{run_id}/%"
+        holder = psycopg2.connect(dbname=prefork.db)
+        try:
+            with holder.cursor() as cr:
+                cr.execute("SELECT id FROM telecom_wallet WHERE id = %s FOR UPDATE", (last_wallet,))
+            env = {k: v for k, v in os.environ.items() if k not in ("ODOO_DB", "ODOO_PASSWORD")}
+            env["ODOO_PASSWORD"] = "admin"
+            client = subprocess.Popen(
+                [sys.executable, str(SCRIPT), "--url", prefork.url, "--db", prefork.db]
+                + ["cutover", str(run_id), "finalize", "--json"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            waiting = """SELECT count(*) FROM pg_stat_activity
+                          WHERE datname = %s AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"""
+            deadline = time.monotonic() + CLI_TIMEOUT
+            while not (one(waiting, prefork.db) and one(openings, pattern)):
+                assert client.poll() is None, f"the finalize ended before the kill:\n{client.communicate()}"
+                assert time.monotonic() < deadline, prefork.log_tail()
+                time.sleep(0.1)
+            prefork.kill9()
+            _out, err = client.communicate(timeout=120)
+            assert client.returncode == 2, err  # the server is gone: a connection error
+        finally:
+            holder.rollback()
+            holder.close()
+
+        # Killed mid-finalize: the batches before the held one are posted, nothing is spendable.
+        posted = one(openings, pattern)
+        assert 0 < posted < prepared, (posted, prepared)
+        assert one("SELECT state FROM bss_import_cutover WHERE run_id = %s", run_id) == "finalizing"
+        states = """SELECT array_agg(DISTINCT w.state ORDER BY w.state) FROM telecom_wallet w
+                     WHERE w.id IN (SELECT l.wallet_id FROM bss_import_cutover_line l
+                                      JOIN bss_import_cutover c ON c.id = l.cutover_id WHERE c.run_id = %s)"""
+        assert one(states, run_id) == ["draft"]
+
+        prefork.start()
+        final = step("finalize")
+        assert final["state"] == "finalized" and final["mismatches"] == 0, final
+        totals = (Decimal(final[k]) for k in ("source_total", "odoo_total", "quarantined_total"))
+        source, odoo_total, quarantined = totals
+        assert source == odoo_total + quarantined
+        assert (final["odoo_total"], final["wallets"]) == (before["odoo_total"], before["wallets"])
+        # Every balance exactly once: one opening per prepared line, no reference twice, all live.
+        assert one(openings, pattern) == prepared
+        twice = """SELECT count(*) FROM (SELECT reference FROM telecom_wallet_operation
+                    WHERE reference LIKE %s GROUP BY 1 HAVING count(*) > 1) d"""
+        assert one(twice, pattern) == 0
+        assert one(states, run_id) == ["active"]
+        assert step("finalize") == final

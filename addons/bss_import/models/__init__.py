@@ -25,6 +25,7 @@ from . import (
     bss_import_run_ui,
     bss_import_state_conflict,
     bss_import_writer_lock,
+    ir_attachment,
     res_partner,
 )
 

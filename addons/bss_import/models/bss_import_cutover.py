@@ -386,7 +386,7 @@ class BssImportCutover(models.Model):
                                      FROM bss_import_cutover_line
                                     WHERE cutover_id = %s AND kind = 'monetary' AND state = 'prepared') n
                             WHERE l.id = n.id""",
-                        FINALIZE_CHUNK,
+                        cutover._finalize_chunk(),
                         cutover.id,
                     )
                 )
@@ -413,6 +413,27 @@ class BssImportCutover(models.Model):
             summary = self.with_env(cutover.env(su=False)).get_summary()
         self.env.invalidate_all()
         return summary
+
+    def _finalize_chunk(self):
+        """Opening balances per wallet batch: the ``bss_import.cutover_finalize_chunk`` system
+        parameter, else :data:`FINALIZE_CHUNK`."""
+        # sudo: a system parameter the manager may not read; only its number is used.
+        value = self.env["ir.config_parameter"].sudo().get_param("bss_import.cutover_finalize_chunk")
+        if not value:
+            return FINALIZE_CHUNK
+        try:
+            size = int(value)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise UserError(
+                _(
+                    "The system parameter bss_import.cutover_finalize_chunk must be a whole number of "
+                    "opening balances of at least 1, not %r.",
+                    value,
+                )
+            )
+        return size
 
     def _post_openings(self):
         """Post the prepared opening balances, one committed wallet batch per chunk."""

@@ -1,15 +1,17 @@
 import base64
+import contextlib
 import logging
 import os
 import tempfile
 import time
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import MissingError, UserError
 
 from ..lib import inventory as doc
 from ..services import inventory
 from ..services.migration.context import MigrationContext
+from .ir_attachment import NO_INDEX
 
 _logger = logging.getLogger(__name__)
 
@@ -75,43 +77,46 @@ class BssImportRunInventory(models.Model):
         generated = fields.Datetime.to_string(fields.Datetime.now())
         stem = self.name.replace("/", "-")
         built = []
-        for name in builder.BUILDERS:
-            with tempfile.TemporaryFile() as stream:
-                document = getattr(builder, name)(stream)
+        with contextlib.ExitStack() as files_of:
+            for name in builder.BUILDERS:
+                stream = files_of.enter_context(tempfile.TemporaryFile())
+                built.append((getattr(builder, name)(stream), stream))
+            # Nothing is replaced until every inventory was built: a failure leaves the previous set.
+            self._inventory_attachments().unlink()
+            # As the superuser: an HTML page is stored as HTML (Odoo stores HTML an operator uploads as
+            # plain text; every value of these pages is escaped). No full-text index of their rows.
+            Attachment = self.env["ir.attachment"].with_user(SUPERUSER_ID).with_context(**{NO_INDEX: True})
+            files = []
+            for document, stream in built:
                 stream.seek(0)
-                built.append((document, stream.read()))
-        # Nothing is replaced until every inventory was built: a failure leaves the previous set.
-        self._inventory_attachments().unlink()
-        Attachment = self.env["ir.attachment"].sudo()
-        files = []
-        for document, csv_data in built:
-            page = doc.render_html(document, self.name, self.company_id.name, generated)
-            for suffix, data, mimetype in (
-                ("csv", csv_data, "text/csv"),
-                ("html", page, "text/html"),
-            ):
-                attachment = Attachment.create(
-                    {
-                        "name": f"{stem}-{document.name}.{suffix}",
-                        "res_model": self._name,
-                        "res_id": self.id,
-                        "description": INVENTORY_TAG,
-                        "mimetype": mimetype,
-                        "raw": data,
-                    }
-                )
-                files.append(
-                    {
-                        "id": attachment.id,
-                        "name": attachment.name,
-                        "size": len(data),
-                        "rows": document.csv_rows,
-                    }
-                )
-            del csv_data
+                page = doc.render_html(document, self.name, self.company_id.name, generated)
+                for suffix, mimetype in (("csv", "text/csv"), ("html", "text/html")):
+                    # One file in memory at a time (the largest CSV): the others wait on disk.
+                    data = stream.read() if suffix == "csv" else page
+                    attachment = Attachment.create(
+                        {
+                            "name": f"{stem}-{document.name}.{suffix}",
+                            "res_model": self._name,
+                            "res_id": self.id,
+                            "description": INVENTORY_TAG,
+                            "mimetype": mimetype,
+                            "raw": data,
+                        }
+                    )
+                    files.append(
+                        {
+                            "id": attachment.id,
+                            "name": attachment.name,
+                            "size": len(data),
+                            "rows": document.csv_rows,
+                        }
+                    )
+                    del data
+                stream.close()
         self._message_log(
             body=_(
-                "Inventories built: %(names)s.", names=", ".join(document.title for document, _data in built)
+                "Inventories built: %(names)s.",
+                names=", ".join(document.title for document, _stream in built),
             )
         )
         _logger.info(

@@ -1,6 +1,5 @@
 from unittest.mock import patch
 
-from odoo.addons.bss_import.models import bss_import_cutover
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import SQL
@@ -266,11 +265,19 @@ class TestCutover(MigrationCase):
                 raise RuntimeError("worker killed")
             return apply(batch, reference, operations, **kwargs)
 
+        # The batch size is a system parameter: one that is no whole number posts nothing.
+        params = self.env["ir.config_parameter"].sudo()
+        for bad in ("ten", "0"):
+            params.set_param("bss_import.cutover_finalize_chunk", bad)
+            with self.assertRaisesRegex(
+                UserError, "bss_import.cutover_finalize_chunk must be a whole number"
+            ):
+                self.step(run, "finalize")
+            self.assertFalse(self.posted_openings(run))
+            self.assertEqual(self.cutover(run).state, "reverified")
+        params.set_param("bss_import.cutover_finalize_chunk", "1")
         # Not assertRaises: its savepoint would undo the batch the finalize committed before the crash.
-        with (
-            patch.object(bss_import_cutover, "FINALIZE_CHUNK", 1),
-            patch.object(Batch, "apply", crash_on_second_batch),
-        ):
+        with patch.object(Batch, "apply", crash_on_second_batch):
             try:
                 self.step(run, "finalize")
             except RuntimeError as error:
@@ -283,8 +290,7 @@ class TestCutover(MigrationCase):
         self.assertEqual(len(self.posted_openings(run)), 1, "the first batch is committed")
         # Nothing is spendable while balances are missing.
         self.assertEqual(self.wallet("S000001").state, "draft")
-        with patch.object(bss_import_cutover, "FINALIZE_CHUNK", 1):
-            self.assertEqual(self.step(run, "finalize")["state"], "finalized")
+        self.assertEqual(self.step(run, "finalize")["state"], "finalized")
         openings = self.posted_openings(run)
         self.assertEqual(len(openings), 4)
         self.assertEqual(len(set(openings.mapped("reference"))), 4)

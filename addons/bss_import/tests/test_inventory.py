@@ -96,6 +96,13 @@ class TestInventories(MigrationCase):
         self.assertEqual(set(contents), expected)
         self.assertEqual(run.inventory_count, 14)
         self.assertEqual(sorted(f["name"] for f in files), sorted(a["name"] for a in run.get_inventories()))
+        # Pages are served as HTML (though an operator built them), the rows are not copied into an index.
+        attachments = self.env["ir.attachment"].sudo().browse([f["id"] for f in files])
+        self.assertEqual(
+            {a.name.rsplit(".", 1)[1]: a.mimetype for a in attachments},
+            {"csv": "text/csv", "html": "text/html"},
+        )
+        self.assertEqual(set(attachments.mapped("index_content")), {"text"})
         # Building again replaces them (no second set).
         run.with_user(self.operator).action_build_inventories()
         run.invalidate_recordset(["inventory_count"])
