@@ -73,6 +73,11 @@ def main(argv=None):
     parser.add_argument("--no-migrate", action="store_true", help="stop after profiling")
     parser.add_argument("--cprofile", metavar="FILE", help="profile the subscribers phase into FILE")
     parser.add_argument(
+        "--cprofile-cutover",
+        metavar="FILE",
+        help="with --cutover: profile its shadow and finalize into FILE.shadow and FILE.finalize",
+    )
+    parser.add_argument(
         "--workers", type=int, default=1, help="processes writing the chunks of a phase at once (default 1)"
     )
     parser.add_argument(
@@ -200,7 +205,7 @@ def run_steps(args, export, figures):
         if args.delta_percent:
             delta_steps(args, run, export, figures, pool)
         if args.cutover:
-            cutover_steps(run, export, figures)
+            cutover_steps(run, export, figures, args.cprofile_cutover)
         if args.inventory:
             inventory_steps(run, figures)
 
@@ -447,7 +452,7 @@ def _worker_ready(_n):
     return os.getpid()
 
 
-def cutover_steps(run, export, figures):
+def cutover_steps(run, export, figures, cprofile=None):
     """The OCS cutover of the migrated ``run``, step by step: seconds, buckets/s, totals, peak RSS.
 
     The final snapshot is the same export staged again as a delta pass (its staging is not timed
@@ -463,7 +468,16 @@ def cutover_steps(run, export, figures):
 
     def step(name, **options):
         started = time.perf_counter()
-        summary = Cutover.run_step(run.id, name, **options)
+        if cprofile and name in ("shadow", "finalize"):
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            summary = profiler.runcall(Cutover.run_step, run.id, name, **options)
+            profiler.dump_stats(f"{cprofile}.{name}")
+            pstats.Stats(f"{cprofile}.{name}").sort_stats("cumulative").print_stats(40)
+        else:
+            summary = Cutover.run_step(run.id, name, **options)
         env.cr.commit()
         seconds = time.perf_counter() - started
         figures[f"cutover_{name}_seconds"] = round(seconds, 1) + figures.get(f"cutover_{name}_seconds", 0)

@@ -46,17 +46,31 @@ class BucketRows(Phase):
         for name, currency_id, digits, active in ctx.env.cr.fetchall():
             self.currencies[name.upper()] = (currency_id, digits, active)
 
-    def key_rows(self):
-        """Yield (row, resolution) per staged row: exact copies collapsed, conflicting ones rejected."""
+    def key_rows(self, monetary=None):
+        """Yield (row, resolution) per staged row: exact copies collapsed, conflicting ones rejected.
+
+        ``monetary`` True or False: the rows of that pass only (:func:`apply_snapshot`); a bucket
+        whose rows are all of the other kind is skipped before it is resolved.
+        """
         group, key = [], object()
         for row in self.rows():
             if group and row.key != key:
-                yield from self._resolve_group(key, group)
+                if self._in_pass(group, monetary):
+                    yield from self._resolve_group(key, group)
                 group = []
             key = row.key
             group.append(row)
-        if group:
+        if group and self._in_pass(group, monetary):
             yield from self._resolve_group(key, group)
+
+    def _in_pass(self, group, monetary):
+        """False when every row of ``group`` is of the other pass's kind (a money bucket's type, or a
+        type that does not convert, belongs to the monetary pass)."""
+        if monetary is None:
+            return True
+        return any(
+            (self._convert("bucket_type", row.values, []) in ("monetary", None)) == monetary for row in group
+        )
 
     def _resolve_group(self, key, group):
         if key is None:
@@ -191,7 +205,7 @@ def apply_snapshot(ctx, cutover, delta=False):
     chunk = []
     # Monetary buckets first: an allowance goes into the wallet its subscriber's money went to.
     for monetary in (True, False):
-        for item in reader.key_rows():
+        for item in reader.key_rows(monetary):
             resolved = item.resolved if isinstance(item, Rejected) else item
             # A row of neither kind is reported with the first pass.
             is_monetary = resolved.get("kind") in ("monetary", None)
@@ -336,29 +350,38 @@ def _wallets(env, cutover, items):
             wanted[item["key"]] = (item["partner_id"], company.currency_id.id)
     missing = sorted({want for want in wanted.values() if isinstance(want, tuple) and want not in by_key})
     if missing:
-        created = (
-            env["telecom.wallet"]
-            .with_context(tracking_disable=True)
-            .create(
-                [
-                    {
-                        "partner_id": partner,
-                        "currency_id": currency,
-                        "company_id": company.id,
-                        "state": "draft",
-                    }
-                    for partner, currency in missing
-                ]
+        # One INSERT for the chunk's new draft wallets (the ORM's create of each, with its defaults,
+        # company checks and mail thread, cost most of a shadow's time): the subscribers are the
+        # migration's, in the run's company, and the unique (partner, currency, company) holds.
+        partner_ids, currency_ids = zip(*missing, strict=True)
+        env.cr.execute(
+            SQL(
+                """INSERT INTO telecom_wallet
+                        (partner_id, currency_id, company_id, state, allow_negative,
+                         create_uid, write_uid, create_date, write_date)
+                   SELECT p, c, %s, 'draft', false, %s, %s, %s, %s
+                     FROM unnest(%s::int[], %s::int[]) AS n(p, c)
+                RETURNING id, partner_id, currency_id""",
+                company.id,
+                env.uid,
+                env.uid,
+                env.cr.now(),
+                env.cr.now(),
+                list(partner_ids),
+                list(currency_ids),
             )
         )
-        for (partner, currency), wallet in zip(missing, created, strict=True):
-            by_key[(partner, currency)] = (wallet.id, "draft")
+        created = []
+        for wallet_id, partner, currency in env.cr.fetchall():
+            by_key[(partner, currency)] = (wallet_id, "draft")
+            created.append(wallet_id)
+        env["telecom.wallet"].invalidate_model()
         env.cr.execute(
             SQL(
                 "INSERT INTO bss_import_cutover_telecom_wallet_rel (cutover_id, wallet_id)"
                 " SELECT %s, unnest(%s::int[]) ON CONFLICT DO NOTHING",
                 cutover.id,
-                created.ids,
+                created,
             )
         )
     result = {}
@@ -470,11 +493,16 @@ def _insert_lines(env, cutover, items):
     _create_allowances(env, items)
     rows = [_line_values(item) + (item.get("allowance_bucket_id"),) for item in items]
     columns = _LINE_COLUMNS + ("allowance_bucket_id",)
+    # One array per column (unnest): the statement's size does not grow with placeholders per row.
+    types = (
+        "varchar", "varchar", "varchar", "varchar", "int", "int", "int",
+        "varchar", "numeric", "varchar", "numeric", "timestamp", "int", "int", "text", "int",
+    )  # fmt: skip
     env.cr.execute(
         SQL(
             "INSERT INTO bss_import_cutover_line"
             " (cutover_id, %s, create_uid, write_uid, create_date, write_date)"
-            " SELECT %s, r.*, %s, %s, %s, %s FROM (VALUES %s) AS r",
+            " SELECT %s, r.*, %s, %s, %s, %s FROM unnest(%s) AS r",
             SQL(", ").join(SQL.identifier(c) for c in columns),
             cutover.id,
             env.uid,
@@ -482,13 +510,8 @@ def _insert_lines(env, cutover, items):
             env.cr.now(),
             env.cr.now(),
             SQL(", ").join(
-                SQL(
-                    "(%s::varchar, %s::varchar, %s::varchar, %s::varchar, %s::int, %s::int, %s::int,"
-                    " %s::varchar, %s::numeric, %s::varchar, %s::numeric, %s::timestamp, %s::int, %s::int,"
-                    " %s::text, %s::int)",
-                    *row,
-                )
-                for row in rows
+                SQL(f"%s::{kind}[]", list(column))
+                for kind, column in zip(types, zip(*rows, strict=True), strict=True)
             ),
         )
     )
