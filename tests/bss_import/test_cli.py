@@ -269,6 +269,45 @@ class FakeOdoo:
             "data": base64.b64encode(body + run["name"].encode()).decode(),
         }
 
+    #: The inventory files the fake server builds: {name: bytes}; the first is larger than one piece.
+    INVENTORY_PIECE = 1000
+    inventory_files = {
+        "pcrf_policies.csv": b"\xef\xbb\xbfrule_id\r\n" + b"".join(b"PCC%07d\r\n" % n for n in range(400)),
+        "pcrf_policies.html": b"<!DOCTYPE html><h1>PCRF</h1>",
+    }
+
+    def rpc_action_build_inventories(self, ids):
+        run = self._existing(ids)
+        if run["state"] not in ("confirmed", "migrated"):
+            raise xmlrpc.client.Fault(
+                2, f"Run {run['name']}: nothing leaves staging until the mapping is confirmed."
+            )
+        run["inventories"] = {
+            n: (f"{run['name'].replace('/', '-')}-{name}", data)
+            for n, (name, data) in enumerate(self.inventory_files.items(), start=900)
+        }
+        return [
+            {"id": n, "name": name, "size": len(data), "rows": 400}
+            for n, (name, data) in run["inventories"].items()
+        ]
+
+    def rpc_get_inventories(self, ids):
+        run = self._existing(ids)
+        return [
+            {"id": n, "name": name, "size": len(data), "mimetype": "x"}
+            for n, (name, data) in run.get("inventories", {}).items()
+        ]
+
+    def rpc_read_inventory(self, ids, attachment_id, offset=0):
+        _name, data = self._existing(ids)["inventories"][attachment_id]
+        piece = data[offset : offset + self.INVENTORY_PIECE]
+        return {
+            "data": base64.b64encode(piece).decode(),
+            "offset": offset,
+            "size": len(data),
+            "eof": offset + len(piece) >= len(data),
+        }
+
     def migrated_run(self, phases=None, quarantine=None):
         """A run as the migration leaves it: its phases and open quarantined rows."""
         run_id = self.rpc_create({})
@@ -1629,3 +1668,36 @@ def test_queue_and_workers_do_not_go_together(fake, csv_file):
     assert result.returncode == 2
     assert "--queue and --workers" in result.stderr
     assert fake.runs == {}
+
+
+def test_inventory_writes_every_file_piece_by_piece(fake, tmp_path):
+    run_id = fake.migrated_run()
+    out = tmp_path / "handover"
+    result = run_cli(fake, "inventory", run_id, "--output", out, "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["run_id"] == run_id
+    written = {Path(f["file"]).name: f for f in summary["files"]}
+    assert sorted(written) == ["BSSI-00001-pcrf_policies.csv", "BSSI-00001-pcrf_policies.html"]
+    for name, data in fake.inventory_files.items():
+        path = out / f"BSSI-00001-{name}"
+        assert path.read_bytes() == data
+        assert written[path.name]["size"] == len(data)
+    assert len(fake.inventory_files["pcrf_policies.csv"]) > 4 * fake.INVENTORY_PIECE
+    reads = [args for method, args in fake.calls if method == "read_inventory"]
+    assert len(reads) >= 5 and [a[2] for a in reads[:3]] == [0, 1000, 2000]
+    assert not list(out.glob("*.part"))
+
+
+def test_inventory_refusals_and_usage_errors(fake, tmp_path):
+    run_id = fake.migrated_run()
+    unknown = run_cli(fake, "inventory", 99, "--output", tmp_path / "a")
+    assert unknown.returncode == 1
+    assert _one_error_line(unknown) == "error: run 99: Import run 99 does not exist."
+    no_output = run_cli(fake, "inventory", run_id)
+    assert no_output.returncode == 2 and "--output" in no_output.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    unwritable = run_cli(fake, "inventory", run_id, "--output", blocker / "sub")
+    assert unwritable.returncode == 2
+    assert _one_error_line(unwritable).startswith(f"error: cannot create {blocker / 'sub'}: ")
