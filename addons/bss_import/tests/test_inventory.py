@@ -6,7 +6,8 @@ import io
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tests import tagged
 
-from .common import MigrationCase
+from .common import MigrationCase, subscriber
+from .test_migrate_quarantine import small_export
 
 OBJECTS = ["custom_fields", "service_plans", "product_catalog", "billing_accounts", "subscribers", "invoices"]
 INVENTORIES = (
@@ -245,6 +246,81 @@ class TestInventories(MigrationCase):
         self.assertEqual(
             [(i["kind"], i["source"]) for i in automation], [("workflow or automation", "export")]
         )
+
+    def test_a_vendor_dialect_is_read_through_its_mapping(self):
+        """Pipe and tab files, camel-case headers, compact dates, 1/0 booleans, and a column of the
+        vendor's own in the network elements: each inventory reads them through the mapping."""
+        folder, _manifest = self.generate("--dialect", "legacy-pipe", subscribers=40, seed=42)
+        [export] = [p for p in folder.iterdir() if p.is_dir()]
+        nodes = export / "dbss_nodes.tsv"
+        text = nodes.read_text(encoding="utf-8-sig").splitlines()
+        nodes.write_text(
+            "\n".join(
+                [text[0] + "\tPoolGroup"] + [f"{line}\tPOOL-{n % 3}" for n, line in enumerate(text[1:])]
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        run = self.confirmed_run(folder=folder)
+        run.action_migrate(OBJECTS)
+        self.assertEqual(run.state, "migrated", run.error_message)
+        run.with_user(self.operator).action_build_inventories()
+        contents = self.contents(run)
+
+        def source(name, delimiter):
+            with open(export / name, newline="", encoding="utf-8-sig") as fh:
+                return list(csv.DictReader(fh, delimiter=delimiter))
+
+        rules = self.table(contents, "pcrf_policies")
+        policy = source("dbss_policy.txt", "|")
+        self.assertEqual(
+            sorted((r["rule_id"], r["plan_code"]) for r in rules),
+            sorted((p["RuleId"], p["Tariff"]) for p in policy),
+        )
+        elements = self.table(contents, "network_elements")
+        self.assertEqual(
+            {e["element_id"]: e["PoolGroup"] for e in elements},
+            {n["ElementId"]: n["PoolGroup"] for n in source("dbss_nodes.tsv", "\t")},
+        )
+        usage = {}
+        for u in source("dbss_cdr_summary.tsv", "\t"):
+            usage.setdefault(u["SubscriberId"], []).append(u)
+        rows = {r["subscriber_id"]: r for r in self.table(contents, "usage_summary")}
+        Partner = self.env["res.partner"].sudo()
+        prepaid = 0
+        for key, res_id in self.migrated_keys().items():
+            months = usage.get(key, [])
+            self.assertEqual(int(rows[key]["usage_months"]), len({u["UsageMonth"] for u in months}), key)
+            if Partner.browse(res_id).x_service_type != "mobile_prepaid":
+                continue
+            charged = [
+                datetime.datetime.strptime(u["LastEvent"], "%Y%m%d%H%M%S")
+                for u in months
+                if u["ChargedAmount"] and float(u["ChargedAmount"])
+            ]
+            expected = ("ocs", str(max(charged))) if charged else ("", "")
+            self.assertEqual((rows[key]["basis"], rows[key]["rating_cutover_point"]), expected, key)
+            prepaid += bool(charged)
+        self.assertTrue(prepaid)
+
+    def test_an_export_without_inventory_tables_gives_empty_inventories(self):
+        run = self.confirmed_run(files=small_export([subscriber(1), subscriber(2)]))
+        run.action_migrate(["custom_fields", "service_plans", "billing_accounts", "subscribers"])
+        self.assertEqual(run.state, "migrated", run.error_message)
+        files = run.with_user(self.operator).action_build_inventories()
+        self.assertEqual(len(files), 14)
+        contents = self.contents(run)
+        for name in ("pcrf_policies", "aaa_hss_identifiers", "network_elements", "dropped_secret_columns"):
+            self.assertEqual(self.table(contents, name), [], name)
+            self.assertIn('<p class="muted">None.</p>', contents[f"{name}.html"].decode())
+        lines = self.table(contents, "usage_summary")
+        self.assertEqual(sorted(r["subscriber_id"] for r in lines), ["S000001", "S000002"])
+        self.assertEqual(
+            {(r["usage_months"], r["basis"], r["rating_cutover_point"]) for r in lines}, {("0", "", "")}
+        )
+        plans = self.table(contents, "bundle_definitions")
+        self.assertEqual(sorted(p["plan_code"] for p in plans), ["OLD5", "PRE10"])
+        self.assertEqual(sum(int(p["migrated_lines"]) for p in plans), 2)
 
     def test_who_and_when(self):
         run = self.profiled()
