@@ -105,6 +105,13 @@ class Builder:
         self.env["account.move"].flush_model()
 
     # ------------------------------------------------------------ shared reads
+    def _has(self, table):
+        return bool(self.ctx.staged.files.get(table))
+
+    def _extras(self, table):
+        """The columns of ``table`` beyond its canonical ones, under their source header."""
+        return Staged(self.ctx, table).extras if self._has(table) else []
+
     def _lines_by_plan(self):
         """{plan code: migrated lines of the run's export on that plan}."""
         self.cr.execute(
@@ -167,8 +174,8 @@ class Builder:
     # ------------------------------------------------------------ inventories
     def pcrf_policies(self, stream):
         """The PCRF policy translation manifest: each rule in words, the lines of its plan."""
-        staged = Staged(self.ctx, "pcrf_rules") if self.ctx.staged.files.get("pcrf_rules") else None
-        extras = staged.extras if staged else []
+        has = self._has("pcrf_rules")
+        extras = self._extras("pcrf_rules")
         columns = (
             "rule_id",
             "rule_name",
@@ -189,7 +196,7 @@ class Builder:
         by_action, rows = Counter(), []
 
         def rows_():
-            for (values,) in self._rows("pcrf_rules") if staged else ():
+            for (values,) in self._rows("pcrf_rules") if has else ():
                 plan = values.get("plan_code")
                 row = (
                     values.get("rule_id"),
@@ -231,9 +238,7 @@ class Builder:
 
     def aaa_hss_identifiers(self, stream):
         """The AAA/HSS identifiers per line (no secret: the secret columns were dropped at staging)."""
-        has = bool(self.ctx.staged.files.get("aaa_hss"))
-        staged = Staged(self.ctx, "aaa_hss") if has else None
-        extras = staged.extras if staged else []
+        has, extras = self._has("aaa_hss"), self._extras("aaa_hss")
         canonical = [c.name for c in schema.TABLES["aaa_hss"].columns]
         columns = ("subscriber_id", *[c for c in canonical if c != "subscriber_id"], *extras, "migrated")
         migrated = SQL(
@@ -315,9 +320,7 @@ class Builder:
 
     def network_elements(self, stream):
         """The network elements, with the subscriber groups of the run they serve."""
-        has = bool(self.ctx.staged.files.get("network_elements"))
-        staged = Staged(self.ctx, "network_elements") if has else None
-        extras = staged.extras if staged else []
+        has, extras = self._has("network_elements"), self._extras("network_elements")
         canonical = [c.name for c in schema.TABLES["network_elements"].columns]
         columns = (*canonical, *extras)
         by_type, rows = Counter(), []
@@ -455,7 +458,7 @@ class Builder:
 
     def _usage_summaries(self):
         """Yield (subscriber id, {months, last_event, last_charged}) in byte order of the id."""
-        if not self.ctx.staged.files.get("usage"):
+        if not self._has("usage"):
             return
         usage = Staged(self.ctx, "usage")
         lines = usage.lines
@@ -493,10 +496,8 @@ class Builder:
 
     def bundle_definitions(self, stream):
         """The tariff logic of the export, plan by plan: allowances, add-ons, columns Odoo did not take."""
-        has_plans = bool(self.ctx.staged.files.get("service_plans"))
-        plans = Staged(self.ctx, "service_plans") if has_plans else None
-        has_catalog = bool(self.ctx.staged.files.get("product_catalog"))
-        catalog = Staged(self.ctx, "product_catalog") if has_catalog else None
+        has_plans, has_catalog = self._has("service_plans"), self._has("product_catalog")
+        catalog_extras = self._extras("product_catalog")
         addons_of, addon_rows = {}, []
         for (values,) in self._rows("product_catalog") if has_catalog else ():
             if values.get("plan_code") or (values.get("product_type") or "").lower() == "addon":
@@ -513,14 +514,14 @@ class Builder:
                         values.get("price"),
                         values.get("currency"),
                         values.get("active"),
-                        *(values.get(x) for x in catalog.extras),
+                        *(values.get(x) for x in catalog_extras),
                     )
                 )
         lines = self._lines_by_plan()
         pcrf = {}
-        for (values,) in self._rows("pcrf_rules") if self.ctx.staged.files.get("pcrf_rules") else ():
+        for (values,) in self._rows("pcrf_rules") if self._has("pcrf_rules") else ():
             pcrf.setdefault(values.get("plan_code"), []).append(values.get("rule_id") or "")
-        extras = plans.extras if plans else []
+        extras = self._extras("service_plans")
         samples = {x: [] for x in extras}
         columns = (*BUNDLE_COLUMNS, *extras)
         shown = []
@@ -574,7 +575,7 @@ class Builder:
                 doc.Section("Plans", columns=columns, rows=shown, total_rows=count),
                 doc.Section(
                     "Add-ons and cross-service products",
-                    columns=ADDON_COLUMNS + tuple(catalog.extras if catalog else ()),
+                    columns=ADDON_COLUMNS + tuple(catalog_extras),
                     rows=addon_rows,
                 ),
                 doc.Section(
@@ -597,7 +598,7 @@ class Builder:
 
     def _custom_fields(self, objects):
         rows = []
-        for (values,) in self._rows("custom_fields") if self.ctx.staged.files.get("custom_fields") else ():
+        for (values,) in self._rows("custom_fields") if self._has("custom_fields") else ():
             obj = (values.get("object_name") or "").lower()
             if any(word in obj for word in objects):
                 rows.append(
@@ -614,7 +615,7 @@ class Builder:
     def manual_rebuild(self, stream):
         """Workflows, automations and rating rules named in the export: rebuilt by hand, not migrated."""
         items = []
-        for (values,) in self._rows("pcrf_rules") if self.ctx.staged.files.get("pcrf_rules") else ():
+        for (values,) in self._rows("pcrf_rules") if self._has("pcrf_rules") else ():
             items.append(
                 (
                     "policy rule",
