@@ -103,6 +103,12 @@ def main(argv=None):
         "the final one, verify, finalize) and time each step",
     )
     parser.add_argument(
+        "--cutover-rollback",
+        action="store_true",
+        help="with --cutover: then roll the finalized cutover back (every opening reversed, the wallets "
+        "closed) and time it",
+    )
+    parser.add_argument(
         "--inventory",
         action="store_true",
         help="then build the run's inventories (PCRF, AAA/HSS, network elements, usage and rating cutover "
@@ -205,7 +211,7 @@ def run_steps(args, export, figures):
         if args.delta_percent:
             delta_steps(args, run, export, figures, pool)
         if args.cutover:
-            cutover_steps(run, export, figures, args.cprofile_cutover)
+            cutover_steps(run, export, figures, args.cprofile_cutover, args.cutover_rollback)
         if args.inventory:
             inventory_steps(run, figures)
 
@@ -452,7 +458,7 @@ def _worker_ready(_n):
     return os.getpid()
 
 
-def cutover_steps(run, export, figures, cprofile=None):
+def cutover_steps(run, export, figures, cprofile=None, rollback=False):
     """The OCS cutover of the migrated ``run``, step by step: seconds, buckets/s, totals, peak RSS.
 
     The final snapshot is the same export staged again as a delta pass (its staging is not timed
@@ -520,6 +526,12 @@ def cutover_steps(run, export, figures, cprofile=None):
         f"{final['quarantined_total']} {final['currency']}, {final['mismatches']} mismatches, "
         f"state {final['state']}"
     )
+    if rollback:
+        summary, seconds = step("rollback")
+        print(
+            f"cutover rollback: {seconds:7.1f} s  {openings / seconds:10,.0f} openings reversed/s  "
+            f"(state {summary['state']})  peak RSS {peak_mib():.0f} MiB"
+        )
     figures.update(
         cutover_state=final["state"],
         cutover_mismatches=final["mismatches"],

@@ -606,10 +606,12 @@ class BssImportCutover(models.Model):
             )
         reference = REFERENCE % {"run": self.run_id.id}
         wallets.filtered(lambda w: w.state == "active")._telecom_set_state("frozen", ("active",))
-        for line in posted.filtered("operation_id"):
-            line.operation_id.reverse(
-                reference=f"{reference}/ROLLBACK/{line.bucket_key}", reason=_("cutover rolled back")
-            )
+        # One reversal entry per entry of the finalize (its batches hold the cutover's openings only),
+        # not one per balance: a million openings are taken back in minutes, not hours.
+        bucket_of = {line.operation_id.id: line.bucket_key for line in posted.filtered("operation_id")}
+        posted.operation_id._telecom_reverse_entries(
+            lambda operation: f"{reference}/ROLLBACK/{bucket_of[operation.id]}", _("cutover rolled back")
+        )
         self.line_ids.filtered(lambda line: line.kind == "allowance").allowance_bucket_id.write(
             {"state": "suspended"}
         )

@@ -372,6 +372,14 @@ class TestCutover(MigrationCase):
         self.assertEqual(summary["state"], "rolled_back")
         self.assertTrue(moves.exists(), "entries are reversed, never deleted")
         self.assertTrue(all(op.reversal_operation_ids for op in openings))
+        # Reversed entry by entry: one reversal entry per entry of the finalize, one item per opening.
+        reversals = openings.reversal_operation_ids
+        self.assertEqual(reversals.move_id.reversed_entry_id, moves)
+        self.assertEqual(len(reversals.move_id), len(moves))
+        self.assertEqual(
+            sorted(reversals.mapped("reference")),
+            sorted(f"OCS-CUTOVER/{run.id}/ROLLBACK/{key}" for key in ("B1M", "B2M", "B2E", "B4M")),
+        )
         for key, cur in (("S000001", self.cur), ("S000002", self.other), ("S000004", self.cur)):
             wallet = self.wallet(key, cur)
             self.assertEqual((wallet.balance, wallet.state), (0.0, "closed"), key)

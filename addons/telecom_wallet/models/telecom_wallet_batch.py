@@ -707,7 +707,9 @@ class TelecomWalletBatch(models.Model):
             "move_id",
             "move_line_id",
             "contra_account_id",
+            "reversed_operation_id",
         )
+        operation_vals = [{"reversed_operation_id": None, **vals} for vals in operation_vals]
         self.env.cr.execute(
             SQL(
                 "INSERT INTO telecom_wallet_operation"
@@ -716,7 +718,7 @@ class TelecomWalletBatch(models.Model):
                 " SELECT %s, v.operation_type = 'opening' AND v.amount < 0, %s, %s,"
                 " NOW() AT TIME ZONE 'UTC', NOW() AT TIME ZONE 'UTC', %s"
                 " FROM unnest(%s::int[], %s::varchar[], %s::varchar[], %s::numeric[], %s::varchar[],"
-                " %s::int[], %s::int[], %s::int[]) WITH ORDINALITY AS v(%s, position)"
+                " %s::int[], %s::int[], %s::int[], %s::int[]) WITH ORDINALITY AS v(%s, position)"
                 " ORDER BY v.position RETURNING id",
                 SQL(", ").join(SQL.identifier(column) for column in columns),
                 company.id,

@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 OPERATION_TYPES = [
     ("opening", "Opening balance"),
@@ -249,6 +250,145 @@ class TelecomWalletOperation(models.Model):
             perform=perform,
         )
         return operation.move_id.with_env(self.env)
+
+    def _telecom_reverse_entries(self, reference_of, reason):
+        """Reverse whole wallet entries at once: one reversal entry per entry of these operations,
+        each item the exact opposite of one of its items, one reversal operation per operation.
+
+        For a batch posted together and taken back together (the OCS cutover's openings after its
+        rollback): reversing them one by one would post an entry per operation. ``self`` must hold
+        every operation of each of its entries; nothing is reversed twice (an operation or an entry
+        already reversed is refused) and, as for :meth:`reverse`, a wallet that cannot cover what
+        is taken back is refused unless it may go negative. All or nothing: a refusal posts nothing.
+
+        :param reference_of: function of an operation giving its reversal's idempotency reference
+        :param reason: the reversals' reason
+        :return: the reversal operations
+        """
+        Wallet = self.env["telecom.wallet"]
+        Wallet._telecom_serialize()
+        Wallet._telecom_check_manager()
+        if not self:
+            return self.browse()
+        # sudo(): the checks below must see every operation, item and reversal, whatever the
+        # caller's record rules; the caller is a Wallet Manager (checked above).
+        operations = self.sudo()
+        company = operations.company_id
+        company.ensure_one()
+        wallets = operations.wallet_id
+        wallets._telecom_lock(journal=True)
+        moves = operations.move_id
+        if len(moves) < 1 or not all(operations.mapped("move_id")):
+            raise UserError(_("Only operations with a journal entry can be reversed."))
+        taken = {}
+        for move in moves.sorted("id"):
+            items = move.line_ids.filtered("telecom_wallet_id")
+            own = operations.filtered(lambda op, move=move: op.move_id == move)
+            covered = own.move_line_id if all(own.mapped("move_line_id")) else items
+            if covered != items or len(own) != len(items):
+                raise UserError(
+                    _(
+                        "The entry %s holds other operations: reverse its operations one by one.",
+                        move.display_name,
+                    )
+                )
+            reversed_ops = own.filtered("reversal_operation_ids")
+            if reversed_ops or move.reversed_entry_id or move.with_env(self.env)._telecom_reversed_by():
+                raise UserError(
+                    _(
+                        "The entry %s is already reversed, in whole or in part: nothing was reversed.",
+                        move.display_name,
+                    )
+                )
+            for item in items:
+                taken[item.telecom_wallet_id] = taken.get(item.telecom_wallet_id, 0.0) - item.amount_currency
+        balances = wallets._telecom_ledger_balances()
+        for wallet, take in taken.items():
+            # A reversal takes back what the items gave: a credit (negative amount_currency) is taken.
+            currency, balance = wallet.currency_id, balances.get(wallet.id, 0.0)
+            if (
+                not wallet.allow_negative
+                and currency.compare_amounts(take, 0.0) > 0
+                and currency.compare_amounts(balance, take) < 0
+            ):
+                raise UserError(
+                    _(
+                        "Insufficient funds in the wallet %(wallet)s to reverse its entries: balance "
+                        "%(balance)s %(currency)s, %(amount)s %(currency)s to take back. Nothing was "
+                        "reversed.",
+                        wallet=wallet.display_name,
+                        balance=currency.round(balance),
+                        amount=currency.round(take),
+                        currency=currency.name,
+                    )
+                )
+        today = fields.Date.context_today(self)
+        wallets[:1]._telecom_check_entry_date(today)
+        operation_vals = []
+        for move in moves.sorted("id"):
+            own = {
+                op.move_line_id: op for op in operations.filtered(lambda op, move=move: op.move_id == move)
+            }
+            items = move.line_ids.filtered("telecom_wallet_id")
+            header = {
+                **move._telecom_reversal_header(today, move.ref or move.name, move.partner_id),
+                "reversed_entry_id": move.id,
+            }
+            lines = [
+                {
+                    "name": "%s %s" % (reference_of(own[item]), reason)
+                    if reason
+                    else reference_of(own[item]),
+                    "account_id": item.account_id.id,
+                    "partner_id": item.partner_id.id,
+                    "telecom_wallet_id": item.telecom_wallet_id.id,
+                    "currency_id": item.currency_id.id,
+                    "amount_currency": -item.amount_currency,
+                    "balance": -item.balance,
+                }
+                for item in items
+            ]
+            contra_lines = [
+                {
+                    "name": line.name,
+                    "account_id": line.account_id.id,
+                    "partner_id": line.partner_id.id,
+                    "currency_id": line.currency_id.id,
+                    "amount_currency": -line.amount_currency,
+                    "balance": -line.balance,
+                }
+                for line in move.line_ids - items
+            ]
+            with Wallet._telecom_api_scope():
+                reversal, line_ids = self.env["account.move"]._telecom_create_bulk_entry(
+                    header, lines, contra_lines
+                )
+                Wallet._telecom_post(reversal)
+            for item, line_id in zip(items, line_ids, strict=True):
+                operation = own[item]
+                operation_vals.append(
+                    {
+                        "wallet_id": operation.wallet_id.id,
+                        "reference": reference_of(operation),
+                        "operation_type": "reversal",
+                        "amount": abs(operation.amount),
+                        "reason": reason,
+                        "move_id": reversal.id,
+                        "move_line_id": line_id,
+                        "contra_account_id": operation.contra_account_id.id,
+                        "reversed_operation_id": operation.id,
+                    }
+                )
+        reversals = self.env["telecom.wallet.batch"]._telecom_insert_operations(operation_vals, company)
+        self.env.cr.execute(
+            SQL(
+                "UPDATE telecom_wallet SET last_operation_date = NOW() AT TIME ZONE 'UTC' WHERE id = ANY(%s)",
+                wallets.ids,
+            )
+        )
+        wallets.invalidate_recordset(["last_operation_date"])
+        self.invalidate_recordset(["reversal_operation_ids"])
+        return reversals.with_env(self.env)
 
     def action_open_reverse(self):
         return {

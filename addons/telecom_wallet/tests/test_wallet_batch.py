@@ -359,6 +359,70 @@ class TestWalletBatch(WalletCase):
         self.assertEqual(self.wallet_bob.balance, 0.0)
         self.assertInvariants()
 
+    def test_reversing_whole_batch_entries_at_once(self):
+        self.wallet_bob.top_up(2.0, "SEED-BOB")
+        result = self.Batch.apply(
+            "B-BULK",
+            [
+                self.op(self.wallet, "opening", 8.0, "OB-1"),
+                self.op(self.wallet_bob, "opening", 3.0, "OB-2"),
+                self.op(self.wallet_carol, "opening", -1.5, "OB-3"),
+            ],
+        )
+        Operation = self.env["telecom.wallet.operation"]
+        operations = Operation.browse([r["operation_id"] for r in result["results"]])
+        entry = operations.move_id
+        # Only whole entries: a part of one is refused, and nothing is posted.
+        with self.assertRaisesRegex(UserError, "holds other operations"):
+            operations[:2]._telecom_reverse_entries(lambda op: f"RB/{op.reference}", "rolled back")
+        self.assertEqual(self.wallet.balance, 8.0)
+        reversals = operations._telecom_reverse_entries(lambda op: f"RB/{op.reference}", "rolled back")
+        self.assertEqual(len(reversals), 3)
+        self.assertEqual(
+            (self.wallet.balance, self.wallet_bob.balance, self.wallet_carol.balance), (0.0, 2.0, 0.0)
+        )
+        reversal_entry = reversals.move_id
+        self.assertEqual(len(reversal_entry), 1, "one reversal entry per reversed entry")
+        self.assertEqual(reversal_entry.reversed_entry_id, entry)
+        self.assertEqual(reversal_entry.state, "posted")
+        self.assertTrue(reversal_entry.inalterable_hash, "the reversal is in the journal's hash chain")
+        self.assertEqual(
+            sorted(
+                (r.reference, r.operation_type, r.amount, r.reversed_operation_id.reference)
+                for r in reversals
+            ),
+            [
+                ("RB/OB-1", "reversal", 8.0, "OB-1"),
+                ("RB/OB-2", "reversal", 3.0, "OB-2"),
+                ("RB/OB-3", "reversal", 1.5, "OB-3"),
+            ],
+        )
+        self.assertEqual(reversals.move_line_id, reversal_entry.line_ids.filtered("telecom_wallet_id"))
+        self.assertTrue(all(operations.mapped("is_reversed")))
+        # Nothing is reversed twice, in bulk or one by one.
+        with self.assertRaisesRegex(UserError, "already reversed"):
+            operations._telecom_reverse_entries(lambda op: f"RB2/{op.reference}", "again")
+        with self.assertRaisesRegex(UserError, "already reversed"):
+            operations[0].reverse(reference="RB3")
+        self.assertInvariants()
+
+    def test_reversing_entries_refuses_a_wallet_that_spent_the_money(self):
+        result = self.Batch.apply(
+            "B-SPENT",
+            [self.op(self.wallet, "opening", 5.0, "OS-1"), self.op(self.wallet_bob, "opening", 4.0, "OS-2")],
+        )
+        self.wallet.debit(3.0, "SPEND-1")
+        operations = self.env["telecom.wallet.operation"].browse(
+            [r["operation_id"] for r in result["results"]]
+        )
+        with self.assertRaisesRegex(UserError, "Insufficient funds .* Nothing was reversed"):
+            operations._telecom_reverse_entries(lambda op: f"RS/{op.reference}", "rolled back")
+        self.assertEqual((self.wallet.balance, self.wallet_bob.balance), (2.0, 4.0))
+        self.assertFalse(any(operations.mapped("is_reversed")))
+        # A Wallet Manager only.
+        with self.assertRaises(AccessError):
+            operations.with_user(self.user_viewer)._telecom_reverse_entries(lambda op: op.reference, "x")
+
     def test_access(self):
         operations = [self.op(self.wallet, "top_up", 1.0, "ACC-1")]
         with self.assertRaises(AccessError):
