@@ -434,7 +434,9 @@ def _sync_lines(env, cutover, lines, existing, seen, counts):
             counts["quarantined"] += 1
             inserts.append(item)
             continue
-        seen.add(key)
+        if key in existing:
+            # Only the keys an earlier snapshot has: a shadow (no earlier lines) keeps none in memory.
+            seen.add(key)
         counts["expired"] += item["state"] == "expired"
         old = existing.get(key)
         if old is None:
