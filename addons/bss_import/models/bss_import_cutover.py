@@ -655,17 +655,17 @@ class BssImportCutover(models.Model):
         digits = cutover_sql.currency_digits(self.env)
         found = []
         if self.state not in ("none", "rolled_back") or self.line_ids:
-            for key in sorted(set(source_wallets) | set(odoo_wallets), key=lambda k: (str(k[0]), str(k[1]))):
-                source, odoo = source_wallets.get(key, Decimal(0)), odoo_wallets.get(key, Decimal(0))
-                if source != odoo:
-                    found.append(
-                        (
-                            "wallet",
-                            f"{key[0]} {key[1]}",
-                            _text(source, digits.get(key[1])),
-                            _text(odoo, digits.get(key[1])),
-                        )
+            for sub, cur, source, odoo in cutover_sql.wallet_mismatches(
+                self.env, source_wallets, odoo_wallets
+            ):
+                found.append(
+                    (
+                        "wallet",
+                        f"{sub or None} {cur}",
+                        _text(source, digits.get(cur)),
+                        _text(odoo, digits.get(cur)),
                     )
+                )
             currencies = set(source_totals) | set(odoo_totals) | set(quarantined)
             for code in sorted(currencies, key=str):
                 source = source_totals.get(code, Decimal(0))

@@ -655,14 +655,15 @@ def _type_codes(reader):
 def source_sums(ctx, cutover):
     """The export's side, from staging in SQL.
 
-    Returns ``(by_wallet, totals, allowances)``: {(subscriber key, currency):
-    Decimal} of the buckets not quarantined, {currency: Decimal} of every
-    monetary bucket, {usage type: (count, quantity)} of the allowance buckets
-    neither quarantined nor expired.
+    Returns ``(by_wallet, totals, allowances)``: the SQL of (sub, cur, amount)
+    per subscriber key and currency of the buckets not quarantined (None
+    without buckets; :func:`wallet_mismatches` compares it with Odoo's in the
+    database), {currency: Decimal} of every monetary bucket, {usage type:
+    (count, quantity)} of the allowance buckets neither quarantined nor expired.
     """
     reader = BucketRows(ctx)
     if not reader.has_rows():
-        return {}, {}, {}
+        return None, {}, {}
     env = ctx.env
     distinct, codes = _distinct_source(reader)
     monetary = [raw for raw, kind in codes.items() if kind == "monetary"]
@@ -689,18 +690,15 @@ def source_sums(ctx, cutover):
     )
     # As text: Odoo reads numeric columns as floats.
     totals = {currency: Decimal(value) for currency, value in env.cr.fetchall() if value is not None}
-    env.cr.execute(
-        SQL(
-            "SELECT btrim(subscriber_id), upper(btrim(unit)), SUM(%s)::text FROM (%s) d"
-            " WHERE bucket_type = ANY(%s) AND bucket_id IS NOT NULL AND %s"
-            " GROUP BY 1, 2",
-            amount,
-            distinct,
-            monetary,
-            excluded,
-        )
+    by_wallet = SQL(
+        "SELECT coalesce(btrim(subscriber_id), '') AS sub, upper(btrim(unit)) AS cur, SUM(%s) AS amount"
+        " FROM (%s) d WHERE bucket_type = ANY(%s) AND bucket_id IS NOT NULL AND %s"
+        " GROUP BY 1, 2",
+        amount,
+        distinct,
+        monetary,
+        excluded,
     )
-    by_wallet = {(sub, cur): Decimal(value) for sub, cur, value in env.cr.fetchall() if value is not None}
     allowances = {}
     allowance_codes = {raw: kind for raw, kind in codes.items() if kind != "monetary"}
     if allowance_codes:
@@ -732,40 +730,36 @@ def odoo_sums(env, cutover):
     """Odoo's side, read from the wallets: prepared lines, or the posted journal items of their openings.
 
     Returns ``(by_wallet, totals, quarantined, allowances)`` shaped as
-    :func:`source_sums`; a wallet is named by the source key of its
-    subscriber's link and by its own currency.
+    :func:`source_sums` (``by_wallet`` the SQL of its wallets' sums); a wallet
+    is named by the source key of its subscriber's link and by its own currency.
     """
     for model in ("bss.import.cutover.line", "telecom.wallet", "account.move.line", "telecom.wallet.bucket"):
         env[model].flush_model()
     company = cutover.company_id.id
-    env.cr.execute(
-        SQL(
-            """
-            WITH amounts AS (
-                SELECT l.wallet_id, l.amount FROM bss_import_cutover_line l
-                 WHERE l.cutover_id = %(cutover)s AND l.kind = 'monetary' AND l.state = 'prepared'
-                UNION ALL
-                SELECT o.wallet_id, -aml.amount_currency FROM bss_import_cutover_line l
-                  JOIN telecom_wallet_operation o ON o.id = l.operation_id
-                  JOIN account_move_line aml ON aml.id = o.move_line_id AND aml.parent_state = 'posted'
-                 WHERE l.cutover_id = %(cutover)s AND l.kind = 'monetary' AND l.state = 'posted'
-            )
-            SELECT k.source_key, c.name, SUM(a.amount)::text
-              FROM amounts a
-              JOIN telecom_wallet w ON w.id = a.wallet_id
-              JOIN res_currency c ON c.id = w.currency_id
-              LEFT JOIN bss_import_link k ON k.res_id = w.partner_id AND k.object = 'subscribers'
-                   AND k.res_model = 'res.partner' AND k.company_id = %(company)s
-             GROUP BY 1, 2
-            """,
-            cutover=cutover.id,
-            company=company,
+    by_wallet = SQL(
+        """
+        WITH amounts AS (
+            SELECT l.wallet_id, l.amount FROM bss_import_cutover_line l
+             WHERE l.cutover_id = %(cutover)s AND l.kind = 'monetary' AND l.state = 'prepared'
+            UNION ALL
+            SELECT o.wallet_id, -aml.amount_currency FROM bss_import_cutover_line l
+              JOIN telecom_wallet_operation o ON o.id = l.operation_id
+              JOIN account_move_line aml ON aml.id = o.move_line_id AND aml.parent_state = 'posted'
+             WHERE l.cutover_id = %(cutover)s AND l.kind = 'monetary' AND l.state = 'posted'
         )
+        SELECT coalesce(k.source_key, '') AS sub, c.name AS cur, SUM(a.amount) AS amount
+          FROM amounts a
+          JOIN telecom_wallet w ON w.id = a.wallet_id
+          JOIN res_currency c ON c.id = w.currency_id
+          LEFT JOIN bss_import_link k ON k.res_id = w.partner_id AND k.object = 'subscribers'
+               AND k.res_model = 'res.partner' AND k.company_id = %(company)s
+         GROUP BY 1, 2
+        """,
+        cutover=cutover.id,
+        company=company,
     )
-    by_wallet = {(sub, cur): Decimal(value) for sub, cur, value in env.cr.fetchall()}
-    totals = {}
-    for (_sub, cur), value in by_wallet.items():
-        totals[cur] = totals.get(cur, Decimal(0)) + value
+    env.cr.execute(SQL("SELECT cur, SUM(amount)::text FROM (%s) w GROUP BY 1", by_wallet))
+    totals = {cur: Decimal(value) for cur, value in env.cr.fetchall()}
     env.cr.execute(
         SQL(
             "SELECT currency_code, SUM(amount)::text FROM bss_import_cutover_line"
@@ -785,6 +779,31 @@ def odoo_sums(env, cutover):
     )
     allowances = {usage: (count, Decimal(quantity or 0)) for usage, count, quantity in env.cr.fetchall()}
     return by_wallet, totals, quarantined, allowances
+
+
+def wallet_mismatches(env, source, odoo):
+    """Yield (subscriber key, currency, source amount, Odoo amount) of every wallet whose two sums
+    differ, compared in the database: a million wallets are not read into memory to find none.
+
+    ``source`` and ``odoo``: the by-wallet SQL of :func:`source_sums` and :func:`odoo_sums`
+    (``source`` None: the export has no buckets). Amounts as Decimal, 0 for a missing side.
+    """
+    if source is None:
+        source = SQL("SELECT NULL::varchar AS sub, NULL::varchar AS cur, NULL::numeric AS amount WHERE false")
+    query = SQL(
+        """SELECT coalesce(s.sub, o.sub), coalesce(s.cur, o.cur), coalesce(s.amount, 0)::text,
+                  coalesce(o.amount, 0)::text
+             FROM (%s) s FULL JOIN (%s) o ON o.sub = s.sub AND o.cur = s.cur
+            WHERE coalesce(s.amount, 0) <> coalesce(o.amount, 0)
+            ORDER BY 1, 2""",
+        source,
+        odoo,
+    )
+    with env.cr._cnx.cursor(name=f"bss_cutover_mismatches_{id(query)}") as stream:
+        stream.itersize = 5000
+        stream.execute(query.code, query.params)
+        for sub, cur, source_amount, odoo_amount in stream:
+            yield sub, cur, Decimal(source_amount), Decimal(odoo_amount)
 
 
 def currency_digits(env):
