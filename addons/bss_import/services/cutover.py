@@ -198,8 +198,19 @@ def apply_snapshot(ctx, cutover, delta=False):
     env.cr.execute(
         SQL("DELETE FROM bss_import_cutover_line WHERE cutover_id = %s AND state = 'quarantined'", cutover.id)
     )
-    existing = _existing_lines(env, cutover) if delta else {}
-    seen = set()
+    # A delta reads the earlier lines of each chunk's keys only, and notes the keys it saw in a
+    # temporary table: the vanished buckets are then found in SQL (memory stays flat).
+    bound = None
+    if delta:
+        env["bss.import.cutover.line"].flush_model()
+        env.cr.execute(
+            SQL("SELECT coalesce(max(id), 0) FROM bss_import_cutover_line WHERE cutover_id = %s", cutover.id)
+        )
+        bound = env.cr.fetchone()[0]
+        env.cr.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS bss_cutover_seen (bucket_key varchar PRIMARY KEY) ON COMMIT DROP"
+        )
+        env.cr.execute("TRUNCATE bss_cutover_seen")
     counts = {"new": 0, "changed": 0, "unchanged": 0, "closed": 0, "quarantined": 0, "expired": 0}
     quarantined_subscribers = _quarantined_subscribers(env, cutover.run_id)
     chunk = []
@@ -213,15 +224,24 @@ def apply_snapshot(ctx, cutover, delta=False):
                 continue
             chunk.append(item)
             if len(chunk) >= CHUNK:
-                _write(ctx, cutover, chunk, existing, seen, counts, quarantined_subscribers)
+                _write(ctx, cutover, chunk, bound, counts, quarantined_subscribers)
                 chunk = []
         if chunk:
-            _write(ctx, cutover, chunk, existing, seen, counts, quarantined_subscribers)
+            _write(ctx, cutover, chunk, bound, counts, quarantined_subscribers)
             chunk = []
     counts["duplicates_collapsed"] = reader.ctx_counts.duplicates_collapsed
     if delta:
-        vanished = [line_id for key, (line_id, *_rest) in existing.items() if key not in seen]
-        counts["closed"] = _close(env, cutover, vanished)
+        env["bss.import.cutover.line"].flush_model()
+        env.cr.execute(
+            SQL(
+                "SELECT l.id FROM bss_import_cutover_line l WHERE l.cutover_id = %s AND l.id <= %s"
+                " AND l.state != 'closed'"
+                " AND NOT EXISTS (SELECT 1 FROM bss_cutover_seen s WHERE s.bucket_key = l.bucket_key)",
+                cutover.id,
+                bound,
+            )
+        )
+        counts["closed"] = _close(env, cutover, [line_id for (line_id,) in env.cr.fetchall()])
     return counts
 
 
@@ -241,21 +261,29 @@ def _quarantined_subscribers(env, run):
     return {key for (key,) in env.cr.fetchall()}
 
 
-def _existing_lines(env, cutover):
-    """{bucket key: (line id, state, kind, amount, quantity, wallet id, allowance bucket id)}."""
+def _existing_lines(env, cutover, keys, bound):
+    """{bucket key: (line id, state, kind, amount, quantity, wallet id, allowance bucket id)} of the
+    lines of ``keys`` an earlier snapshot wrote (ids up to ``bound``) and not closed."""
     env["bss.import.cutover.line"].flush_model()
     env.cr.execute(
         SQL(
             "SELECT bucket_key, id, state, kind, amount::text, quantity::text, wallet_id, allowance_bucket_id"
-            " FROM bss_import_cutover_line WHERE cutover_id = %s AND state != 'closed'",
+            " FROM bss_import_cutover_line WHERE cutover_id = %s AND state != 'closed' AND id <= %s"
+            " AND bucket_key = ANY(%s)",
             cutover.id,
+            bound,
+            keys,
         )
     )
     return {row[0]: row[1:] for row in env.cr.fetchall()}
 
 
-def _write(ctx, cutover, items, existing, seen, counts, quarantined_subscribers):
+def _write(ctx, cutover, items, bound, counts, quarantined_subscribers):
     env = ctx.env
+    existing, seen = {}, set()
+    if bound is not None:
+        keys = sorted({(item.row.key if isinstance(item, Rejected) else item["key"]) or "" for item in items})
+        existing = _existing_lines(env, cutover, keys, bound)
     subscribers = ctx.res_ids("subscribers", [_subscriber(item) for item in items])
     prepared, rejected = [], []
     for item in items:
@@ -300,6 +328,14 @@ def _write(ctx, cutover, items, existing, seen, counts, quarantined_subscribers)
     # On the cutover's run, also when the rows come from the delta pass holding the final snapshot.
     runner.quarantine(ctx, BucketRows, rejected, run=cutover.run_id)
     _sync_lines(env, cutover, lines, existing, seen, counts)
+    if seen:
+        env.cr.execute(
+            SQL(
+                "INSERT INTO bss_cutover_seen (bucket_key)"
+                " SELECT unnest(%s::varchar[]) ON CONFLICT DO NOTHING",
+                sorted(seen),
+            )
+        )
     # The wallets, allowances and quarantine rows a chunk created stay in the ORM cache otherwise:
     # the memory of a shadow would grow with its buckets.
     env.flush_all()
