@@ -75,7 +75,7 @@ def main(argv=None):
     parser.add_argument(
         "--cprofile-cutover",
         metavar="FILE",
-        help="with --cutover: profile its shadow and finalize into FILE.shadow and FILE.finalize",
+        help="with --cutover: profile its shadow, finalize (and rollback) into FILE.shadow, FILE.finalize ...",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="processes writing the chunks of a phase at once (default 1)"
@@ -474,7 +474,7 @@ def cutover_steps(run, export, figures, cprofile=None, rollback=False):
 
     def step(name, **options):
         started = time.perf_counter()
-        if cprofile and name in ("shadow", "finalize"):
+        if cprofile and name in ("shadow", "finalize", "rollback"):
             import cProfile
             import pstats
 

@@ -582,17 +582,26 @@ class BssImportCutover(models.Model):
         Refused when a wallet moved since the cutover (its balance is no longer
         the sum of its openings): that money is the subscriber's, settle it first.
         """
-        live = self.line_ids.filtered(lambda line: line.state == "posted")
+        Line = self.env["bss.import.cutover.line"]
+        live = Line.search([("cutover_id", "=", self.id), ("state", "=", "posted")])
         posted = live.filtered(lambda line: line.kind == "monetary")
         # Every wallet the finalize made live, those holding only allowances too (their opening is 0).
         wallets = live.wallet_id
         balances = wallets._telecom_ledger_balances()
+        self.env["bss.import.cutover.line"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                "SELECT wallet_id, SUM(amount)::text FROM bss_import_cutover_line"
+                " WHERE cutover_id = %s AND state = 'posted' AND kind = 'monetary' GROUP BY 1",
+                self.id,
+            )
+        )
+        opened = {wallet_id: Decimal(amount or 0) for wallet_id, amount in self.env.cr.fetchall()}
         moved = []
         for wallet in wallets:
-            opened = sum(
-                (Decimal(str(line.amount)) for line in posted if line.wallet_id == wallet), Decimal(0)
-            )
-            if wallet.currency_id.compare_amounts(balances.get(wallet.id, 0.0), float(opened)):
+            if wallet.currency_id.compare_amounts(
+                balances.get(wallet.id, 0.0), float(opened.get(wallet.id, Decimal(0)))
+            ):
                 moved.append(wallet.display_name)
         if moved:
             raise UserError(
@@ -612,9 +621,7 @@ class BssImportCutover(models.Model):
         posted.operation_id._telecom_reverse_entries(
             lambda operation: f"{reference}/ROLLBACK/{bucket_of[operation.id]}", _("cutover rolled back")
         )
-        self.line_ids.filtered(lambda line: line.kind == "allowance").allowance_bucket_id.write(
-            {"state": "suspended"}
-        )
+        live.filtered(lambda line: line.kind == "allowance").allowance_bucket_id.write({"state": "suspended"})
         wallets.action_close()
         self.env.cr.execute(
             SQL(

@@ -643,8 +643,9 @@ class TelecomWallet(models.Model):
 
     def action_close(self):
         self._telecom_lock(journal=False)
+        balances = self._telecom_ledger_balances()
         for wallet in self:
-            if not wallet.currency_id.is_zero(wallet._telecom_ledger_balances().get(wallet.id, 0.0)):
+            if not wallet.currency_id.is_zero(balances.get(wallet.id, 0.0)):
                 raise UserError(
                     _(
                         "The wallet %s still has a balance: bring it to zero before closing.",

@@ -252,8 +252,9 @@ class TelecomWalletOperation(models.Model):
         return operation.move_id.with_env(self.env)
 
     def _telecom_reverse_entries(self, reference_of, reason):
-        """Reverse whole wallet entries at once: one reversal entry per entry of these operations,
-        each item the exact opposite of one of its items, one reversal operation per operation.
+        """Reverse whole wallet entries at once: one reversal entry per entry of these operations
+        (named "Reversal of <entry>"), each item the exact opposite of one of its items, one
+        reversal operation per operation (``reversed_operation_id``).
 
         For a batch posted together and taken back together (the OCS cutover's openings after its
         rollback): reversing them one by one would post an entry per operation. ``self`` must hold
@@ -280,10 +281,21 @@ class TelecomWalletOperation(models.Model):
         moves = operations.move_id
         if len(moves) < 1 or not all(operations.mapped("move_id")):
             raise UserError(_("Only operations with a journal entry can be reversed."))
+        # Grouped once (a million operations are not filtered again for each of their entries).
+        by_move = operations.grouped("move_id")
+        self.env["telecom.wallet.operation"].flush_model(["reversed_operation_id"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT DISTINCT reversed_operation_id FROM telecom_wallet_operation"
+                " WHERE reversed_operation_id = ANY(%s)",
+                operations.ids,
+            )
+        )
+        reversed_ids = {row[0] for row in self.env.cr.fetchall()}
         taken = {}
         for move in moves.sorted("id"):
             items = move.line_ids.filtered("telecom_wallet_id")
-            own = operations.filtered(lambda op, move=move: op.move_id == move)
+            own = by_move[move]
             covered = own.move_line_id if all(own.mapped("move_line_id")) else items
             if covered != items or len(own) != len(items):
                 raise UserError(
@@ -292,8 +304,12 @@ class TelecomWalletOperation(models.Model):
                         move.display_name,
                     )
                 )
-            reversed_ops = own.filtered("reversal_operation_ids")
-            if reversed_ops or move.reversed_entry_id or move.with_env(self.env)._telecom_reversed_by():
+            if (
+                reversed_ids.intersection(own.ids)
+                or move.reversed_entry_id
+                or "reversal" in own.mapped("operation_type")
+                or move.with_env(self.env)._telecom_reversed_by()
+            ):
                 raise UserError(
                     _(
                         "The entry %s is already reversed, in whole or in part: nothing was reversed.",
@@ -326,14 +342,15 @@ class TelecomWalletOperation(models.Model):
         wallets[:1]._telecom_check_entry_date(today)
         operation_vals = []
         for move in moves.sorted("id"):
-            own = {
-                op.move_line_id: op for op in operations.filtered(lambda op, move=move: op.move_id == move)
-            }
+            own = {op.move_line_id: op for op in by_move[move]}
             items = move.line_ids.filtered("telecom_wallet_id")
-            header = {
-                **move._telecom_reversal_header(today, move.ref or move.name, move.partner_id),
-                "reversed_entry_id": move.id,
-            }
+            # Named after the entry it reverses, not linked by reversed_entry_id: Odoo would then
+            # reconcile all the items of both entries on the wallet account as one group, matching
+            # one subscriber's item with another's, item by item in the ORM. Each reversal
+            # operation points at the operation it reverses instead.
+            header = move._telecom_reversal_header(
+                today, _("Reversal of %(entry)s", entry=move.name), move.partner_id
+            )
             lines = [
                 {
                     "name": "%s %s" % (reference_of(own[item]), reason)

@@ -383,7 +383,7 @@ class TestWalletBatch(WalletCase):
         )
         reversal_entry = reversals.move_id
         self.assertEqual(len(reversal_entry), 1, "one reversal entry per reversed entry")
-        self.assertEqual(reversal_entry.reversed_entry_id, entry)
+        self.assertEqual(reversal_entry.ref, f"Reversal of {entry.name}")
         self.assertEqual(reversal_entry.state, "posted")
         self.assertTrue(reversal_entry.inalterable_hash, "the reversal is in the journal's hash chain")
         self.assertEqual(
@@ -404,6 +404,9 @@ class TestWalletBatch(WalletCase):
             operations._telecom_reverse_entries(lambda op: f"RB2/{op.reference}", "again")
         with self.assertRaisesRegex(UserError, "already reversed"):
             operations[0].reverse(reference="RB3")
+        # A reversal is not reversed in bulk either.
+        with self.assertRaisesRegex(UserError, "already reversed"):
+            reversals._telecom_reverse_entries(lambda op: f"RB4/{op.reference}", "again")
         self.assertInvariants()
 
     def test_reversing_entries_refuses_a_wallet_that_spent_the_money(self):
