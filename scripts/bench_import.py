@@ -75,7 +75,7 @@ def main(argv=None):
     parser.add_argument(
         "--cprofile-cutover",
         metavar="FILE",
-        help="with --cutover: profile its shadow, finalize (and rollback) into FILE.shadow, FILE.finalize ...",
+        help="with --cutover: profile its shadow, finalize (and rollback) into FILE.<step>",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="processes writing the chunks of a phase at once (default 1)"
