@@ -60,6 +60,7 @@ schema = _load("_gen_schema", "addons/bss_import/lib/schema.py")
 
 CHUNK = 20000  # subscribers per chunk; fixed so output does not depend on --jobs
 EXPORT_DAY = datetime.date(2024, 6, 30)
+PREPAID_SHARE = 55  # percent of the lines that are mobile prepaid (each with a monetary OCS bucket)
 DAY0 = datetime.date(2015, 1, 1)
 N_DAYS = (EXPORT_DAY - DAY0).days + 1
 BIRTH0 = datetime.date(1940, 1, 1)
@@ -610,10 +611,13 @@ def account_status(seed, a):
     return "open" if r < 90 else "suspended" if r < 95 else "closed"
 
 
-def service_type(seed, i):
+def service_type(seed, i, prepaid_share=PREPAID_SHARE):
+    """The line's service type: ``prepaid_share`` percent prepaid, the others in fixed proportions."""
     r = mix(seed, 2, i) % 100
-    if r < 55:
+    if r < prepaid_share:
         return "mobile_prepaid"
+    # The other types keep their proportions among the rest (as they are at the default share).
+    r = PREPAID_SHARE + (r - prepaid_share) * (100 - PREPAID_SHARE) // (100 - prepaid_share)
     if r < 85:
         return "mobile_postpaid"
     if r < 93:
@@ -745,7 +749,7 @@ def split_counts(counts):
     return out
 
 
-def pick_defects(seed, n_subs, per_table_kind):
+def pick_defects(seed, n_subs, per_table_kind, prepaid_share=PREPAID_SHARE):
     """Choose the entities (subscriber or account indexes) hit by each defect, disjoint per table.
 
     Returns ``{table: {entity: (kind, ordinal)}}``.
@@ -764,7 +768,7 @@ def pick_defects(seed, n_subs, per_table_kind):
             if table == "subscribers" and kind == "inconsistent_state":
                 return account_status(seed, e // 2) == "closed"
             if table == "subscribers" and kind in ("invalid_imsi", "invalid_iccid"):
-                return has_sim(service_type(seed, e))
+                return has_sim(service_type(seed, e, prepaid_share))
             if table == "billing_accounts" and kind == "duplicate_rows":
                 # A duplicated closed account would make an inconsistent subscriber match twice.
                 return account_status(seed, e) != "closed"
@@ -1050,7 +1054,7 @@ def generate_chunk(job):
         prices = []
         net = 0
         for line_no, i in enumerate(subs, start=1):
-            stype = service_type(seed, i)
+            stype = service_type(seed, i, cfg["prepaid_share"])
             price = plan_price[plans_by_type[stype][(i >> 3) % len(plans_by_type[stype])]]
             net += price
             prices.append(price)
@@ -1098,7 +1102,7 @@ def generate_chunk(job):
         # --- subscribers of the account
         for i in subs:
             skey = sub_key(i)
-            stype = service_type(seed, i)
+            stype = service_type(seed, i, cfg["prepaid_share"])
             tplans = plans_by_type[stype]
             plan = tplans[(i >> 3) % len(tplans)]
             if astatus == "closed":
@@ -1613,6 +1617,7 @@ def build_config(args, counts):
         "secret_columns": secret_columns,
         "secret_values_limit": args.secret_values_limit,
         "invoice_pdfs": args.invoice_pdfs,
+        "prepaid_share": args.prepaid_share,
         "secret_spellings": args.secret_spellings,
         "global_tables": (
             "service_plans",
@@ -1637,7 +1642,7 @@ def generate(args):
     counts = parse_defects(args.defects, args.defect_rate, args.subscribers)
     cfg = build_config(args, counts)
     dialect = DIALECTS[args.dialect]
-    picks = pick_defects(args.seed, args.subscribers, split_counts(counts))
+    picks = pick_defects(args.seed, args.subscribers, split_counts(counts), args.prepaid_share)
     n_chunks = (args.subscribers + CHUNK - 1) // CHUNK
     tmpdir = tempfile.mkdtemp(prefix="bss_export_")
     try:
@@ -1901,8 +1906,18 @@ def main(argv=None):
         default=0,
         help="invoices with a PDF (the first N billing accounts' invoices; invoices.csv pdf_file)",
     )
+    parser.add_argument(
+        "--prepaid-share",
+        type=int,
+        default=PREPAID_SHARE,
+        metavar="PERCENT",
+        help="percent of the lines that are mobile prepaid, each with a monetary OCS bucket "
+        f"(default {PREPAID_SHARE}; the other service types keep their proportions)",
+    )
     parser.add_argument("--bench", action="store_true", help="print rows/s and peak memory")
     args = parser.parse_args(argv)
+    if not 0 <= args.prepaid_share <= 100:
+        parser.error("--prepaid-share must be a percentage from 0 to 100")
     if args.subscribers < 1:
         parser.error("--subscribers must be at least 1")
     if not args.out.lower().endswith(".zip"):

@@ -210,6 +210,42 @@ def test_defect_requests_are_validated(run, tmp_path):
         run(tmp_path, "--subscribers", 10, "--defects", "invalid_imsi=50")
 
 
+def _service_types_and_money(folder, manifest):
+    _name, _header, subscribers = _read(folder, manifest, "subscribers")
+    stype = schema.TABLES["subscribers"].column_names.index("service_type")
+    types = Counter(row[stype] for row in subscribers)
+    _name, _header, buckets = _read(folder, manifest, "ocs_buckets")
+    btype = schema.TABLES["ocs_buckets"].column_names.index("bucket_type")
+    return types, sum(row[btype] == "monetary" for row in buckets)
+
+
+@pytest.mark.parametrize("share", [100, 20, 0])
+def test_prepaid_share_sets_the_prepaid_lines_and_their_money_buckets(run, tmp_path, share):
+    run(tmp_path / "default", "--subscribers", 2000, "--seed", 5)
+    run(tmp_path / "share", "--subscribers", 2000, "--seed", 5, "--prepaid-share", share)
+    default, default_money = _service_types_and_money(
+        tmp_path / "default", json.loads((tmp_path / "default" / "manifest.json").read_text(encoding="utf-8"))
+    )
+    types, money = _service_types_and_money(
+        tmp_path / "share", json.loads((tmp_path / "share" / "manifest.json").read_text(encoding="utf-8"))
+    )
+    assert sum(types.values()) == 2000 and money == types["mobile_prepaid"]
+    assert default_money == default["mobile_prepaid"] and 0.5 < default["mobile_prepaid"] / 2000 < 0.6
+    assert abs(types["mobile_prepaid"] / 2000 - share / 100) < 0.04
+    if share < 100:
+        # The other types keep their proportions among the rest.
+        others = sum(types.values()) - types["mobile_prepaid"]
+        default_others = 2000 - default["mobile_prepaid"]
+        for kind in ("mobile_postpaid", "fixed_broadband"):
+            assert abs(types[kind] / others - default[kind] / default_others) < 0.05
+
+
+def test_prepaid_share_is_a_percentage(run, tmp_path):
+    for share in (-1, 101):
+        with pytest.raises(SystemExit):
+            run(tmp_path, "--prepaid-share", share)
+
+
 def _zip_equals_folder(zip_path, folder):
     import zipfile
 
