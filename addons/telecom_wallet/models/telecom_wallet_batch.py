@@ -164,7 +164,17 @@ class TelecomWalletBatch(models.Model):
         wallets = Wallet.browse(wallet_ids)
         wallets._telecom_lock(journal=True)
         postable = self._telecom_check_items(items, results, wallets, company)
-        operations = self._telecom_post_items(postable, results, reference, config)
+        # The batch first: its operations are written with it.
+        batch = self.sudo().create(
+            {
+                "name": reference,
+                "company_id": company.id,
+                "source": source,
+                "fingerprint": fingerprint,
+                "item_count": len(items),
+            }
+        )
+        operations = self._telecom_post_items(postable, results, reference, config, batch)
         if operations:
             self.env.cr.execute(
                 SQL(
@@ -184,13 +194,8 @@ class TelecomWalletBatch(models.Model):
                     status="repeated" if results[first]["status"] in ("posted", "repeated") else "refused",
                     reason=results[first]["reason"] if results[first]["status"] == "refused" else None,
                 )
-        batch = self.sudo().create(
+        batch.write(
             {
-                "name": reference,
-                "company_id": company.id,
-                "source": source,
-                "fingerprint": fingerprint,
-                "item_count": len(items),
                 "posted_count": sum(result["status"] == "posted" for result in results),
                 "repeated_count": sum(result["status"] == "repeated" for result in results),
                 "refused_count": sum(result["status"] == "refused" for result in results),
@@ -209,15 +214,6 @@ class TelecomWalletBatch(models.Model):
                 ],
             }
         )
-        if operations:
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE telecom_wallet_operation SET batch_id = %s WHERE id = ANY(%s)",
-                    batch.id,
-                    operations.ids,
-                )
-            )
-            operations.invalidate_recordset(["batch_id"])
         return batch.with_env(self.env)._telecom_result(results=results)
 
     @api.model
@@ -587,9 +583,9 @@ class TelecomWalletBatch(models.Model):
         return postable
 
     @api.model
-    def _telecom_post_items(self, postable, results, reference, config):
+    def _telecom_post_items(self, postable, results, reference, config, batch):
         """Post the checked items: one entry per currency, date and ENTRY_SIZE items, then one
-        operation per item. Returns the operations."""
+        operation per item of ``batch``. Returns the operations."""
         Wallet = self.env["telecom.wallet"]
         Operation = self.env["telecom.wallet.operation"].sudo()
         company = config
@@ -660,7 +656,11 @@ class TelecomWalletBatch(models.Model):
                     move, line_ids = self.env["account.move"]._telecom_create_bulk_entry(
                         header, lines, contra_lines
                     )
-                    Wallet._telecom_post(move)
+                    # A wallet entry has no taxes, terms or rounding lines for Odoo to synchronise:
+                    # without this, every write of the entry (posting writes it twice) marks the
+                    # debit and credit of all its items to be computed again (as Odoo's own
+                    # reversal of a journal entry does).
+                    Wallet._telecom_post(move.with_context(skip_invoice_sync=True))
                 for (item, result), line_id in zip(chunk, line_ids, strict=True):
                     result.update(status="posted", entry=move.name)
                     posted.append(result)
@@ -674,6 +674,7 @@ class TelecomWalletBatch(models.Model):
                             "move_id": move.id,
                             "move_line_id": line_id,
                             "contra_account_id": contra_of[item["type"]].id,
+                            "batch_id": batch.id,
                         }
                     )
                     if item["type"] == "opening" and currency.compare_amounts(item["amount"], 0.0) < 0:
@@ -681,6 +682,8 @@ class TelecomWalletBatch(models.Model):
         if not operation_vals:
             return Operation.browse()
         operations = self._telecom_insert_operations(operation_vals, company)
+        # Written in SQL: the new batch's cache holds no operation yet.
+        batch.invalidate_recordset(["operation_ids"])
         for result, operation in zip(posted, operations, strict=True):
             result["operation_id"] = operation.id
         for item in negative_openings:
@@ -708,8 +711,11 @@ class TelecomWalletBatch(models.Model):
             "move_line_id",
             "contra_account_id",
             "reversed_operation_id",
+            "batch_id",
         )
-        operation_vals = [{"reversed_operation_id": None, **vals} for vals in operation_vals]
+        operation_vals = [
+            {"reversed_operation_id": None, "batch_id": None, **vals} for vals in operation_vals
+        ]
         self.env.cr.execute(
             SQL(
                 "INSERT INTO telecom_wallet_operation"
@@ -718,7 +724,7 @@ class TelecomWalletBatch(models.Model):
                 " SELECT %s, v.operation_type = 'opening' AND v.amount < 0, %s, %s,"
                 " NOW() AT TIME ZONE 'UTC', NOW() AT TIME ZONE 'UTC', %s"
                 " FROM unnest(%s::int[], %s::varchar[], %s::varchar[], %s::numeric[], %s::varchar[],"
-                " %s::int[], %s::int[], %s::int[], %s::int[]) WITH ORDINALITY AS v(%s, position)"
+                " %s::int[], %s::int[], %s::int[], %s::int[], %s::int[]) WITH ORDINALITY AS v(%s, position)"
                 " ORDER BY v.position RETURNING id",
                 SQL(", ").join(SQL.identifier(column) for column in columns),
                 company.id,
