@@ -618,20 +618,51 @@ class TelecomWallet(models.Model):
 
     # --- state actions -----------------------------------------------------------------
     def _telecom_set_state(self, state, allowed_from):
+        """Move the wallets to ``state`` from one of ``allowed_from``, or refuse them all.
+
+        With tracking disabled (``tracking_disable`` in the context: the OCS cutover activating a
+        million wallets at once, which logs the change on its run), the wallets are written in one
+        statement: there is no message per wallet to write, and nothing stored depends on a
+        wallet's state."""
         self._telecom_check_manager()
-        for wallet in self:
-            if wallet.state not in allowed_from:
-                raise UserError(
-                    _(
-                        "The wallet %(wallet)s is %(state)s and cannot become %(new)s.",
-                        wallet=wallet.display_name,
-                        state=dict(WALLET_STATES)[wallet.state].lower(),
-                        new=dict(WALLET_STATES)[state].lower(),
-                    )
-                )
+        if not self:
+            return True
         self._telecom_lock(journal=False)
+        self.flush_recordset(["state"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM telecom_wallet WHERE id = ANY(%s) AND state NOT IN %s ORDER BY id LIMIT 1",
+                self.ids,
+                tuple(allowed_from),
+            )
+        )
+        refused = self.env.cr.fetchone()
+        if refused:
+            wallet = self.browse(refused[0])
+            raise UserError(
+                _(
+                    "The wallet %(wallet)s is %(state)s and cannot become %(new)s.",
+                    wallet=wallet.display_name,
+                    state=dict(WALLET_STATES)[wallet.state].lower(),
+                    new=dict(WALLET_STATES)[state].lower(),
+                )
+            )
+        now = fields.Datetime.now()
+        if self.env.context.get("tracking_disable"):
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE telecom_wallet SET state = %s, last_operation_date = %s, write_uid = %s,"
+                    " write_date = NOW() AT TIME ZONE 'UTC' WHERE id = ANY(%s)",
+                    state,
+                    now,
+                    self.env.uid,
+                    self.ids,
+                )
+            )
+            self.invalidate_recordset(["state", "last_operation_date", "write_uid", "write_date"])
+            return True
         self.with_context(telecom_wallet_state_change=True).write(
-            {"state": state, "last_operation_date": fields.Datetime.now()}
+            {"state": state, "last_operation_date": now}
         )
         return True
 

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from psycopg2.errors import UniqueViolation
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -141,6 +141,52 @@ class TestWalletOperations(WalletCase):
             self.wallet.write({"state": "frozen"})
         with self.assertRaisesRegex(UserError, "has entries"):
             self.wallet.write({"partner_id": self.bob.id})
+
+    def test_state_changes_tracked_one_by_one_or_in_one_statement_without_tracking(self):
+        eur, usd = self.env.ref("base.EUR"), self.env.ref("base.USD")
+        foreign = eur if self.currency != eur else usd
+        foreign.active = True
+        drafts = self.Wallet.create(
+            [
+                {"partner_id": partner.id, "currency_id": foreign.id, "state": "draft"}
+                for partner in (self.alice, self.bob)
+            ]
+        )
+        messages = drafts.message_ids
+        # A wallet in a state it cannot leave that way: nothing changes, whichever path.
+        self.wallet.action_freeze()
+        for context in ({}, {"tracking_disable": True}):
+            with self.assertRaisesRegex(UserError, "is frozen and cannot become frozen"):
+                (drafts | self.wallet).with_context(**context)._telecom_set_state(
+                    "frozen", ("draft", "active")
+                )
+            self.assertEqual(drafts.mapped("state"), ["draft", "draft"])
+        self.wallet.action_activate()
+        # Without tracking (the OCS cutover making many wallets live at once): one statement.
+        before = self.wallet.last_operation_date
+        drafts.with_context(tracking_disable=True)._telecom_set_state("active", ("draft", "frozen"))
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        self.assertEqual(drafts.mapped("state"), ["active", "active"])
+        self.assertTrue(all(drafts.mapped("last_operation_date")))
+        self.assertEqual(drafts.message_ids, messages, "no message per wallet")
+        self.cr.execute("SELECT state FROM telecom_wallet WHERE id = ANY(%s)", [drafts.ids])
+        self.assertEqual({row[0] for row in self.cr.fetchall()}, {"active"})
+        self.assertEqual(self.wallet.last_operation_date, before)
+        # With tracking: the change is in each wallet's chatter.
+        drafts.action_freeze()
+        self.assertEqual(drafts.mapped("state"), ["frozen", "frozen"])
+        # Tracking messages are written when the transaction commits.
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        for wallet in drafts:
+            self.assertIn("frozen", wallet.message_ids.tracking_value_ids.mapped("new_value_char")[0].lower())
+        # A user who may not manage wallets changes none, whichever path.
+        with self.assertRaises(AccessError):
+            drafts.with_user(self.user_viewer).with_context(tracking_disable=True)._telecom_set_state(
+                "active", ("frozen",)
+            )
+        self.assertEqual(drafts.mapped("state"), ["frozen", "frozen"])
 
     def test_one_wallet_per_partner_currency_company(self):
         with mute_logger("odoo.sql_db"), self.assertRaises(UniqueViolation), self.cr.savepoint():
