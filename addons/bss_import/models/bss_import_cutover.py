@@ -439,6 +439,7 @@ class BssImportCutover(models.Model):
         """Post the prepared opening balances, one committed wallet batch per chunk."""
         run = self.run_id
         reference = REFERENCE % {"run": run.id}
+        chunk = None
         while True:
             with read_committed_cursor(self.env.registry) as cr:
                 # As the caller, a Wallet Manager (checked by _begin): Odoo hashes posted entries with
@@ -450,19 +451,36 @@ class BssImportCutover(models.Model):
                 )
                 if cr.fetchone()[0] != "finalizing":
                     return
-                cr.execute(
-                    SQL(
-                        """SELECT l.id, l.bucket_key, l.wallet_id, l.amount, l.currency_code, l.finalize_chunk
-                             FROM bss_import_cutover_line l
-                            WHERE l.cutover_id = %(c)s AND l.kind = 'monetary' AND l.state = 'prepared'
-                              AND l.finalize_chunk = (SELECT MIN(finalize_chunk) FROM bss_import_cutover_line
-                                                       WHERE cutover_id = %(c)s AND kind = 'monetary'
-                                                         AND state = 'prepared')
-                            ORDER BY l.id""",
-                        c=self.id,
+                rows = []
+                if chunk is not None:
+                    # The chunks are numbered in a row: the next one, found by its number.
+                    cr.execute(
+                        SQL(
+                            """SELECT id, bucket_key, wallet_id, amount, currency_code, finalize_chunk
+                                 FROM bss_import_cutover_line
+                                WHERE finalize_chunk = %s AND cutover_id = %s AND kind = 'monetary'
+                                  AND state = 'prepared'
+                                ORDER BY id""",
+                            chunk,
+                            self.id,
+                        )
                     )
-                )
-                rows = cr.fetchall()
+                    rows = cr.fetchall()
+                if not rows:
+                    # The first chunk left (a resumed finalize starts where the last one stopped).
+                    cr.execute(
+                        SQL(
+                            """SELECT id, bucket_key, wallet_id, amount, currency_code, finalize_chunk
+                                 FROM bss_import_cutover_line
+                                WHERE cutover_id = %(c)s AND kind = 'monetary' AND state = 'prepared'
+                                  AND finalize_chunk = (
+                                      SELECT MIN(finalize_chunk) FROM bss_import_cutover_line
+                                       WHERE cutover_id = %(c)s AND kind = 'monetary' AND state = 'prepared')
+                                ORDER BY id""",
+                            c=self.id,
+                        )
+                    )
+                    rows = cr.fetchall()
                 if not rows:
                     return
                 chunk = rows[0][5]
@@ -510,6 +528,7 @@ class BssImportCutover(models.Model):
                 _logger.info(
                     "OCS cutover of run %s: batch %s posted (%s balances)", run.name, chunk, len(postable)
                 )
+                chunk += 1
 
     def _activate(self):
         """Make the run's wallets and allowances live: after every opening balance is posted.
@@ -529,7 +548,8 @@ class BssImportCutover(models.Model):
             )
         )
         wallets = self.env["telecom.wallet"].browse([row[0] for row in cr.fetchall()])
-        wallets._telecom_set_state("active", ("draft", "frozen"))
+        # One statement for all of them, no message on each: this run's log says who made them live.
+        wallets.with_context(tracking_disable=True)._telecom_set_state("active", ("draft", "frozen"))
         # Wallets the shadow created for buckets the final snapshot no longer has: nothing to keep.
         cr.execute(
             SQL(
@@ -543,16 +563,19 @@ class BssImportCutover(models.Model):
             )
         )
         self.env["telecom.wallet"].browse([row[0] for row in cr.fetchall()]).unlink()
+        # The suspended allowances become active (a state nothing stored depends on): in one statement.
         cr.execute(
             SQL(
-                "SELECT b.id FROM bss_import_cutover_line l"
-                " JOIN telecom_wallet_bucket b ON b.id = l.allowance_bucket_id"
-                " WHERE l.cutover_id = %s AND l.state = 'prepared' AND l.kind = 'allowance'"
-                " AND b.state = 'suspended'",
+                "UPDATE telecom_wallet_bucket b SET state = 'active', write_uid = %s,"
+                " write_date = NOW() AT TIME ZONE 'UTC'"
+                " FROM bss_import_cutover_line l"
+                " WHERE b.id = l.allowance_bucket_id AND l.cutover_id = %s AND l.state = 'prepared'"
+                " AND l.kind = 'allowance' AND b.state = 'suspended'",
+                self.env.uid,
                 self.id,
             )
         )
-        self.env["telecom.wallet.bucket"].browse([row[0] for row in cr.fetchall()]).write({"state": "active"})
+        self.env["telecom.wallet.bucket"].invalidate_model(["state", "write_uid", "write_date"])
         cr.execute(
             SQL(
                 "UPDATE bss_import_cutover_line SET state = 'posted'"

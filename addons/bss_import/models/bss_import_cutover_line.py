@@ -53,4 +53,6 @@ class BssImportCutoverLine(models.Model):
     file_id = fields.Many2one("bss.import.file", readonly=True, ondelete="set null")
     line = fields.Integer(readonly=True)
     reason = fields.Text(readonly=True)
-    finalize_chunk = fields.Integer(readonly=True, help="The finalize batch that posts this opening balance.")
+    finalize_chunk = fields.Integer(
+        readonly=True, index="btree_not_null", help="The finalize batch that posts this opening balance."
+    )
