@@ -58,6 +58,14 @@ def main(argv=None):
         "--dialect", default="canonical", choices=("canonical", "legacy-upper", "legacy-pipe")
     )
     parser.add_argument("--defect-rate", default="0.01")
+    parser.add_argument(
+        "--prepaid-share",
+        type=int,
+        default=None,
+        metavar="PERCENT",
+        help="percent of the generated lines that are prepaid, each with a money bucket (the generator's "
+        "default otherwise): 100 gives the cutover as many opening balances as subscribers",
+    )
     parser.add_argument("--zip", action="store_true", help="stage from a ZIP instead of a folder")
     parser.add_argument(
         "--native",
@@ -138,6 +146,7 @@ def main(argv=None):
                 args.defect_rate,
                 "--seed",
                 "1",
+                *(["--prepaid-share", str(args.prepaid_share)] if args.prepaid_share is not None else []),
             ],
             check=True,
             stdout=subprocess.DEVNULL,
@@ -148,6 +157,8 @@ def main(argv=None):
             f"({'zip' if args.zip else 'folder'}), generated in {time.perf_counter() - started:.1f} s"
         )
         figures = {"subscribers": args.subscribers, "dialect": args.dialect}
+        if args.prepaid_share is not None:
+            figures["prepaid_share"] = args.prepaid_share
         run_steps(args, out, figures)
         if args.native:
             native_import(args, out, figures)

@@ -6,7 +6,7 @@
 #
 #   scripts/bench_import.sh [--subscribers N] [--dialect D] [--zip] [--native [--native-rows N]]
 #                           [--no-migrate] [--cprofile FILE] [--workers N] [--delta-percent P]
-#                           [--cohort-percent P] [--cutover] [--inventory]
+#                           [--cohort-percent P] [--cutover] [--inventory] [--prepaid-share P]
 #
 # Uses the database bss_bench (BENCH_DB), a fresh copy of bss_bench_template (created on first
 # use and updated to the current code). With --workers N, N processes write the chunks of the
@@ -15,7 +15,8 @@
 # the subscribers changed is then applied as a delta pass of the run, each step timed. With
 # --cohort-percent P, the run migrates in two cohorts (P % of the billing accounts, then the rest).
 # With --cutover, the OCS cutover of the migrated run is timed step by step; with --inventory, the
-# building of its inventories.
+# building of its inventories. --prepaid-share 100 makes every generated line prepaid, with a
+# money bucket: as many opening balances for the cutover as subscribers.
 set -euo pipefail
 # shellcheck source=scripts/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
