@@ -606,26 +606,40 @@ class BssImportCutover(models.Model):
         the sum of its openings): that money is the subscriber's, settle it first.
         """
         Line = self.env["bss.import.cutover.line"]
-        live = Line.search([("cutover_id", "=", self.id), ("state", "=", "posted")])
-        posted = live.filtered(lambda line: line.kind == "monetary")
+        Line.flush_model()
+        cr = self.env.cr
         # Every wallet the finalize made live, those holding only allowances too (their opening is 0).
-        wallets = live.wallet_id
-        balances = wallets._telecom_ledger_balances()
-        self.env["bss.import.cutover.line"].flush_model()
-        self.env.cr.execute(
+        cr.execute(
             SQL(
-                "SELECT wallet_id, SUM(amount)::text FROM bss_import_cutover_line"
-                " WHERE cutover_id = %s AND state = 'posted' AND kind = 'monetary' GROUP BY 1",
+                "SELECT DISTINCT wallet_id FROM bss_import_cutover_line"
+                " WHERE cutover_id = %s AND state = 'posted' AND wallet_id IS NOT NULL ORDER BY 1",
                 self.id,
             )
         )
-        opened = {wallet_id: Decimal(amount or 0) for wallet_id, amount in self.env.cr.fetchall()}
-        moved = []
-        for wallet in wallets:
-            if wallet.currency_id.compare_amounts(
-                balances.get(wallet.id, 0.0), float(opened.get(wallet.id, Decimal(0)))
-            ):
-                moved.append(wallet.display_name)
+        wallets = self.env["telecom.wallet"].browse([row[0] for row in cr.fetchall()])
+        # A wallet moved when its ledger is no longer the sum of its openings: compared in the
+        # database, exact decimals on both sides; only the wallets that differ come back.
+        self.env["account.move.line"].flush_model(["telecom_wallet_id", "amount_currency", "parent_state"])
+        cr.execute(
+            SQL(
+                """WITH opened AS (
+                        SELECT wallet_id, SUM(CASE WHEN kind = 'monetary' THEN amount ELSE 0 END) AS amount
+                          FROM bss_import_cutover_line
+                         WHERE cutover_id = %s AND state = 'posted' AND wallet_id IS NOT NULL
+                         GROUP BY wallet_id),
+                     ledger AS (
+                        SELECT a.telecom_wallet_id AS wallet_id, -SUM(a.amount_currency) AS amount
+                          FROM account_move_line a JOIN opened o ON o.wallet_id = a.telecom_wallet_id
+                         WHERE a.parent_state = 'posted'
+                         GROUP BY a.telecom_wallet_id)
+                   SELECT o.wallet_id FROM opened o LEFT JOIN ledger l ON l.wallet_id = o.wallet_id
+                     JOIN telecom_wallet w ON w.id = o.wallet_id JOIN res_currency c ON c.id = w.currency_id
+                    WHERE ROUND(COALESCE(l.amount, 0) - COALESCE(o.amount, 0), c.decimal_places) <> 0
+                    ORDER BY o.wallet_id""",
+                self.id,
+            )
+        )
+        moved = self.env["telecom.wallet"].browse([row[0] for row in cr.fetchall()])
         if moved:
             raise UserError(
                 _(
@@ -633,19 +647,41 @@ class BssImportCutover(models.Model):
                     "%(wallets)s): their balances are no longer the OCS's. Settle them before rolling back.",
                     run=self.run_id.name,
                     count=len(moved),
-                    wallets=", ".join(moved[:5]),
+                    wallets=", ".join(moved[:5].mapped("display_name")),
                 )
             )
+        cr.execute(
+            SQL(
+                "SELECT l.operation_id, l.bucket_key FROM bss_import_cutover_line l"
+                " WHERE l.cutover_id = %s AND l.state = 'posted' AND l.kind = 'monetary'"
+                " AND l.operation_id IS NOT NULL",
+                self.id,
+            )
+        )
+        bucket_of = dict(cr.fetchall())
         reference = REFERENCE % {"run": self.run_id.id}
-        wallets.filtered(lambda w: w.state == "active")._telecom_set_state("frozen", ("active",))
+        # Many wallets at once: no message on each, this run's log says who (see _activate).
+        untracked = wallets.with_context(tracking_disable=True)
+        cr.execute(SQL("SELECT id FROM telecom_wallet WHERE id = ANY(%s) AND state = 'active'", wallets.ids))
+        untracked.browse([row[0] for row in cr.fetchall()])._telecom_set_state("frozen", ("active",))
         # One reversal entry per entry of the finalize (its batches hold the cutover's openings only),
         # not one per balance: a million openings are taken back in minutes, not hours.
-        bucket_of = {line.operation_id.id: line.bucket_key for line in posted.filtered("operation_id")}
-        posted.operation_id._telecom_reverse_entries(
+        self.env["telecom.wallet.operation"].browse(sorted(bucket_of))._telecom_reverse_entries(
             lambda operation: f"{reference}/ROLLBACK/{bucket_of[operation.id]}", _("cutover rolled back")
         )
-        live.filtered(lambda line: line.kind == "allowance").allowance_bucket_id.write({"state": "suspended"})
-        wallets.action_close()
+        cr.execute(
+            SQL(
+                "UPDATE telecom_wallet_bucket b SET state = 'suspended', write_uid = %s,"
+                " write_date = NOW() AT TIME ZONE 'UTC'"
+                " FROM bss_import_cutover_line l"
+                " WHERE b.id = l.allowance_bucket_id AND l.cutover_id = %s AND l.state = 'posted'"
+                " AND l.kind = 'allowance' AND b.state = 'active'",
+                self.env.uid,
+                self.id,
+            )
+        )
+        self.env["telecom.wallet.bucket"].invalidate_model(["state", "write_uid", "write_date"])
+        untracked.action_close()
         self.env.cr.execute(
             SQL(
                 "UPDATE bss_import_cutover_line SET state = 'closed'"
@@ -658,18 +694,42 @@ class BssImportCutover(models.Model):
     def _discard(self):
         """Remove the shadow: its lines, suspended allowances, quarantine rows and the empty draft
         wallets it created. Posted lines (reversed by the caller) are kept as the audit trail."""
-        kept = self.line_ids.filtered(lambda line: line.state == "closed" and line.operation_id)
-        buckets = (self.line_ids - kept).allowance_bucket_id.filtered(lambda b: not b.consumption_ids)
-        (self.line_ids - kept).unlink()
+        cr = self.env.cr
+        self.env.flush_all()
+        # In SQL: a cutover holds a line per bucket (millions), which the ORM would load to filter.
+        dropped = SQL("cutover_id = %s AND NOT (state = 'closed' AND operation_id IS NOT NULL)", self.id)
+        cr.execute(
+            SQL(
+                "SELECT DISTINCT l.allowance_bucket_id FROM bss_import_cutover_line l"
+                " WHERE %s AND l.allowance_bucket_id IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM telecom_wallet_bucket_consumption c"
+                "                  WHERE c.bucket_id = l.allowance_bucket_id)",
+                dropped,
+            )
+        )
+        buckets = self.env["telecom.wallet.bucket"].browse([row[0] for row in cr.fetchall()])
+        cr.execute(SQL("DELETE FROM bss_import_cutover_line WHERE %s", dropped))
+        self.env["bss.import.cutover.line"].invalidate_model()
+        self.invalidate_recordset(["line_ids"])
         self.mismatch_ids.unlink()
         buckets.unlink()
         self.env["bss.import.quarantine"].search(
             [("run_id", "=", self.run_id.id), ("object", "=", "ocs_buckets"), ("state", "=", "open")]
         ).unlink()
-        empty = self.wallet_ids.filtered(
-            lambda w: w.state == "draft" and not w.line_ids and not w.operation_ids and not w.bucket_ids
+        cr.execute(
+            SQL(
+                """SELECT w.id FROM bss_import_cutover_telecom_wallet_rel r
+                     JOIN telecom_wallet w ON w.id = r.wallet_id
+                    WHERE r.cutover_id = %s AND w.state = 'draft'
+                      AND NOT EXISTS (SELECT 1 FROM account_move_line a WHERE a.telecom_wallet_id = w.id)
+                      AND NOT EXISTS (SELECT 1 FROM telecom_wallet_operation o WHERE o.wallet_id = w.id)
+                      AND NOT EXISTS (SELECT 1 FROM telecom_wallet_bucket b WHERE b.wallet_id = w.id)""",
+                self.id,
+            )
         )
-        self.write({"wallet_ids": [fields.Command.clear()]})
+        empty = self.env["telecom.wallet"].browse([row[0] for row in cr.fetchall()])
+        cr.execute(SQL("DELETE FROM bss_import_cutover_telecom_wallet_rel WHERE cutover_id = %s", self.id))
+        self.invalidate_recordset(["wallet_ids"])
         empty.unlink()
 
     # ------------------------------------------------------------------ figures

@@ -368,6 +368,8 @@ class TestCutover(MigrationCase):
         self.step(run, "finalize")
         openings = self.posted_openings(run)
         moves = openings.move_id
+        voice = self.cutover(run).line_ids.filtered(lambda line: line.bucket_key == "B2V").allowance_bucket_id
+        self.assertEqual(voice.state, "active")
         summary = self.step(run, "rollback")
         self.assertEqual(summary["state"], "rolled_back")
         self.assertTrue(moves.exists(), "entries are reversed, never deleted")
@@ -387,8 +389,14 @@ class TestCutover(MigrationCase):
         data = self.cutover(run).line_ids.filtered(lambda line: line.bucket_key == "B1D")
         self.assertFalse(data, "the shadow's lines are gone, the posted ones stay as the trail")
         self.assertEqual(self.cutover(run).rolled_back_by, self.manager)
-        # S2's wallet in the main currency held only its voice allowance: closed too.
+        # S2's wallet in the main currency held only its voice allowance: closed too, the allowance
+        # (never consumed) removed with the shadow; no message on any of the wallets (the run's log
+        # says who rolled back).
         self.assertEqual(self.wallet("S000002").state, "closed")
+        self.assertFalse(voice.exists())
+        for key in ("S000001", "S000002", "S000004"):
+            tracked = self.wallet(key).message_ids.tracking_value_ids
+            self.assertFalse(tracked.filtered(lambda value: value.field_id.name == "state"), key)
 
     def test_rollback_after_the_finalize_is_refused_when_a_wallet_moved(self):
         run = self.migrated_run()

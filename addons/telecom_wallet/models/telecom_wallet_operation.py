@@ -380,7 +380,8 @@ class TelecomWalletOperation(models.Model):
                 reversal, line_ids = self.env["account.move"]._telecom_create_bulk_entry(
                     header, lines, contra_lines
                 )
-                Wallet._telecom_post(reversal)
+                # No taxes, terms or rounding to synchronise (see telecom.wallet.batch).
+                Wallet._telecom_post(reversal.with_context(skip_invoice_sync=True))
             for item, line_id in zip(items, line_ids, strict=True):
                 operation = own[item]
                 operation_vals.append(
