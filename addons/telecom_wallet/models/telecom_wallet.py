@@ -121,8 +121,8 @@ class TelecomWallet(models.Model):
         self.env.cr.execute(
             SQL(
                 "SELECT telecom_wallet_id, -SUM(amount_currency) FROM account_move_line"
-                " WHERE telecom_wallet_id IN %s AND parent_state = 'posted' GROUP BY telecom_wallet_id",
-                tuple(self.ids),
+                " WHERE telecom_wallet_id = ANY(%s) AND parent_state = 'posted' GROUP BY telecom_wallet_id",
+                self.ids,
             )
         )
         return dict(self.env.cr.fetchall())
@@ -250,9 +250,15 @@ class TelecomWallet(models.Model):
                 log_exceptions=False,
             )
         if journal:
-            # sudo(): company configuration fields are for accountants to edit,
-            # but every operator's transaction must lock the journal.
-            journals = self.company_id.sudo().telecom_wallet_journal_id
+            # The companies in SQL: the wallets may be a million (the OCS cutover's), not to be
+            # loaded as records for this. sudo(): company configuration fields are for
+            # accountants to edit, but every operator's transaction must lock the journal.
+            self.flush_model(["company_id"])
+            self.env.cr.execute(
+                SQL("SELECT DISTINCT company_id FROM telecom_wallet WHERE id = ANY(%s)", self.ids)
+            )
+            companies = self.env["res.company"].browse([row[0] for row in self.env.cr.fetchall()])
+            journals = companies.sudo().telecom_wallet_journal_id
             for journal_id in sorted(journals.ids):
                 self.env.cr.execute(
                     SQL(

@@ -271,33 +271,60 @@ class TelecomWalletOperation(models.Model):
         Wallet._telecom_check_manager()
         if not self:
             return self.browse()
-        # sudo(): the checks below must see every operation, item and reversal, whatever the
-        # caller's record rules; the caller is a Wallet Manager (checked above).
-        operations = self.sudo()
-        company = operations.company_id
-        company.ensure_one()
-        wallets = operations.wallet_id
-        wallets._telecom_lock(journal=True)
-        moves = operations.move_id
-        if len(moves) < 1 or not all(operations.mapped("move_id")):
+        cr = self.env.cr
+        self.env.flush_all()
+        # Read in SQL, entry by entry in the ORM with the cache emptied after each: a million
+        # operations (the OCS cutover's rollback) do not fit in one process's memory as records.
+        # The checks run on every operation, item and reversal, whatever the caller's record
+        # rules; the caller is a Wallet Manager (checked above).
+        cr.execute(
+            SQL(
+                "SELECT id, wallet_id, move_id, move_line_id, operation_type, company_id, amount,"
+                " contra_account_id FROM telecom_wallet_operation WHERE id = ANY(%s)",
+                self.ids,
+            )
+        )
+        rows = cr.fetchall()
+        if len({row[5] for row in rows}) != 1:
+            raise UserError(_("Reverse the entries of one company at a time."))
+        company = self.env["res.company"].browse(rows[0][5])
+        if any(not row[2] for row in rows):
             raise UserError(_("Only operations with a journal entry can be reversed."))
-        # Grouped once (a million operations are not filtered again for each of their entries).
-        by_move = operations.grouped("move_id")
-        self.env["telecom.wallet.operation"].flush_model(["reversed_operation_id"])
-        self.env.cr.execute(
+        by_move = {}
+        for row in rows:
+            by_move.setdefault(row[2], []).append(row)
+        move_ids = sorted(by_move)
+        wallet_ids = sorted({row[1] for row in rows})
+        wallets = Wallet.browse(wallet_ids)
+        wallets._telecom_lock(journal=True)
+        cr.execute(
+            SQL(
+                "SELECT move_id, id, telecom_wallet_id, amount_currency FROM account_move_line"
+                " WHERE move_id = ANY(%s) AND telecom_wallet_id IS NOT NULL",
+                move_ids,
+            )
+        )
+        items_of = {}
+        for move_id, line_id, wallet_id, amount_currency in cr.fetchall():
+            items_of.setdefault(move_id, {})[line_id] = (wallet_id, amount_currency)
+        cr.execute(
             SQL(
                 "SELECT DISTINCT reversed_operation_id FROM telecom_wallet_operation"
                 " WHERE reversed_operation_id = ANY(%s)",
-                operations.ids,
+                self.ids,
             )
         )
-        reversed_ids = {row[0] for row in self.env.cr.fetchall()}
+        reversed_ids = {row[0] for row in cr.fetchall()}
+        Move = self.env["account.move"].sudo()
         taken = {}
-        for move in moves.sorted("id"):
-            items = move.line_ids.filtered("telecom_wallet_id")
-            own = by_move[move]
-            covered = own.move_line_id if all(own.mapped("move_line_id")) else items
-            if covered != items or len(own) != len(items):
+        for move_id in move_ids:
+            own, items = by_move[move_id], items_of.get(move_id, {})
+            linked = all(row[3] for row in own)
+            covered = {row[3] for row in own} if linked else set(items)
+            move = Move.browse(move_id)
+            # An operation written before items were linked to operations is matched with its
+            # entry's only item; an entry of several such items cannot be told apart.
+            if covered != set(items) or len(own) != len(items) or (not linked and len(items) > 1):
                 raise UserError(
                     _(
                         "The entry %s holds other operations: reverse its operations one by one.",
@@ -305,10 +332,10 @@ class TelecomWalletOperation(models.Model):
                     )
                 )
             if (
-                reversed_ids.intersection(own.ids)
+                reversed_ids.intersection(row[0] for row in own)
+                or any(row[4] == "reversal" for row in own)
                 or move.reversed_entry_id
-                or "reversal" in own.mapped("operation_type")
-                or move.with_env(self.env)._telecom_reversed_by()
+                or move._telecom_reversed_by()
             ):
                 raise UserError(
                     _(
@@ -316,17 +343,24 @@ class TelecomWalletOperation(models.Model):
                         move.display_name,
                     )
                 )
-            for item in items:
-                taken[item.telecom_wallet_id] = taken.get(item.telecom_wallet_id, 0.0) - item.amount_currency
+            for wallet_id, amount_currency in items.values():
+                taken[wallet_id] = taken.get(wallet_id, 0.0) - amount_currency
+            self.env.invalidate_all()
         balances = wallets._telecom_ledger_balances()
-        for wallet, take in taken.items():
+        cr.execute(
+            SQL(
+                "SELECT w.id, c.id FROM telecom_wallet w JOIN res_currency c ON c.id = w.currency_id"
+                " WHERE w.id = ANY(%s) AND w.allow_negative IS NOT TRUE",
+                wallet_ids,
+            )
+        )
+        currencies = self.env["res.currency"]
+        for wallet_id, currency_id in cr.fetchall():
             # A reversal takes back what the items gave: a credit (negative amount_currency) is taken.
-            currency, balance = wallet.currency_id, balances.get(wallet.id, 0.0)
-            if (
-                not wallet.allow_negative
-                and currency.compare_amounts(take, 0.0) > 0
-                and currency.compare_amounts(balance, take) < 0
-            ):
+            currency, take = currencies.browse(currency_id), taken.get(wallet_id, 0.0)
+            balance = balances.get(wallet_id, 0.0)
+            if currency.compare_amounts(take, 0.0) > 0 and currency.compare_amounts(balance, take) < 0:
+                wallet = Wallet.browse(wallet_id)
                 raise UserError(
                     _(
                         "Insufficient funds in the wallet %(wallet)s to reverse its entries: balance "
@@ -340,10 +374,14 @@ class TelecomWalletOperation(models.Model):
                 )
         today = fields.Date.context_today(self)
         wallets[:1]._telecom_check_entry_date(today)
-        operation_vals = []
-        for move in moves.sorted("id"):
-            own = {op.move_line_id: op for op in by_move[move]}
+        reversal_ids = []
+        for move_id in move_ids:
+            move = Move.browse(move_id)
+            own = {row[3]: row for row in by_move[move_id]}
             items = move.line_ids.filtered("telecom_wallet_id")
+            if not all(own):
+                # An operation without its item: its entry's only item (checked above).
+                own = {items.id: by_move[move_id][0]}
             # Named after the entry it reverses, not linked by reversed_entry_id: Odoo would then
             # reconcile all the items of both entries on the wallet account as one group, matching
             # one subscriber's item with another's, item by item in the ORM. Each reversal
@@ -351,11 +389,10 @@ class TelecomWalletOperation(models.Model):
             header = move._telecom_reversal_header(
                 today, _("Reversal of %(entry)s", entry=move.name), move.partner_id
             )
+            references = {item.id: reference_of(self.browse(own[item.id][0])) for item in items}
             lines = [
                 {
-                    "name": "%s %s" % (reference_of(own[item]), reason)
-                    if reason
-                    else reference_of(own[item]),
+                    "name": "%s %s" % (references[item.id], reason) if reason else references[item.id],
                     "account_id": item.account_id.id,
                     "partner_id": item.partner_id.id,
                     "telecom_wallet_id": item.telecom_wallet_id.id,
@@ -382,31 +419,34 @@ class TelecomWalletOperation(models.Model):
                 )
                 # No taxes, terms or rounding to synchronise (see telecom.wallet.batch).
                 Wallet._telecom_post(reversal.with_context(skip_invoice_sync=True))
+            operation_vals = []
             for item, line_id in zip(items, line_ids, strict=True):
-                operation = own[item]
+                operation_id, wallet_id, _move, _line, _type, _company, amount, contra = own[item.id]
                 operation_vals.append(
                     {
-                        "wallet_id": operation.wallet_id.id,
-                        "reference": reference_of(operation),
+                        "wallet_id": wallet_id,
+                        "reference": references[item.id],
                         "operation_type": "reversal",
-                        "amount": abs(operation.amount),
+                        "amount": abs(amount),
                         "reason": reason,
                         "move_id": reversal.id,
                         "move_line_id": line_id,
-                        "contra_account_id": operation.contra_account_id.id,
-                        "reversed_operation_id": operation.id,
+                        "contra_account_id": contra,
+                        "reversed_operation_id": operation_id,
                     }
                 )
-        reversals = self.env["telecom.wallet.batch"]._telecom_insert_operations(operation_vals, company)
-        self.env.cr.execute(
+            Batch = self.env["telecom.wallet.batch"]
+            reversal_ids += Batch._telecom_insert_operations(operation_vals, company).ids
+            self.env.flush_all()
+            self.env.invalidate_all()
+        cr.execute(
             SQL(
                 "UPDATE telecom_wallet SET last_operation_date = NOW() AT TIME ZONE 'UTC' WHERE id = ANY(%s)",
-                wallets.ids,
+                wallet_ids,
             )
         )
-        wallets.invalidate_recordset(["last_operation_date"])
-        self.invalidate_recordset(["reversal_operation_ids"])
-        return reversals.with_env(self.env)
+        self.env.invalidate_all()
+        return self.browse(reversal_ids)
 
     def action_open_reverse(self):
         return {
