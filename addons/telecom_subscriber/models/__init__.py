@@ -1,1 +1,8 @@
-from . import product_template, res_company, res_partner
+from . import (
+    product_template,
+    res_company,
+    res_partner,
+    telecom_number,
+    telecom_number_assignment,
+    telecom_number_port,
+)

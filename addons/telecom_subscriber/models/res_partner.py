@@ -156,6 +156,14 @@ class ResPartner(models.Model):
         help="Receivable balance of the account in the legacy BSS at migration time.",
     )
 
+    # --- number inventory ----------------------------------------------------------
+    x_number_ids = fields.One2many(
+        "telecom.number", "partner_id", string="Numbers", readonly=True, groups=GROUP_USER
+    )
+    x_number_count = fields.Integer(
+        string="Number Records", compute="_compute_x_number_count", groups=GROUP_USER
+    )
+
     # The database guarantees uniqueness under concurrency. The constraints are
     # deferred to commit so that the Python checks below, which run first, can
     # give the user a message naming the offending value; an EXCLUDE constraint
@@ -190,6 +198,27 @@ class ResPartner(models.Model):
             partner.x_is_subscriber = not partner.is_company and bool(
                 partner.x_subscriber_status or any(partner[name] for name in SUBSCRIBER_KEY_FIELDS)
             )
+
+    @api.depends("x_number_ids")
+    def _compute_x_number_count(self):
+        counts = dict(
+            self.env["telecom.number"]._read_group(
+                [("partner_id", "in", self._origin.ids)], groupby=["partner_id"], aggregates=["__count"]
+            )
+        )
+        for partner in self:
+            partner.x_number_count = counts.get(partner._origin, 0)
+
+    def action_view_x_numbers(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Numbers"),
+            "res_model": "telecom.number",
+            "view_mode": "list,form",
+            "domain": [("partner_id", "=", self.id)],
+            "context": {"create": False},
+        }
 
     @api.depends("x_iccid")
     def _compute_x_iccid_check_failed(self):

@@ -1,1 +1,8 @@
-from . import test_access, test_billing_account, test_odoo_flows_access, test_service_plan, test_subscriber
+from . import (
+    test_access,
+    test_billing_account,
+    test_number,
+    test_odoo_flows_access,
+    test_service_plan,
+    test_subscriber,
+)

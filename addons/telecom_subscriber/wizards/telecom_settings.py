@@ -25,6 +25,12 @@ class TelecomSettings(models.TransientModel):
         required=True,
         default=lambda self: self.env.company.x_iccid_check_mode,
     )
+    x_number_aging_days = fields.Integer(
+        string="Number Aging Period (days)",
+        required=True,
+        default=lambda self: self.env.company.x_number_aging_days,
+        help="Days a released number ages before it can be assigned again or made available.",
+    )
 
     @api.model
     def _check_manager(self):
@@ -37,6 +43,8 @@ class TelecomSettings(models.TransientModel):
         if self.company_id not in self.env.user.company_ids:
             raise AccessError(_("You cannot change the settings of %s.", self.company_id.display_name))
         # sudo(): writing res.company needs Administration rights; the manager is
-        # allowed exactly this telecom option of one of their own companies.
-        self.company_id.sudo().x_iccid_check_mode = self.x_iccid_check_mode
+        # allowed exactly these telecom options of one of their own companies.
+        self.company_id.sudo().write(
+            {"x_iccid_check_mode": self.x_iccid_check_mode, "x_number_aging_days": self.x_number_aging_days}
+        )
         return {"type": "ir.actions.act_window_close"}
