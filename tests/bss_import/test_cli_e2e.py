@@ -943,14 +943,18 @@ def _check_inventories(odoo, run_id, folder, out):
 def test_cutover_totals_to_the_cent_over_100k_buckets(odoo, tmp_path):
     """A larger export: 45,000 subscribers, about 100,000 buckets, each step timed (printed)."""
     with _company_of_admin(odoo, "Cutover Scale Mobile"):
-        times = _cutover_flow(odoo, tmp_path, subscribers=45000, market="DE", seed=47, inventories=False)
+        times = _cutover_flow(
+            odoo, tmp_path, subscribers=45000, market="DE", seed=47, inventories=False, money_only=True
+        )
     assert times["buckets"] >= 100000, times
     print("cutover over %(buckets)s buckets, %(openings)s openings: %(steps)s" % times)
 
 
-def _cutover_flow(odoo, tmp_path, subscribers=80, market="FR", seed=41, inventories=True):
+def _cutover_flow(odoo, tmp_path, subscribers=80, market="FR", seed=41, inventories=True, money_only=False):
     """The cutover of a migrated export through the CLI, every total checked against the export's own
-    CSV; returns the number of buckets and openings and the seconds of each step."""
+    CSV; returns the number of buckets and openings and the seconds of each step. ``money_only``: the
+    export without its orders and invoices (the cutover needs the subscribers only; 45,000
+    subscribers' invoices would take most of the test)."""
     folder = tmp_path / "export"
     subprocess.run(
         # Another market than the module's other exports: its numbers and SIMs are its own in this
@@ -962,6 +966,9 @@ def _cutover_flow(odoo, tmp_path, subscribers=80, market="FR", seed=41, inventor
         capture_output=True,
         timeout=300,
     )
+    if money_only:
+        for table in ("orders", "order_lines", "invoices", "invoice_lines"):
+            (folder / f"{table}.csv").unlink()
     migrated = cli(odoo, "run", folder, "--accept-suggestions", "--json")
     assert migrated.returncode == 0, odoo.explain(migrated)
     run_id = json.loads(migrated.stdout)["run_id"]
