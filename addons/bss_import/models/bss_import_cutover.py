@@ -551,18 +551,7 @@ class BssImportCutover(models.Model):
         # One statement for all of them, no message on each: this run's log says who made them live.
         wallets.with_context(tracking_disable=True)._telecom_set_state("active", ("draft", "frozen"))
         # Wallets the shadow created for buckets the final snapshot no longer has: nothing to keep.
-        cr.execute(
-            SQL(
-                """SELECT w.id FROM bss_import_cutover_telecom_wallet_rel r
-                     JOIN telecom_wallet w ON w.id = r.wallet_id
-                    WHERE r.cutover_id = %s AND w.state = 'draft'
-                      AND NOT EXISTS (SELECT 1 FROM account_move_line a WHERE a.telecom_wallet_id = w.id)
-                      AND NOT EXISTS (SELECT 1 FROM telecom_wallet_operation o WHERE o.wallet_id = w.id)
-                      AND NOT EXISTS (SELECT 1 FROM telecom_wallet_bucket b WHERE b.wallet_id = w.id)""",
-                self.id,
-            )
-        )
-        self.env["telecom.wallet"].browse([row[0] for row in cr.fetchall()]).unlink()
+        self._empty_shadow_wallets().unlink()
         # The suspended allowances become active (a state nothing stored depends on): in one statement.
         cr.execute(
             SQL(
@@ -691,6 +680,21 @@ class BssImportCutover(models.Model):
         )
         self.line_ids.invalidate_recordset()
 
+    def _empty_shadow_wallets(self):
+        """The draft wallets the shadow created that hold nothing: no item, operation or bucket."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT w.id FROM bss_import_cutover_telecom_wallet_rel r
+                     JOIN telecom_wallet w ON w.id = r.wallet_id
+                    WHERE r.cutover_id = %s AND w.state = 'draft'
+                      AND NOT EXISTS (SELECT 1 FROM account_move_line a WHERE a.telecom_wallet_id = w.id)
+                      AND NOT EXISTS (SELECT 1 FROM telecom_wallet_operation o WHERE o.wallet_id = w.id)
+                      AND NOT EXISTS (SELECT 1 FROM telecom_wallet_bucket b WHERE b.wallet_id = w.id)""",
+                self.id,
+            )
+        )
+        return self.env["telecom.wallet"].browse([row[0] for row in self.env.cr.fetchall()])
+
     def _discard(self):
         """Remove the shadow: its lines, suspended allowances, quarantine rows and the empty draft
         wallets it created. Posted lines (reversed by the caller) are kept as the audit trail."""
@@ -716,18 +720,7 @@ class BssImportCutover(models.Model):
         self.env["bss.import.quarantine"].search(
             [("run_id", "=", self.run_id.id), ("object", "=", "ocs_buckets"), ("state", "=", "open")]
         ).unlink()
-        cr.execute(
-            SQL(
-                """SELECT w.id FROM bss_import_cutover_telecom_wallet_rel r
-                     JOIN telecom_wallet w ON w.id = r.wallet_id
-                    WHERE r.cutover_id = %s AND w.state = 'draft'
-                      AND NOT EXISTS (SELECT 1 FROM account_move_line a WHERE a.telecom_wallet_id = w.id)
-                      AND NOT EXISTS (SELECT 1 FROM telecom_wallet_operation o WHERE o.wallet_id = w.id)
-                      AND NOT EXISTS (SELECT 1 FROM telecom_wallet_bucket b WHERE b.wallet_id = w.id)""",
-                self.id,
-            )
-        )
-        empty = self.env["telecom.wallet"].browse([row[0] for row in cr.fetchall()])
+        empty = self._empty_shadow_wallets()
         cr.execute(SQL("DELETE FROM bss_import_cutover_telecom_wallet_rel WHERE cutover_id = %s", self.id))
         self.invalidate_recordset(["wallet_ids"])
         empty.unlink()
