@@ -10,6 +10,10 @@ workers also deflate their parts, and each member's stream is stitched from thos
     scripts/generate_bss_export.py --subscribers 100000 --seed 7 --out /tmp/export.zip \\
         --dialect legacy-upper --defects duplicate_rows=20,orphans=15,secret_columns_dropped=6
 
+``--customer-history`` also writes owners (with ``owner_id`` on accounts and lines), the number
+inventory and its ports, interactions and documents (contract PDFs and ID scans inside the export),
+and the defect kind ``missing_document``; without it the export is byte for byte the one before.
+
 ``--secret-spellings unseen`` writes the secret columns under headers the secret detector has
 never seen (two of them with no hint at all), to prove that it reads words and values, not names.
 
@@ -78,6 +82,21 @@ DEFECT_KINDS = (
     "encoding_damage",
     "secret_columns_dropped",
 )
+# --customer-history: the tables and columns written only with it (without it, the export is the
+# one it always was, byte for byte).
+HISTORY_TABLES = ("owners", "numbers", "number_ports", "interactions", "documents")
+HISTORY_COLUMNS = {"billing_accounts": ("owner_id",), "subscribers": ("owner_id",)}
+#: A defect kind that exists only with --customer-history: a documents row naming no file of the export.
+MISSING_DOCUMENT = "missing_document"
+# Which history tables receive each row-level defect, after the tables of KIND_TABLES.
+HISTORY_KIND_TABLES = {
+    "duplicate_rows": ("numbers", "number_ports", "interactions", "documents"),
+    "orphans": ("interactions", "number_ports", "documents"),
+    "missing_mandatory": ("numbers", "number_ports", "interactions", "documents"),
+    "invalid_msisdn": ("numbers",),
+    "encoding_damage": ("interactions",),
+    MISSING_DOCUMENT: ("documents",),
+}
 # Which tables receive each row-level defect (round robin in this order).
 KIND_TABLES = {
     "duplicate_rows": ("subscribers", "billing_accounts", "ocs_buckets", "orders", "invoices", "usage"),
@@ -96,6 +115,11 @@ MISSING_COLUMNS = {
     "billing_accounts": ("account_name", "bill_cycle_day", "currency"),
     "ocs_buckets": ("remaining_amount", "valid_from"),
     "orders": ("order_date", "order_type"),
+    # History tables: never a key, so references to the row (ports to numbers) still resolve.
+    "numbers": ("status",),
+    "number_ports": ("request_date", "state"),
+    "interactions": ("channel", "occurred_at"),
+    "documents": ("file_path",),
 }
 # The entity a defect row is chosen by: subscriber index or account index.
 TABLE_DOMAIN = {
@@ -105,6 +129,10 @@ TABLE_DOMAIN = {
     "usage": "sub",
     "billing_accounts": "acct",
     "invoices": "acct",
+    "numbers": "sub",
+    "number_ports": "sub",
+    "interactions": "sub",
+    "documents": "sub",
 }
 SECRET_COLUMNS = (
     ("aaa_hss", "ki"),
@@ -304,6 +332,7 @@ class Dialect:
         self.msisdn_prefix = kw.get("msisdn_prefix", "+")
         self.extras = kw.get("extras", {})
         self.secret_headers = kw.get("secret_headers", {})
+        self.path_style = kw.get("path_style", "posix")
 
     def header(self, table, col):
         if col in self.headers.get(table, {}):
@@ -327,6 +356,14 @@ class Dialect:
 
     def code(self, kind, value):
         return self.codes.get(kind, {}).get(value, value)
+
+    def path(self, name):
+        """A path inside the export (``documents/x.pdf``) as the legacy system writes it in a table."""
+        if self.path_style == "windows":
+            return name.replace("/", "\\")
+        if self.path_style == "dot":
+            return "./" + name
+        return name
 
 
 _UPPER_HEADERS = {
@@ -355,6 +392,7 @@ _UPPER_HEADERS = {
         "total_data_mb": "TOT_DATA_MB",
         "total_sms_count": "TOT_SMS",
         "cpni_opt_out": "CPNI_FLAG",
+        "owner_id": "DEALER_CODE",
     },
     "billing_accounts": {
         "account_name": "ACCT_NAME",
@@ -371,6 +409,7 @@ _UPPER_HEADERS = {
         "country": "CTRY",
         "vat": "VAT_NO",
         "created_date": "OPEN_DATE",
+        "owner_id": "ACCT_MANAGER",
     },
     "service_plans": {
         "plan_name": "RATE_PLAN_NAME",
@@ -429,6 +468,47 @@ _UPPER_HEADERS = {
         "charged_amount": "CHARGE",
     },
     "aaa_hss": {"apn": "APN_NAME", "auth_profile": "AUTH_PROF", "roaming_allowed": "ROAM_ALLOWED"},
+    # --customer-history only (owner_id of accounts and lines, and the history tables).
+    "owners": {
+        "owner_id": "USER_ID",
+        "owner_type": "ROLE",
+        "owner_name": "FULL_NAME",
+        "email": "EMAIL_ADDR",
+        "active": "IS_ACTIVE",
+    },
+    "numbers": {
+        "region": "AREA_CODE",
+        "rate_centre": "RATE_CENTER",
+        "assigned_date": "ASSIGNMENT_DATE",
+        "aging_date": "AGEING_DATE",
+    },
+    "number_ports": {
+        "port_id": "PORT_REQUEST_ID",
+        "direction": "PORT_TYPE",
+        "donor_operator": "DONOR_NETWORK",
+        "recipient_operator": "RECIPIENT_NETWORK",
+        "request_date": "SUBMITTED_DATE",
+        "completion_date": "PORTED_DATE",
+        "transaction_id": "TXN_ID",
+        "state": "PORT_STATUS",
+        "rejection_code": "REJECT_REASON",
+    },
+    "interactions": {
+        "interaction_id": "CASE_ID",
+        "channel": "CONTACT_TYPE",
+        "occurred_at": "CONTACT_DATE",
+        "author_id": "CREATED_BY",
+        "assigned_to": "ASSIGNEE",
+        "subject": "SUMMARY",
+        "body": "NOTES",
+    },
+    "documents": {
+        "document_id": "DOC_ID",
+        "document_type": "DOC_TYPE",
+        "file_path": "DOC_PATH",
+        "file_name": "ORIGINAL_NAME",
+        "document_date": "UPLOAD_DATE",
+    },
 }
 _CAMEL_HEADERS = {
     "*": {"account_number": "AcctNo", "plan_code": "Tariff", "msisdn": "MSISDN", "imsi": "IMSI"},
@@ -446,12 +526,35 @@ _CAMEL_HEADERS = {
         "last_usage_date": "LastActivity",
         "total_voice_minutes": "TotalMinutes",
         "total_data_mb": "TotalData",
+        "owner_id": "SalesAgent",
     },
     "billing_accounts": {
         "account_name": "CustomerName",
         "status": "AccountStatus",
         "bill_cycle_day": "BillCycle",
+        "owner_id": "AccountManager",
     },
+    # --customer-history only.
+    "owners": {"owner_name": "StaffName", "owner_type": "AgentType"},
+    "numbers": {"rate_centre": "RateCenter", "assigned_date": "AssignedOn", "aging_date": "AgeingSince"},
+    "number_ports": {
+        "port_id": "PortingId",
+        "direction": "PortDirection",
+        "donor_operator": "DonorCarrier",
+        "recipient_operator": "RecipientNetwork",
+        "request_date": "RequestedDate",
+        "completion_date": "CompletedDate",
+        "state": "PortState",
+        "rejection_code": "RejectCode",
+    },
+    "interactions": {
+        "interaction_id": "InteractionNo",
+        "channel": "Channel",
+        "occurred_at": "InteractionDate",
+        "author_id": "LoggedBy",
+        "assigned_to": "Assignee",
+    },
+    "documents": {"document_id": "DocId", "file_path": "DocPath", "file_name": "OriginalFileName"},
 }
 DIALECTS = {
     "canonical": Dialect("canonical"),
@@ -481,7 +584,14 @@ DIALECTS = {
             "aaa_hss": "HSS_PROVISIONING.CSV",
             "network_elements": "NETWORK_ELEMENTS.CSV",
             "usage": "USAGE_SUMMARY.CSV",
+            "owners": "SALES_AGENTS.CSV",
+            "numbers": "NUMBER_INVENTORY.CSV",
+            "number_ports": "PORT_REQUESTS.CSV",
+            "interactions": "CARE_NOTES.CSV",
+            "documents": "DMS_DOCUMENTS.CSV",
         },
+        # Windows paths in the documents' file_path column.
+        path_style="windows",
         codes={
             "subscribers.status": {
                 "active": "ACT",
@@ -534,7 +644,14 @@ DIALECTS = {
             "aaa_hss": "dbss_hlr.txt",
             "network_elements": "dbss_nodes.tsv",
             "usage": "dbss_cdr_summary.tsv",
+            "owners": "dbss_users.txt",
+            "numbers": "dbss_numbers.txt",
+            "number_ports": "dbss_porting.txt",
+            "interactions": "dbss_interaction.txt",
+            "documents": "dbss_document.txt",
         },
+        # file_path relative to the export root, written as "./documents/...".
+        path_style="dot",
         codes={
             "subscribers.status": {s: s.upper() for s in schema.SUBSCRIBER_STATUSES},
             "service_type": {
@@ -720,27 +837,46 @@ def make_products(market):
 
 
 # ------------------------------------------------------------ defect picks ---
-def parse_defects(text, rate, n_subscribers):
-    counts = dict.fromkeys(DEFECT_KINDS, 0)
+def defect_kinds(history=False):
+    """The defect kinds of an export (``missing_document`` only with --customer-history)."""
+    return (*DEFECT_KINDS, MISSING_DOCUMENT) if history else DEFECT_KINDS
+
+
+def parse_defects(text, rate, n_subscribers, history=False):
+    kinds = defect_kinds(history)
+    counts = dict.fromkeys(kinds, 0)
     if rate:
-        for kind in DEFECT_KINDS:
+        for kind in kinds:
             counts[kind] = max(1, round(rate * n_subscribers)) if kind != "secret_columns_dropped" else 6
     for part in filter(None, (text or "").split(",")):
         if "=" not in part:
             raise SystemExit(f"--defects: expected kind=count, got {part!r}")
         kind, value = (s.strip() for s in part.split("=", 1))
+        if kind == MISSING_DOCUMENT and not history:
+            raise SystemExit(f"--defects: {kind} needs --customer-history (documents are part of it)")
         if kind not in counts:
-            raise SystemExit(f"--defects: unknown kind {kind!r}; known: {', '.join(DEFECT_KINDS)}")
+            raise SystemExit(f"--defects: unknown kind {kind!r}; known: {', '.join(kinds)}")
         counts[kind] = int(value)
     if counts["secret_columns_dropped"] > len(SECRET_COLUMNS):
         raise SystemExit(f"--defects: at most {len(SECRET_COLUMNS)} secret columns can be injected")
     return counts
 
 
-def split_counts(counts):
+def kind_tables(history=False):
+    """{kind: tables receiving it}: KIND_TABLES, then the history tables with --customer-history."""
+    if not history:
+        return KIND_TABLES
+    return {
+        kind: KIND_TABLES.get(kind, ()) + HISTORY_KIND_TABLES.get(kind, ())
+        for kind in defect_kinds(True)
+        if kind in KIND_TABLES or kind in HISTORY_KIND_TABLES
+    }
+
+
+def split_counts(counts, history=False):
     """Spread each kind's count over its tables, round robin: {(kind, table): n}."""
     out = {}
-    for kind, tables in KIND_TABLES.items():
+    for kind, tables in kind_tables(history).items():
         total = counts[kind]
         for pos, table in enumerate(tables):
             n = total // len(tables) + (1 if pos < total % len(tables) else 0)
@@ -752,12 +888,14 @@ def split_counts(counts):
 def pick_defects(seed, n_subs, per_table_kind, prepaid_share=PREPAID_SHARE):
     """Choose the entities (subscriber or account indexes) hit by each defect, disjoint per table.
 
+    A history table's defect hits the first row the line has in it (picked among lines that have one).
     Returns ``{table: {entity: (kind, ordinal)}}``.
     """
     n_accts = (n_subs + 1) // 2
     chosen = {}
+    kinds = defect_kinds(True)
     for (kind, table), count in sorted(
-        per_table_kind.items(), key=lambda kv: (DEFECT_KINDS.index(kv[0][0]), kv[0][1])
+        per_table_kind.items(), key=lambda kv: (kinds.index(kv[0][0]), kv[0][1])
     ):
         domain = n_subs if TABLE_DOMAIN[table] == "sub" else n_accts
         used = chosen.setdefault(table, {})
@@ -772,6 +910,15 @@ def pick_defects(seed, n_subs, per_table_kind, prepaid_share=PREPAID_SHARE):
             if table == "billing_accounts" and kind == "duplicate_rows":
                 # A duplicated closed account would make an inconsistent subscriber match twice.
                 return account_status(seed, e) != "closed"
+            if table == "numbers" and kind == "invalid_msisdn":
+                # A port of the damaged number would become an orphan too.
+                return not own_ports(seed, e)
+            if table == "number_ports":
+                return has_ports(seed, e)
+            if table == "interactions":
+                return n_interactions(seed, e) > 0
+            if table == "documents":
+                return has_document(seed, e)
             return True
 
         rng = random.Random(f"{seed}:defects:{table}:{kind}")
@@ -801,9 +948,17 @@ def pick_defects(seed, n_subs, per_table_kind, prepaid_share=PREPAID_SHARE):
 
 
 # --------------------------------------------------------------- the chunk ---
+def table_columns(table, cfg):
+    """The canonical columns the export writes for ``table`` (no owner_id without --customer-history)."""
+    cols = schema.TABLES[table].column_names
+    if not cfg.get("history"):
+        cols = tuple(c for c in cols if c not in HISTORY_COLUMNS.get(table, ()))
+    return cols
+
+
 def columns_of(table, cfg):
     dialect = DIALECTS[cfg["dialect"]]
-    cols = list(schema.TABLES[table].column_names)
+    cols = list(table_columns(table, cfg))
     extras = list(dialect.extras.get(table, ()))
     secrets = [col for t, col in cfg["secret_columns"] if t == table]
     return cols, extras, secrets
@@ -855,7 +1010,11 @@ def pdf_name(invoice_number):
 
 def invoice_pdf(number, account, total, currency):
     """A small valid one-page PDF of an invoice (xref offsets computed, so PDF readers accept it)."""
-    text = f"Invoice {number} - account {account} - total {total} {currency}"
+    return text_pdf(f"Invoice {number} - account {account} - total {total} {currency}")
+
+
+def text_pdf(text):
+    """A small valid one-page PDF showing one line of text."""
     text = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1", "replace")
     objects = [
@@ -876,6 +1035,127 @@ def invoice_pdf(number, account, total, currency):
     out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+#: Folder of the documents (contracts, ID scans) inside the export.
+DOCUMENT_FOLDER = "documents"
+# A tiny valid 8x8 grey baseline JPEG (made once with Pillow); each scan gets a comment segment.
+_JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300100b0c0e0c0a100e0d0e1211101318281a181616183123"
+    "251d283a333d3c3933383740485c4e404457453738506d51575f626768673e4d71797064785c656763ffc0000b0800080008"
+    "01011100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b51000020103030204"
+    "03050504040000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a"
+    "161718191a25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475767778"
+    "797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4"
+    "d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00e92bffd9"
+)
+
+
+def scan_jpeg(label):
+    """A small valid JPEG "scan" carrying ``label`` in a comment segment (after SOI and APP0)."""
+    comment = label.encode("ascii", "replace")
+    return _JPEG[:20] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + _JPEG[20:]
+
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def scan_png(label):
+    """A small valid 16x16 greyscale PNG "scan" carrying ``label`` in a tEXt chunk."""
+    shade = zlib.crc32(label.encode("ascii", "replace")) & 0x7F
+    rows = b"".join(b"\x00" + bytes((shade + x * 8 + y) & 0xFF for x in range(16)) for y in range(16))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 0, 0, 0, 0))
+        + _png_chunk(b"tEXt", b"Comment\x00" + label.encode("ascii", "replace"))
+        + _png_chunk(b"IDAT", zlib.compress(rows, 9))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+# ------------------------------------------------------ customer history ---
+# What a line has in the history tables depends on (seed, subscriber index) only, through mix():
+# defect picking (main process) must know which rows exist without replaying a chunk.
+OPERATOR = "Acme Mobile"
+OTHER_OPERATORS = ("Northwind Mobile", "Bluewave Telecom", "Redline Wireless", "Skyfield Networks")
+REJECTION_CODES = ("NAME_MISMATCH", "PAC_INVALID", "CONTRACT_LOCK", "NUMBER_INACTIVE")
+REGIONS = ("North", "South", "East", "West", "Central")
+#: (subject, body) of a done interaction per channel.
+INTERACTION_TEXTS = {
+    "call": ("Billing enquiry", "{name} called about the last invoice; the charges were explained."),
+    "email": ("Plan change request", "E-mail from {name} asking to change plan; offered {plan}."),
+    "meeting": ("Shop visit", "{name} visited the shop for a device upgrade."),
+    "note": ("Account note", "Payment arrangement agreed with {name}."),
+    "ticket": ("Coverage complaint", "Ticket opened: poor indoor coverage reported by {name}."),
+}
+OWNER_PREFIX = {"user": "USR", "agent": "AGT", "dealer": "DLR", "team": "TEAM"}
+TEAMS = ("Care Team", "Retention Team", "Business Sales Team", "Collections Team")
+
+
+def make_owners(seed, n_subs):
+    """The legacy users, agents, dealers and teams: max(6, subscribers/250), the four types in turn.
+
+    Returns ``[(owner_id, owner_type, owner_name, email, active)]``.
+    """
+    owners = []
+    for k in range(max(6, n_subs // 250)):
+        otype = schema.OWNER_TYPES[k % len(schema.OWNER_TYPES)]
+        h = mix(seed, 30, k)
+        if otype in ("user", "agent"):
+            name = f"{FIRST[h % len(FIRST)]} {LAST[(h >> 8) % len(LAST)]}"
+        elif otype == "dealer":
+            name = f"{LAST[(h >> 8) % len(LAST)]} Mobile Shop"
+        else:
+            name = f"{TEAMS[(k // 4) % len(TEAMS)]} {REGIONS[(k // 16) % len(REGIONS)]} {k + 1}"
+        email = f"{otype}{k + 1:03d}@legacy-bss.example"
+        owners.append((f"{OWNER_PREFIX[otype]}{k + 1:04d}", otype, name, email, (h >> 16) % 10 != 0))
+    return owners
+
+
+def n_interactions(seed, i):
+    """Interactions logged about line ``i`` (0-3, 1.5 on average)."""
+    r = mix(seed, 40, i) % 20
+    return 0 if r < 3 else 1 if r < 10 else 2 if r < 17 else 3
+
+
+def has_document(seed, i):
+    """Line ``i`` has one document filed (three lines in ten)."""
+    return mix(seed, 41, i) % 10 < 3
+
+
+def has_spare(seed, i):
+    """Line ``i`` brings one spare number into the inventory (one in ten)."""
+    return mix(seed, 42, i) % 10 == 0
+
+
+def spare_status(seed, i):
+    r = mix(seed, 43, i) % 20
+    return "available" if r < 7 else "reserved" if r < 11 else "aging" if r < 16 else "quarantined_released"
+
+
+def port_in(seed, i):
+    """None, or the port-in of line ``i``'s number: "" (completed at once), or the state of a first
+    attempt ("rejected" or "cancelled") before the completed one."""
+    r = mix(seed, 44, i) % 1000
+    if r >= 25:
+        return None
+    return "rejected" if r < 5 else "cancelled" if r < 8 else ""
+
+
+def port_out_rejected(seed, i):
+    """Line ``i``'s customer asked to port the number away, and the request was rejected."""
+    return mix(seed, 45, i) % 1000 < 5 and port_in(seed, i) is None
+
+
+def own_ports(seed, i):
+    """Line ``i``'s own number has port rows."""
+    return port_in(seed, i) is not None or port_out_rejected(seed, i)
+
+
+def has_ports(seed, i):
+    """Line ``i`` has port rows (its own number's, or its spare number's port-out)."""
+    return own_ports(seed, i) or (has_spare(seed, i) and spare_status(seed, i) == "quarantined_released")
 
 
 def generate_chunk(job):
@@ -904,7 +1184,7 @@ def generate_chunk(job):
     os.makedirs(out_dir)
     zip_level = cfg.get("zip_level")
     files, writers, counts, sinks = {}, {}, {}, {}
-    for table in schema.TABLES:
+    for table in cfg["tables"]:
         if table in cfg["global_tables"]:
             continue
         path = os.path.join(out_dir, table)
@@ -990,6 +1270,212 @@ def generate_chunk(job):
 
     mobile_len = market["nsn"] - len(market["mobile"])
     fixed_len = market["nsn"] - len(market["fixed"])
+
+    # --- customer history (--customer-history): its own random stream, so the other tables'
+    # values are the same with or without it.
+    history = cfg["history"]
+    doc_list = None
+    doc_count = 0
+    if history:
+        owners_all, sellers, persons = (cfg["owner_ids"][k] for k in ("all", "sellers", "persons"))
+        hrnd = random.Random(f"{seed}:history:{chunk}").random
+        num_picks = picks.get("numbers", {})
+        port_picks = picks.get("number_ports", {})
+        interaction_picks = picks.get("interactions", {})
+        doc_picks = picks.get("documents", {})
+        doc_list = open(os.path.join(out_dir, "documents.list"), "w", encoding="utf-8")  # noqa: SIM115
+
+    def hint(n):
+        return int(hrnd() * n)
+
+    def account_owner(a):
+        h = mix(seed, 48, a)
+        return owners_all[(h >> 8) % len(owners_all)] if h % 100 < 85 else ""
+
+    def line_owner(i):
+        h = mix(seed, 49, i)
+        return sellers[(h >> 8) % len(sellers)] if h % 100 < 80 else ""
+
+    def history_defect(table, row, pick):
+        """Apply the defect picked for a line's first row in a history table, in place.
+        Returns (defect, column, duplicate)."""
+        if not pick:
+            return None, None, False
+        kind, ordinal = pick
+        if kind == "duplicate_rows":
+            return None, None, True
+        cols = schema.TABLES[table].column_names
+        if kind == "orphans":
+            if table == "interactions":
+                column, value = "author_id", f"XUSR{ordinal:04d}"
+            else:
+                column, value = "subscriber_id", missing_orphan_sub(ordinal, table)
+        elif kind == "missing_mandatory":
+            column, value = MISSING_COLUMNS[table][ordinal % len(MISSING_COLUMNS[table])], ""
+        elif kind == "encoding_damage":
+            name = ACCENTED_LAST[ordinal % len(ACCENTED_LAST)]
+            column, value = "subject", f"Visit of {damage(name, ordinal, fmt_name, dialect)}"
+        elif kind == "invalid_msisdn":
+            column = "msisdn"
+            value = invalid_identifier(kind, row[cols.index(column)], ordinal, market)
+            if _identifier_ok(column, value):
+                raise AssertionError(f"injected {kind} value still validates")
+        elif kind == MISSING_DOCUMENT:
+            # The path stays; the caller does not write the file.
+            return kind, "file_path", False
+        else:
+            return None, None, False
+        row[cols.index(column)] = value
+        return kind, column, False
+
+    def customer_history(i, akey, skey, sstatus, act_day, msisdn_text, stype, name, last_name, plan):
+        """The numbers, ports, interactions and documents of line ``i``."""
+        nonlocal doc_count
+        # --- numbers: the line's own, then the spare number the line brings into the inventory
+        assigned = sstatus != "terminated"
+        fixed = stype in ("fixed_broadband", "other")
+        nrow = [
+            msisdn_text,
+            "assigned" if assigned else "aging",
+            skey if assigned else "",
+            f"Area {market['fixed']}" if fixed else REGIONS[i % len(REGIONS)],
+            f"RC{1 + hint(40):03d}",
+            days[act_day] if assigned else "",
+            "" if assigned else days[max(act_day, N_DAYS - 1 - hint(180))],
+        ]
+        defect, column, dup = history_defect("numbers", nrow, num_picks.get(i))
+        emit("numbers", nrow, defect, nrow[0], column and hdr["numbers"][column], dup)
+        spare = None
+        if has_spare(seed, i):
+            spare_state = spare_status(seed, i)
+            j = n_subs + i  # past every line's index: never a line's number
+            spare = (
+                dialect.msisdn_prefix
+                + market["cc"]
+                + market["mobile"]
+                + f"{(j * 104729 + 17) % 10**mobile_len:0{mobile_len}d}"
+            )
+            aging = days[N_DAYS - 1 - hint(180)] if spare_state == "aging" else ""
+            emit(
+                "numbers",
+                [spare, spare_state, "", REGIONS[i % len(REGIONS)], f"RC{1 + hint(40):03d}", "", aging],
+            )
+
+        # --- number ports: port-ins (after a failed attempt for some), rejected port-outs, and the
+        # completed port-out of a spare number released to another operator.
+        ports = []
+        other = OTHER_OPERATORS[mix(seed, 46, i) % len(OTHER_OPERATORS)]
+        first_attempt = port_in(seed, i)
+        if first_attempt is not None:
+            if first_attempt:
+                code_ = REJECTION_CODES[hint(len(REJECTION_CODES))] if first_attempt == "rejected" else ""
+                req = max(0, act_day - 20 - hint(20))
+                ports.append((0, msisdn_text, "in", skey, other, OPERATOR, req, None, first_attempt, code_))
+            req = max(0, act_day - 1 - hint(7))
+            ports.append((1, msisdn_text, "in", skey, other, OPERATOR, req, act_day, "completed", ""))
+        if port_out_rejected(seed, i):
+            req = act_day + hint(N_DAYS - act_day)
+            code_ = REJECTION_CODES[hint(len(REJECTION_CODES))]
+            ports.append((2, msisdn_text, "out", skey, OPERATOR, other, req, None, "rejected", code_))
+        if spare and spare_state == "quarantined_released":
+            done = N_DAYS - 1 - hint(700)
+            ports.append(
+                (3, spare, "out", "", OPERATOR, other, max(0, done - 1 - hint(5)), done, "completed", "")
+            )
+        pick = port_picks.get(i)
+        for k, number, direction, sub, donor, recipient, req, done, state, reject in ports:
+            pkey = f"NP{i + 1:09d}{k}"
+            prow = [
+                pkey,
+                number,
+                direction,
+                sub,
+                donor,
+                recipient,
+                days[req],
+                days[done] if done is not None else "",
+                f"NPC{seed % 100:02d}{i + 1:09d}{k}",
+                state,
+                reject,
+            ]
+            defect, column, dup = history_defect("number_ports", prow, pick)
+            pick = None
+            emit("number_ports", prow, defect, pkey, column and hdr["number_ports"][column], dup)
+
+        # --- interactions: done (or cancelled) in the past; a few scheduled after the export day
+        count = n_interactions(seed, i)
+        on_account = mix(seed, 47, i) % 5 == 0
+        scheduled = mix(seed, 50, i) % 25 == 0
+        pick = interaction_picks.get(i)
+        for k in range(count):
+            account_level = on_account and k == 0
+            if scheduled and k == count - 1:
+                channel, status = "call", "scheduled"
+                logged = max(act_day, N_DAYS - 1 - hint(30))
+                due = days[N_DAYS + hint(30)]
+                assignee = persons[hint(len(persons))]
+                subject, body = "Follow-up call", f"Call {name} back about the {plan} renewal offer."
+            else:
+                channel = schema.INTERACTION_CHANNELS[hint(len(schema.INTERACTION_CHANNELS))]
+                status = "cancelled" if hrnd() < 0.03 else "done"
+                logged = act_day + hint(N_DAYS - act_day)
+                due = assignee = ""
+                subject, body = INTERACTION_TEXTS[channel]
+                body = body.format(name=name, plan=plan)
+            ikey = f"IA{i + 1:09d}{k}"
+            irow = [
+                ikey,
+                "" if account_level else skey,
+                akey if account_level else "",
+                channel,
+                status,
+                dt(logged, hint(86400)),
+                due,
+                persons[hint(len(persons))] if hrnd() < 0.95 else "",
+                assignee,
+                subject,
+                body,
+            ]
+            defect, column, dup = history_defect("interactions", irow, pick)
+            pick = None
+            emit("interactions", irow, defect, ikey, column and hdr["interactions"][column], dup)
+
+        # --- documents: a signed contract (PDF) or an ID scan (PNG/JPEG), on the line or its account
+        if has_document(seed, i):
+            h = mix(seed, 51, i)
+            dkey = f"DOC{i + 1:09d}"
+            if (h >> 4) % 10 < 6:
+                dtype, ext, original = "contract", "pdf", f"Signed contract {akey}.pdf"
+            else:
+                dtype, ext = "id_scan", "png" if (h >> 8) % 2 else "jpg"
+                original = f"ID scan {last_name}.{'jpeg' if ext == 'jpg' else ext}"
+            # One folder for all: a folder per account costs a mkdir per document, slow on some file systems.
+            path = f"{DOCUMENT_FOLDER}/{dkey}.{ext}"
+            drow = [
+                dkey,
+                skey if h % 4 else "",
+                "" if h % 4 else akey,
+                dtype,
+                dialect.path(path),
+                original,
+                dt(min(N_DAYS - 1, act_day + hint(3)), hint(86400)),
+                persons[hint(len(persons))] if hrnd() < 0.9 else "",
+            ]
+            defect, column, dup = history_defect("documents", drow, doc_picks.get(i))
+            if defect not in (MISSING_DOCUMENT, "missing_mandatory"):
+                if ext == "pdf":
+                    data = text_pdf(f"Contract {dkey} - account {akey} - line {skey}")
+                else:
+                    data = scan_png(dkey) if ext == "png" else scan_jpeg(dkey)
+                target = os.path.join(out_dir, "pdf", *path.split("/"))
+                if not doc_count:
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "wb") as fh:
+                    fh.write(data)
+                doc_list.write(path + "\n")
+                doc_count += 1
+            emit("documents", drow, defect, dkey, column and hdr["documents"][column], dup)
+
     msin_len = 15 - len(market["mccmnc"])
     iccid_serial_len = 18 - 2 - len(market["iccid"]) - 2
     first_acct = first_sub // 2
@@ -1028,6 +1514,8 @@ def generate_chunk(job):
             f"{cfg['market']}{rint(10**9):09d}" if company else "",
             days[rint(N_DAYS - 365)],
         ]
+        if history:
+            arow.append(account_owner(a))
         for extra in extras_acct:
             arow.append(("CONSUMER", "SME", "ENTERPRISE")[rint(3)] if extra else "")
         for col in acct_secrets:
@@ -1173,6 +1661,8 @@ def generate_chunk(job):
                 str(rint(0, 5000)),
                 boolean(rnd() < 0.1),
             ]
+            if history:
+                srow.append(line_owner(i))
             for extra in extras_sub:
                 srow.append(
                     ("GOLD", "SILVER", "BRONZE")[rint(3)] if "TIER" in extra.upper() else str(rint(300, 850))
@@ -1307,8 +1797,12 @@ def generate_chunk(job):
                     dt(min(N_DAYS - 1, N_DAYS - 1 - 30 * m), rint(86400)),
                 ]
                 emit("usage", urow, None, f"{skey}/{month + 1}", None, m == 0 and upick is not None)
+            if history:
+                customer_history(i, akey, skey, sstatus, act_day, msisdn_text, stype, f"{fn} {ln}", ln, plan)
     for fh in files.values():
         fh.close()
+    if doc_list is not None:
+        doc_list.close()
     pieces = {t: (sink.crc, sink.size, sink.csize) for t, sink in sinks.items()}
     return {
         "chunk": chunk,
@@ -1317,6 +1811,7 @@ def generate_chunk(job):
         "secrets": secret_values,
         "pieces": pieces,
         "pdfs": pdfs,
+        "documents": doc_count,
     }
 
 
@@ -1389,6 +1884,10 @@ def write_global_tables(cfg, rng, writers_for):
                 str(n),
             ]
         )
+    if cfg["history"]:
+        w = writers_for("owners")
+        for owner_id, otype, name, email, active in cfg["owners"]:
+            w.writerow([owner_id, otype, name, email, F.boolean(active)])
     w = writers_for("network_elements")
     n_elements = 20 + cfg["subscribers"] // 5000
     types = schema.NETWORK_ELEMENT_TYPES
@@ -1626,7 +2125,17 @@ def build_config(args, counts):
             "pcrf_rules",
             "network_elements",
         ),
+        "history": args.customer_history,
+        "tables": tuple(t for t in schema.TABLES if args.customer_history or t not in HISTORY_TABLES),
     }
+    if args.customer_history:
+        cfg["global_tables"] += ("owners",)
+        cfg["owners"] = make_owners(args.seed, args.subscribers)
+        cfg["owner_ids"] = {
+            "all": [o[0] for o in cfg["owners"]],
+            "sellers": [o[0] for o in cfg["owners"] if o[1] in ("agent", "dealer")],
+            "persons": [o[0] for o in cfg["owners"] if o[1] in ("user", "agent")],
+        }
     if args.out.lower().endswith(".zip") and args.format == "csv":
         cfg["zip_level"] = ZIP_LEVEL  # the workers deflate their parts
     for p in plans:
@@ -1639,10 +2148,11 @@ def build_config(args, counts):
 
 def generate(args):
     """Generate the export; returns (manifest, total rows)."""
-    counts = parse_defects(args.defects, args.defect_rate, args.subscribers)
+    history = args.customer_history
+    counts = parse_defects(args.defects, args.defect_rate, args.subscribers, history)
     cfg = build_config(args, counts)
     dialect = DIALECTS[args.dialect]
-    picks = pick_defects(args.seed, args.subscribers, split_counts(counts), args.prepaid_share)
+    picks = pick_defects(args.seed, args.subscribers, split_counts(counts, history), args.prepaid_share)
     n_chunks = (args.subscribers + CHUNK - 1) // CHUNK
     tmpdir = tempfile.mkdtemp(prefix="bss_export_")
     try:
@@ -1705,7 +2215,7 @@ def assemble(args, cfg, dialect, results, tmpdir, counts):
         fh.close()
     offsets = {}
     deflated = "zip_level" in cfg  # parts are deflate pieces: the header file is only the header
-    for table in schema.TABLES:
+    for table in cfg["tables"]:
         if table in cfg["global_tables"]:
             continue
         path, fh, _w = open_final(table)
@@ -1727,7 +2237,7 @@ def assemble(args, cfg, dialect, results, tmpdir, counts):
     if as_zip:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         with ZipWriter(out) as zw:
-            for n, table in enumerate(schema.TABLES):
+            for n, table in enumerate(cfg["tables"]):
                 name = dialect.file_name(table, args.format)
                 # Whole file (global tables, xlsx) or header only, followed by the workers' pieces.
                 first = os.path.join(tmpdir, f"member{n:02d}")
@@ -1745,12 +2255,15 @@ def assemble(args, cfg, dialect, results, tmpdir, counts):
                 crc, size, _csize = deflate_file(src, piece, ZIP_LEVEL)
                 zw.add(name, crc, size, [piece])
     else:
+        made = set()
         for src, name in pdf_files(results, tmpdir):
             target = os.path.join(out, *name.split("/"))
-            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if os.path.dirname(target) not in made:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                made.add(os.path.dirname(target))
             shutil.copyfile(src, target)
     if not as_zip and args.format == "xlsx":
-        for table in schema.TABLES:
+        for table in cfg["tables"]:
             name = dialect.file_name(table, "xlsx")
             target = os.path.join(out, name)
             os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -1766,16 +2279,23 @@ def assemble(args, cfg, dialect, results, tmpdir, counts):
 
 
 def pdf_files(results, tmpdir):
-    """(part file, name inside the export) of the invoice PDFs the workers wrote, in chunk order."""
+    """(part file, name inside the export) of the invoice PDFs and the documents the workers wrote,
+    in chunk order (a chunk's documents are listed in a file, not held in memory)."""
     for res in sorted(results, key=lambda r: r["chunk"]):
+        part = os.path.join(tmpdir, f"part{res['chunk']:05d}")
         for name in res["pdfs"]:
-            yield os.path.join(tmpdir, f"part{res['chunk']:05d}", "pdf", name), name
+            yield os.path.join(part, "pdf", name), name
+        if res.get("documents"):
+            with open(os.path.join(part, "documents.list"), encoding="utf-8") as listing:
+                for line in listing:
+                    name = line.rstrip("\n")
+                    yield os.path.join(part, "pdf", *name.split("/")), name
 
 
 def convert_to_xlsx(stage, dialect, cfg):
     import openpyxl
 
-    for table in schema.TABLES:
+    for table in cfg["tables"]:
         src = os.path.join(stage, dialect.file_name(table, "csv"))
         dst = os.path.join(stage, dialect.file_name(table, "xlsx"))
         book = openpyxl.Workbook(write_only=True)
@@ -1811,7 +2331,7 @@ def _freeze_xlsx(path):
 
 
 def build_manifest(args, cfg, dialect, results, offsets, files, row_counts, counts):
-    defects = {kind: {"total": 0, "objects": {}} for kind in DEFECT_KINDS}
+    defects = {kind: {"total": 0, "objects": {}} for kind in counts}
     for res in sorted(results, key=lambda r: r["chunk"]):
         for kind, table, local_row, key, column in res["items"]:
             line = 1 + offsets[(res["chunk"], table)] + local_row
@@ -1827,9 +2347,9 @@ def build_manifest(args, cfg, dialect, results, offsets, files, row_counts, coun
     for res in sorted(results, key=lambda r: r["chunk"]):
         for col, vals in res["secrets"].items():
             secret_values.setdefault(col, []).extend(vals)
-    headers_of = {t: header_row(t, cfg) for t in schema.TABLES}
+    headers_of = {t: header_row(t, cfg) for t in cfg["tables"]}
     for table, col in cfg["secret_columns"]:
-        header = headers_of[table][len(schema.TABLES[table].columns) + len(dialect.extras.get(table, ())) :][
+        header = headers_of[table][len(table_columns(table, cfg)) + len(dialect.extras.get(table, ())) :][
             [c for t, c in cfg["secret_columns"] if t == table].index(col)
         ]
         vals = secret_values.get(f"{table}.{col}", [])
@@ -1847,10 +2367,10 @@ def build_manifest(args, cfg, dialect, results, offsets, files, row_counts, coun
         )
         entry["count"] += 1
         defects["secret_columns_dropped"]["total"] += 1
-    for kind in DEFECT_KINDS:
+    for kind in counts:
         for entry in defects[kind]["objects"].values():
             entry["items"].sort(key=lambda it: (it["file"], it.get("row", 0), it.get("column", "")))
-    return {
+    manifest = {
         "generator": "generate_bss_export",
         "format_version": 1,
         "seed": args.seed,
@@ -1868,7 +2388,7 @@ def build_manifest(args, cfg, dialect, results, offsets, files, row_counts, coun
                 "delimiter": dialect.delim(t),
                 "headers": headers_of[t],
             }
-            for t in schema.TABLES
+            for t in cfg["tables"]
         },
         "defects": defects,
         "counting_rules": (
@@ -1877,6 +2397,14 @@ def build_manifest(args, cfg, dialect, results, offsets, files, row_counts, coun
             "(header = 1); secret_columns_dropped counts columns"
         ),
     }
+    if cfg["history"]:
+        # Only with --customer-history: without it the manifest is the one it always was.
+        manifest["customer_history"] = True
+        manifest["documents"] = sum(res.get("documents", 0) for res in results)
+        manifest["counting_rules"] += (
+            "; missing_document counts documents rows whose file_path names no file of the export"
+        )
+    return manifest
 
 
 def main(argv=None):
@@ -1913,6 +2441,14 @@ def main(argv=None):
         metavar="PERCENT",
         help="percent of the lines that are mobile prepaid, each with a monetary OCS bucket "
         f"(default {PREPAID_SHARE}; the other service types keep their proportions)",
+    )
+    parser.add_argument(
+        "--customer-history",
+        action="store_true",
+        help="also write the customer history: owners (legacy users/agents/dealers/teams, owner_id on "
+        "accounts and lines), the number inventory and its ports, interactions and documents "
+        "(contract PDFs, ID scans) with the files inside the export; defects also hit these tables, "
+        "and missing_document becomes a defect kind",
     )
     parser.add_argument("--bench", action="store_true", help="print rows/s and peak memory")
     args = parser.parse_args(argv)

@@ -9,7 +9,16 @@ from odoo.addons.telecom_subscriber.tools import codes
 
 
 @pytest.mark.parametrize(
-    "name", ["SERVICE_TYPES", "SUBSCRIBER_STATUSES", "ACCOUNT_STATUSES", "INVOICING_PREFERENCES"]
+    "name",
+    [
+        "SERVICE_TYPES",
+        "SUBSCRIBER_STATUSES",
+        "ACCOUNT_STATUSES",
+        "INVOICING_PREFERENCES",
+        "NUMBER_STATUSES",
+        "PORT_DIRECTIONS",
+        "PORT_STATES",
+    ],
 )
 def test_schema_code_lists_are_the_selection_keys_of_telecom_subscriber(name):
     assert getattr(schema, name) == tuple(key for key, _label in getattr(codes, name))

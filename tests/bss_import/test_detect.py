@@ -344,3 +344,14 @@ def test_file_decimal_comes_from_values_with_separators_only():
     by_header = {c.header: c for c in det.columns}
     assert by_header["BILL_CYCLE"].decimal_format.decimal == ","
     assert by_header["MAIN_BAL"].decimal_format.decimal == ","
+
+
+def test_a_sheet_whose_rows_lost_their_trailing_empty_cells_keeps_its_header():
+    # A spreadsheet stores no trailing empty cell: most ports have no rejection code, so most rows
+    # are one cell shorter than the header, which is the widest row, not the most common width.
+    header = ["port_id", "msisdn", "direction", "request_date", "state", "rejection_code"]
+    rows = [header, *([f"P{n}", f"4477009{n:05d}", "in", "2024-01-02", "completed"] for n in range(8))]
+    rows.append(["P9", "447700900009", "out", "2024-01-03", "rejected", "NACK-12"])
+    sniffed = detect.sniff_rows("number_ports.xlsx", rows, pad_short=True)
+    assert (sniffed.header_row, sniffed.headers) == (0, header)
+    assert sniffed.table == "number_ports"

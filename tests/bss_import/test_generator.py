@@ -38,6 +38,41 @@ def test_same_seed_same_bytes_whatever_the_parallelism(gen, run, tmp_path, monke
     assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
 
 
+def _tables(manifest):
+    """The tables of an export, in schema order (the history tables only with --customer-history)."""
+    written = {info["table"] for info in manifest["files"].values()}
+    return [t for t in schema.TABLES if t in written]
+
+
+def _columns(manifest, table):
+    """The canonical columns the generator writes for a table, in order: the owner_id of accounts
+    and lines only in an export with the customer history (its owners table)."""
+    history = "owners" in _tables(manifest)
+    return tuple(
+        c.name
+        for c in schema.TABLES[table].columns
+        if history or not (c.ref and c.ref[0] == "owners" and table in ("billing_accounts", "subscribers"))
+    )
+
+
+def _document_files(folder):
+    """{path inside the export: file} of the documents of an exported folder, plus unique bare names."""
+    files = {
+        str(p.relative_to(folder)).replace("\\", "/"): p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+    }
+    names = Counter(p.name for p in files.values())
+    return {**{p.name: p for p in files.values() if names[p.name] == 1}, **files}
+
+
+def _document_path(value):
+    path = value.strip().replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
 def _read(folder, manifest, table):
     """Rows of a table as lists of str (canonical column order, as the generator writes it)."""
     name, info = next((f, i) for f, i in manifest["files"].items() if i["table"] == table)
@@ -50,11 +85,12 @@ def _read(folder, manifest, table):
 def _recount(folder, manifest):
     """Find every defect kind in the files without looking at the manifest's items."""
     found = defaultdict(set)  # (kind, table) -> {row numbers}
-    data = {t: _read(folder, manifest, t) for t in schema.TABLES}
-    cols = {t: {c: i for i, c in enumerate(schema.TABLES[t].column_names)} for t in schema.TABLES}
+    data = {t: _read(folder, manifest, t) for t in _tables(manifest)}
+    cols = {t: {c: i for i, c in enumerate(_columns(manifest, t))} for t in data}
     keysets = {}
     for table, (_name, _header, rows) in data.items():
         spec = schema.TABLES[table]
+        written = [c for c in spec.columns if c.name in cols[table]]
         seen = set()
         for line, row in enumerate(rows, start=2):
             key = tuple(row[cols[table][k]].strip() for k in spec.key)
@@ -65,7 +101,7 @@ def _recount(folder, manifest):
                 found[("missing_mandatory", table)].add(line)
             if any(values.looks_damaged(cell) for cell in row):
                 found[("encoding_damage", table)].add(line)
-            for c in spec.columns:
+            for c in written:
                 value = row[cols[table][c.name]].strip()
                 if c.type in VALIDATORS and value:
                     try:
@@ -75,6 +111,8 @@ def _recount(folder, manifest):
         keysets[table] = seen
     for table, (_name, _header, rows) in data.items():
         for c in schema.TABLES[table].references:
+            if c.name not in cols[table]:
+                continue
             parent_keys = {k[0] for k in keysets[c.ref[0]]}
             kind = "orphans" if c.ref_kind == "entity" else "unknown_legacy_code"
             for line, row in enumerate(rows, start=2):
@@ -91,6 +129,12 @@ def _recount(folder, manifest):
         status = legacy_codes.map_code("subscribers", "status", row[sub_cols["status"]])
         if status == "active" and account_status.get(row[sub_cols["account_number"]]) == "closed":
             found[("inconsistent_state", "subscribers")].add(line)
+    if "documents" in data:
+        documents = _document_files(folder)
+        for line, row in enumerate(data["documents"][2], start=2):
+            path = _document_path(row[cols["documents"]["file_path"]])
+            if path and path not in documents:
+                found[("missing_document", "documents")].add(line)
     secret_cols = Counter()
     for table, (_name, header, _rows) in data.items():
         secret_cols[table] = sum(1 for h in header if secret_columns.classify_header(h))

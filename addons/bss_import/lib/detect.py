@@ -192,6 +192,15 @@ def detect_delimiter(text, candidates=DELIMITERS):
 _NUMERIC = re.compile(r"^[+-]?[\d.,\s]+$")
 
 
+def _looks_like_header(row, ncols):
+    """A row of ``ncols`` cells, mostly non-empty, non-numeric and distinct."""
+    if len(row) != ncols:
+        return False
+    cells = [c.strip() for c in row]
+    labels = [c for c in cells if c and not _NUMERIC.match(c)]
+    return len(labels) >= 0.8 * ncols and len(set(labels)) == len(labels)
+
+
 def detect_header_row(rows, ncols=None, look_ahead=10):
     """Return the 0-based index of the header row among the first rows.
 
@@ -204,13 +213,25 @@ def detect_header_row(rows, ncols=None, look_ahead=10):
     if ncols is None:
         ncols = Counter(len(r) for r in rows).most_common(1)[0][0]
     for index, row in enumerate(rows[:look_ahead]):
-        if len(row) != ncols:
-            continue
-        cells = [c.strip() for c in row]
-        labels = [c for c in cells if c and not _NUMERIC.match(c)]
-        if len(labels) >= 0.8 * ncols and len(set(labels)) == len(labels):
+        if _looks_like_header(row, ncols):
             return index
     return 0
+
+
+def detect_sheet_header_row(rows, look_ahead=10):
+    """:func:`detect_header_row` for a spreadsheet's rows, which lose their trailing empty cells.
+
+    Most rows may be shorter than the header (a column mostly empty at the
+    end): the header is the first header-like row that at least half of the
+    rows after it do not exceed, whatever the most common width.
+    """
+    for index, row in enumerate(rows[:look_ahead]):
+        if not _looks_like_header(row, len(row)):
+            continue
+        rest = rows[index + 1 :]
+        if 2 * sum(len(r) <= len(row) for r in rest) >= len(rest):
+            return index
+    return detect_header_row(rows, look_ahead=look_ahead)
 
 
 # Words in file names that point at a table (normalised, compared token-wise).
@@ -229,6 +250,36 @@ _FILE_WORDS = {
     "aaa_hss": ("aaa", "hss", "hlr", "radius", "auth", "udm"),
     "network_elements": ("network", "network_elements", "ne", "nodes", "node", "elements", "element"),
     "usage": ("usage", "cdr", "cdrs", "consumption", "traffic"),
+    "owners": ("owner", "owners", "agents", "dealers", "users", "staff", "employees", "csr"),
+    "numbers": (
+        "numbers",
+        "number_inventory",
+        "numbering",
+        "dn_inventory",
+        "msisdn_inventory",
+        "tn_inventory",
+    ),
+    "number_ports": (
+        "port",
+        "ports",
+        "porting",
+        "portability",
+        "mnp",
+        "lnp",
+        "number_ports",
+        "port_requests",
+    ),
+    "interactions": (
+        "interaction",
+        "interactions",
+        "contacts_log",
+        "care",
+        "notes",
+        "tickets",
+        "activities",
+        "crm",
+    ),
+    "documents": ("document", "documents", "docs", "attachments", "files", "dms"),
 }
 
 
@@ -477,7 +528,7 @@ def sniff_rows(
             f"{widest} columns found; more than {MAX_COLUMNS} is refused as a broken or hostile file",
             file=file_name,
         )
-    header_index = detect_header_row(rows)
+    header_index = detect_sheet_header_row(rows) if pad_short else detect_header_row(rows)
     header_list = [h.replace("\ufeff", "").strip() for h in rows[header_index]]
     data = rows[header_index + 1 :]
     warnings = []

@@ -90,6 +90,8 @@ TARGETS = {
             "email": _f("email", "char", "Email"),
             "phone": _f("phone", "char", "Phone"),
             "vat": _f("vat", "char", "Tax ID"),
+            # Resolved through the run's owner mapping (bss.import.owner.map): a user or a sales team.
+            "owner_id": _f("user_id", "many2one", "Salesperson", relation="res.users", lookup="login"),
             **_PARTNER_ADDRESS,
         },
     },
@@ -129,6 +131,8 @@ TARGETS = {
             "total_data_mb": _f("x_total_data_mb", "float", "Total Data (MB)"),
             "total_sms_count": _f("x_total_sms_count", "integer", "Total SMS"),
             "cpni_opt_out": _f("x_cpni_opt_out", "boolean", "CPNI Opt-out"),
+            # Resolved through the run's owner mapping (bss.import.owner.map): a user or a sales team.
+            "owner_id": _f("user_id", "many2one", "Salesperson", relation="res.users", lookup="login"),
             **_PARTNER_ADDRESS,
         },
     },
@@ -292,6 +296,78 @@ TARGETS = {
             "priority": _f("priority", "integer", "Priority"),
         },
     },
+    # The number inventory of telecom_subscriber.
+    "numbers": {
+        "model": "telecom.number",
+        "fields": {
+            "msisdn": _f("msisdn", "char", "MSISDN", mandatory=True),
+            "status": _f(
+                "status", "selection", "Status", selection=_sel(schema.NUMBER_STATUSES), mandatory=True
+            ),
+            "subscriber_id": _f(
+                "partner_id", "many2one", "Subscriber", relation="res.partner", lookup="x_subscriber_id"
+            ),
+            "region": _f("region", "char", "Region"),
+            "rate_centre": _f("rate_center", "char", "Rate Center"),
+            # The start of the number's open assignment (telecom.number.assignment), not a field.
+            "assigned_date": None,
+            "aging_date": _f("aging_date", "date", "Aging Since"),
+        },
+    },
+    "number_ports": {
+        "model": "telecom.number.port",
+        "fields": {
+            # The source key stays on the import link: a port has no legacy id field.
+            "port_id": None,
+            "msisdn": _f(
+                "number_id", "many2one", "Number", relation="telecom.number", lookup="msisdn", mandatory=True
+            ),
+            "direction": _f("direction", "selection", "Direction", selection=_sel(schema.PORT_DIRECTIONS)),
+            "subscriber_id": _f(
+                "partner_id", "many2one", "Subscriber", relation="res.partner", lookup="x_subscriber_id"
+            ),
+            "donor_operator": _f("donor_operator", "char", "Donor Operator"),
+            "recipient_operator": _f("recipient_operator", "char", "Recipient Operator"),
+            "request_date": _f("request_date", "date", "Requested On"),
+            "completion_date": _f("completion_date", "date", "Completed On"),
+            "transaction_id": _f("transaction_id", "char", "Transaction ID"),
+            "state": _f("state", "selection", "State", selection=_sel(schema.PORT_STATES)),
+            "rejection_code": _f("rejection_code", "char", "Rejection Code"),
+        },
+    },
+    # A done interaction is a message in the chatter of its subscriber (or account); a scheduled one
+    # an activity (mail.activity) of the same record. The key stays on the import link.
+    "interactions": {
+        "model": "mail.message",
+        "fields": {
+            "interaction_id": None,
+            "subscriber_id": None,
+            "account_number": None,
+            "channel": None,
+            "status": None,
+            "occurred_at": _f("date", "datetime", "Date"),
+            "due_date": None,
+            # Resolved through the run's owner mapping: the mapped user's partner, else "Legacy BSS".
+            "author_id": _f("author_id", "many2one", "Author", relation="res.partner", lookup="email"),
+            "assigned_to": None,
+            "subject": _f("subject", "char", "Subject"),
+            "body": None,
+        },
+    },
+    # A document is an attachment of its subscriber (or account), the file copied from the export.
+    "documents": {
+        "model": "ir.attachment",
+        "fields": {
+            "document_id": None,
+            "subscriber_id": None,
+            "account_number": None,
+            "document_type": None,
+            "file_path": None,
+            "file_name": _f("name", "char", "Name"),
+            "document_date": None,
+            "uploaded_by": None,
+        },
+    },
 }
 
 _TYPE_OF = {
@@ -309,7 +385,7 @@ _TYPE_OF = {
 }
 # Inventory tables are not migrated into business models: their canonical
 # columns are their targets (the inventory record keeps them as they are).
-for _table in ("custom_fields", "pcrf_rules", "aaa_hss", "network_elements", "usage"):
+for _table in ("custom_fields", "owners", "pcrf_rules", "aaa_hss", "network_elements", "usage"):
     TARGETS[_table] = {
         "model": None,
         "fields": {

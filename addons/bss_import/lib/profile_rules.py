@@ -32,14 +32,21 @@ object of its table, e.g. an ``order_lines`` row under ``orders``):
 ``secret_columns_dropped``
     columns dropped at staging because they hold secrets (counted per column,
     not per row).
+``missing_document``
+    ``documents`` rows whose non-empty ``file_path`` (see :func:`document_path`)
+    names no document of the export: neither a document's path inside the
+    export nor the bare file name of exactly one document. An empty
+    ``file_path`` is only ``missing_mandatory``.
 """
 
 from . import schema
 
 __all__ = [
+    "DOCUMENT_COLUMNS",
     "FINDINGS",
     "IDENTIFIER_CHECKS",
     "STATE_RULES",
+    "document_path",
     "keys",
     "mandatory",
     "references",
@@ -60,7 +67,11 @@ FINDINGS = {
         "column",
         "a column holding SIM keys, PIN/PUK, passwords or card numbers was dropped",
     ),
+    "missing_document": ("row", "a document row names a file that is not in the export"),
 }
+
+#: (table, column) -> the column names a document of the export by its path (``missing_document``).
+DOCUMENT_COLUMNS = {("documents", "file_path")}
 
 #: Cross-object status contradictions: a child row whose ``child_column`` is
 #: in ``child_values`` while the referenced parent's ``parent_column`` is in
@@ -105,3 +116,16 @@ def references(table):
         finding = "orphans" if col.ref_kind == "entity" else "unknown_legacy_code"
         out.append((col.name, col.ref[0], col.ref[1], finding))
     return out
+
+
+def document_path(value):
+    """The path inside the export that a table cell names: trimmed, backslashes as ``/``,
+    leading ``./`` removed (``"./docs\\a.pdf"`` -> ``"docs/a.pdf"``); ``""`` when empty.
+
+    >>> document_path(" .\\\\documents\\\\BA1\\\\DOC1.pdf ")
+    'documents/BA1/DOC1.pdf'
+    """
+    path = (value or "").strip().replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path

@@ -8,8 +8,8 @@ profiling rules.
 
 Vocabulary:
 
-* an **object** is one of the twelve things the operator reports on
-  (``billing_accounts`` ... ``usage``);
+* an **object** is one of the things the operator reports on
+  (``billing_accounts`` ... ``network_elements``);
 * a **table** is one file kind of the export. Every object has one table of
   the same name; ``orders`` and ``invoices`` own a second table each
   (``order_lines``, ``invoice_lines``) whose rows are reported under the
@@ -28,16 +28,21 @@ __all__ = [
     "tables_of",
 ]
 
-#: The twelve top-level objects, in migration dependency order.
+#: The top-level objects, in migration dependency order.
 OBJECTS = (
     "custom_fields",
     "service_plans",
     "product_catalog",
+    "owners",
     "billing_accounts",
     "subscribers",
     "ocs_buckets",
     "orders",
     "invoices",
+    "numbers",
+    "number_ports",
+    "interactions",
+    "documents",
     "usage",
     "pcrf_rules",
     "aaa_hss",
@@ -117,6 +122,23 @@ INVOICE_STATUSES = ("open", "paid", "overdue", "cancelled")
 PRODUCT_TYPES = ("sim", "device", "addon", "accessory")
 CUSTOM_FIELD_TYPES = ("char", "integer", "float", "monetary", "date", "datetime", "boolean", "selection")
 PCRF_ACTIONS = ("throttle", "block", "redirect", "allow")
+# The next three are the selection keys of telecom_subscriber's number inventory
+# (tools/codes.py), copied for the same reason.
+NUMBER_STATUSES = (
+    "available",
+    "reserved",
+    "assigned",
+    "porting_in",
+    "porting_out",
+    "aging",
+    "quarantined_released",
+)
+PORT_DIRECTIONS = ("in", "out")
+PORT_STATES = ("submitted", "confirmed", "completed", "rejected", "cancelled")
+OWNER_TYPES = ("user", "agent", "dealer", "team")
+INTERACTION_CHANNELS = ("call", "email", "meeting", "note", "ticket")
+INTERACTION_STATUSES = ("done", "scheduled", "cancelled")
+DOCUMENT_TYPES = ("contract", "id_scan", "invoice", "other")
 NETWORK_ELEMENT_TYPES = (
     "MSC",
     "SGSN",
@@ -138,6 +160,8 @@ _PLAN = ("service_plans", "plan_code")
 _PRODUCT = ("product_catalog", "product_code")
 _ORDER = ("orders", "order_id")
 _INVOICE = ("invoices", "invoice_number")
+_OWNER = ("owners", "owner_id")
+_NUMBER = ("numbers", "msisdn")
 
 _ADDRESS = (
     _c("street", "str", False, "street and house number"),
@@ -201,6 +225,21 @@ _TABLES = (
         "devices, SIM cards, add-ons and accessories",
     ),
     Table(
+        "owners",
+        "owners",
+        "owners.csv",
+        ("owner_id",),
+        (
+            _c("owner_id", "code", True, "legacy user, agent, dealer or team id"),
+            _c("owner_type", "code", True, "kind of owner", choices=OWNER_TYPES),
+            _c("owner_name", "str", True, "name of the person, dealer or team"),
+            _c("email", "email", False, "e-mail (a person's login in Odoo is often the same)"),
+            _c("active", "bool", False, "still working for the operator"),
+        ),
+        "legacy users, agents, dealers and teams that own accounts and lines or wrote interactions "
+        "(mapped to Odoo users or sales teams by the operator, not migrated as records)",
+    ),
+    Table(
         "billing_accounts",
         "billing_accounts",
         "billing_accounts.csv",
@@ -225,6 +264,14 @@ _TABLES = (
             *_ADDRESS,
             _c("vat", "str", False, "tax identification number"),
             _c("created_date", "date", False, "date the account was opened"),
+            _c(
+                "owner_id",
+                "code",
+                False,
+                "legacy account manager, agent or dealer owning the account",
+                _OWNER,
+                "entity",
+            ),
         ),
         "paying accounts (become company contacts)",
     ),
@@ -255,6 +302,7 @@ _TABLES = (
             _c("total_data_mb", "decimal", False, "lifetime data in MB"),
             _c("total_sms_count", "int", False, "lifetime SMS"),
             _c("cpni_opt_out", "bool", False, "customer opted out of CPNI use"),
+            _c("owner_id", "code", False, "legacy agent or dealer who owns the line", _OWNER, "entity"),
         ),
         "lines (become individual contacts under their billing account)",
     ),
@@ -347,6 +395,113 @@ _TABLES = (
         ),
         "lines of the invoices",
         parent="invoices",
+    ),
+    Table(
+        "numbers",
+        "numbers",
+        "numbers.csv",
+        ("msisdn",),
+        (
+            _c("msisdn", "msisdn", True, "the number, E.164"),
+            _c("status", "code", True, "inventory status", choices=NUMBER_STATUSES),
+            _c(
+                "subscriber_id",
+                "code",
+                False,
+                "line holding the number (assigned, porting out)",
+                _SUBSCRIBER,
+                "entity",
+            ),
+            _c("region", "str", False, "geographic designation (region, area code)"),
+            _c("rate_centre", "str", False, "rate centre"),
+            _c("assigned_date", "date", False, "date the number was assigned to its current line"),
+            _c("aging_date", "date", False, "date the number entered aging"),
+        ),
+        "the operator's number inventory: every MSISDN and its status",
+    ),
+    Table(
+        "number_ports",
+        "number_ports",
+        "number_ports.csv",
+        ("port_id",),
+        (
+            _c("port_id", "code", True, "legacy port request id"),
+            _c("msisdn", "msisdn", True, "number ported", _NUMBER, "entity"),
+            _c("direction", "code", True, "in: to the operator; out: away from it", choices=PORT_DIRECTIONS),
+            _c("subscriber_id", "code", False, "line the port is for", _SUBSCRIBER, "entity"),
+            _c("donor_operator", "str", False, "operator the number leaves"),
+            _c("recipient_operator", "str", False, "operator the number goes to"),
+            _c("request_date", "date", True, "date the port was requested"),
+            _c("completion_date", "date", False, "date the port completed"),
+            _c("transaction_id", "str", False, "number portability clearinghouse transaction id"),
+            _c("state", "code", True, "port request state", choices=PORT_STATES),
+            _c("rejection_code", "code", False, "reason code of a rejected port"),
+        ),
+        "number portability history: every port in and out",
+    ),
+    Table(
+        "interactions",
+        "interactions",
+        "interactions.csv",
+        ("interaction_id",),
+        (
+            _c("interaction_id", "code", True, "legacy interaction id"),
+            _c("subscriber_id", "code", False, "line the interaction is about", _SUBSCRIBER, "entity"),
+            _c(
+                "account_number",
+                "code",
+                False,
+                "account the interaction is about (no line)",
+                _ACCOUNT,
+                "entity",
+            ),
+            _c("channel", "code", True, "kind of interaction", choices=INTERACTION_CHANNELS),
+            _c(
+                "status",
+                "code",
+                False,
+                "done, scheduled (a future activity) or cancelled",
+                choices=INTERACTION_STATUSES,
+            ),
+            _c("occurred_at", "datetime", True, "when it happened (or was logged, for a scheduled one)"),
+            _c("due_date", "date", False, "date a scheduled interaction is due"),
+            _c("author_id", "code", False, "legacy user who logged it", _OWNER, "entity"),
+            _c(
+                "assigned_to",
+                "code",
+                False,
+                "legacy user a scheduled interaction is assigned to",
+                _OWNER,
+                "entity",
+            ),
+            _c("subject", "str", False, "subject or summary"),
+            _c("body", "str", False, "notes, e-mail text or call summary"),
+        ),
+        "customer-care history: calls, e-mails, meetings, notes and tickets",
+    ),
+    Table(
+        "documents",
+        "documents",
+        "documents.csv",
+        ("document_id",),
+        (
+            _c("document_id", "code", True, "legacy document id"),
+            _c("subscriber_id", "code", False, "line the document belongs to", _SUBSCRIBER, "entity"),
+            _c(
+                "account_number",
+                "code",
+                False,
+                "account the document belongs to (no line)",
+                _ACCOUNT,
+                "entity",
+            ),
+            _c("document_type", "code", False, "kind of document", choices=DOCUMENT_TYPES),
+            _c("file_path", "str", True, "the file: its path inside the export"),
+            _c("file_name", "str", False, "original file name (default: the path's last part)"),
+            _c("document_date", "datetime", False, "date the document was filed"),
+            _c("uploaded_by", "code", False, "legacy user who filed it", _OWNER, "entity"),
+        ),
+        "documents filed on accounts and lines: contracts, ID scans, invoice copies",
     ),
     Table(
         "usage",

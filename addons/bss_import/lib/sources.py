@@ -37,8 +37,9 @@ __all__ = [
 ]
 
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv", ".dat", ".psv")
-#: Documents an export may carry beside its tables (invoice PDFs): listed, never parsed as tables.
-DOCUMENT_EXTENSIONS = (".pdf",)
+#: Documents an export may carry beside its tables (invoice PDFs, contracts, ID scans): listed,
+#: never parsed as tables. Only an invoice's ``pdf_file`` must be a PDF (the invoices phase checks it).
+DOCUMENT_EXTENSIONS = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 XLSX_EXTENSIONS = (".xlsx", ".xlsm")
 _IGNORED_PREFIXES = ("__MACOSX/", ".")
 SAMPLE_SIZE = 1 << 20
@@ -50,7 +51,7 @@ class Limits:
 
     #: Tables (and other files) in an archive; documents are counted apart.
     max_members: int = 500
-    #: Documents (invoice PDFs): one per invoice of the export is normal, so the limit is far higher.
+    #: Documents (invoice PDFs, contracts, scans): one per invoice is normal, so the limit is far higher.
     max_documents: int = 5_000_000
     max_member_size: int = 20 << 30
     max_total_size: int = 100 << 30
@@ -127,7 +128,7 @@ class Member:
 @dataclass
 class Export:
     """An opened export: its data ``members``, the ``skipped`` ``(name, reason)`` entries and its
-    ``documents`` (:class:`Member` of kind ``"document"``: PDFs the tables refer to by path)."""
+    ``documents`` (:class:`Member` of kind ``"document"``: PDFs and scans the tables refer to by path)."""
 
     source: str
     members: list

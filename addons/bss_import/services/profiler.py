@@ -24,7 +24,7 @@ from odoo.tools import SQL
 
 from ..lib import legacy_codes, profile_rules, schema
 from ..lib.errors import ExportError
-from . import stage_tables
+from . import documents, stage_tables
 
 PERSON_DUPLICATES = "probable_duplicate_persons"
 FINDING_KINDS = (*profile_rules.FINDINGS, PERSON_DUPLICATES)
@@ -45,6 +45,7 @@ LABELS = {
     "invalid_iccid": "Invalid ICCID",
     "encoding_damage": "Encoding damage",
     "secret_columns_dropped": "Secret columns dropped",
+    "missing_document": "Missing document",
     PERSON_DUPLICATES: "Probable duplicate persons",
 }
 _VALIDATORS = {
@@ -379,6 +380,48 @@ def _secrets(ctx, table):
         finding.count = len(rows)
 
 
+def _missing_documents(ctx, table):
+    """Rows naming a document (``documents.file_path``) that is not among the run's staged documents.
+
+    The match is the migration's: the path inside the export, or the bare name of exactly one
+    document (:func:`.documents.index`), after :func:`..lib.profile_rules.document_path`.
+    """
+    columns = [col for tname, col in sorted(profile_rules.DOCUMENT_COLUMNS) if tname == table]
+    columns = [col for col in columns if ctx.has(table, col)]
+    if not columns:
+        return
+    known = set(documents.index(ctx.run))
+    finding = _new_finding(ctx, table, "missing_document")
+    count = 0
+    for col in columns:
+        query = SQL(
+            "SELECT s._file, s._line, %s, s.%s FROM %s s WHERE s.%s IS NOT NULL",
+            ctx.key_expr(table),
+            SQL.identifier(col),
+            ctx.source(table, list(dict.fromkeys([*profile_rules.keys(table), col]))),
+            SQL.identifier(col),
+        )
+        # Streamed like the identifier checks: one batch of paths in memory at a time.
+        with ctx.cr._cnx.cursor(name=f"bss_profile_{finding.id}_{col}") as stream:
+            stream.itersize = _BATCH
+            stream.execute(query.code, query.params)
+            while True:
+                batch = stream.fetchmany(_BATCH)
+                if not batch:
+                    break
+                bad = [
+                    (file_id, line, key, col, "no such file in the export")
+                    for file_id, line, key, value in batch
+                    if (path := profile_rules.document_path(value))
+                    # As the documents phase looks a path up (services/migration/attachments.py).
+                    and path not in known
+                    and path.lstrip("./") not in known
+                ]
+                _insert_rows(ctx, finding, bad)
+                count += len(bad)
+    _settle(finding, count)
+
+
 def profile_run(run):
     """Compute every finding of a staged run (its previous findings must be deleted first)."""
     ctx = StagedRun(run)
@@ -395,4 +438,5 @@ def profile_run(run):
         _insert_sql(ctx, table, "inconsistent_state", _inconsistent(ctx, table))
         _identifiers(ctx, table)
         _insert_sql(ctx, table, "encoding_damage", [_damaged(ctx, table)])
+        _missing_documents(ctx, table)
     run.env["bss.import.finding.row"].invalidate_model()
