@@ -18,6 +18,30 @@ GROUP_USER = "telecom_subscriber.telecom_subscriber_group_user"
 # Context key set only by the port requests' transitions: they alone move a number
 # into and out of the porting statuses.
 PORT_TRANSITION_CONTEXT = "telecom_number_port_transition"
+# Context key set only by the legacy entry points (_legacy_create, _legacy_write of numbers and
+# ports): a number or a port written as a legacy system holds it, without the interactive
+# transitions. Honoured only in a superuser environment (see legacy_load): a context travels
+# over RPC, the superuser flag does not.
+LEGACY_LOAD_CONTEXT = "telecom_number_legacy_load"
+
+
+def port_transition(env):
+    """Whether ``env`` is a port request's transition: the context key counts only in the sudo
+    environment the transitions write in, never when a caller passes it over RPC."""
+    return bool(env.context.get(PORT_TRANSITION_CONTEXT)) and env.su
+
+
+def legacy_load(env):
+    """Whether ``env`` writes numbers and ports through the legacy entry points."""
+    return bool(env.context.get(LEGACY_LOAD_CONTEXT)) and env.su
+
+
+def check_legacy_caller(env):
+    """Refuse a legacy entry point outside a superuser environment (a data migration's)."""
+    if not env.su:
+        raise AccessError(
+            env._("Only a data migration, run by the system, loads numbers and ports in their legacy state.")
+        )
 
 
 def telecom_operator_records(records):
@@ -125,10 +149,11 @@ class TelecomNumber(models.Model):
     # --- ORM -------------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
+        legacy = legacy_load(self.env)
         for vals in vals_list:
             self._normalize_msisdn_vals(vals)
             status = vals.get("status")
-            if status in ("porting_in", "porting_out") and not self.env.context.get(PORT_TRANSITION_CONTEXT):
+            if status in ("porting_in", "porting_out") and not port_transition(self.env) and not legacy:
                 raise ValidationError(
                     _(
                         "Number %(number)s cannot be created in status %(status)s: "
@@ -138,26 +163,100 @@ class TelecomNumber(models.Model):
                     )
                 )
         numbers = super().create(vals_list)
-        numbers.filtered("partner_id")._open_assignments()
+        if not legacy:
+            # A legacy load opens the assignments itself, from their historical dates.
+            numbers.filtered("partner_id")._open_assignments()
         return numbers
 
     def write(self, vals):
         self._normalize_msisdn_vals(vals)
-        if "status" in vals:
+        legacy = legacy_load(self.env)
+        if "status" in vals and not legacy:
             self._check_status_change(vals["status"])
         changed = self.browse()
-        if "partner_id" in vals:
+        if "partner_id" in vals and not legacy:
             changed = self.filtered(lambda number: number.partner_id.id != (vals["partner_id"] or False))
         result = super().write(vals)
-        # The history follows the subscriber, whichever path changed it.
+        # The history follows the subscriber, whichever path changed it (a legacy write keeps it
+        # itself, with the legacy dates: see _legacy_write).
         changed._close_assignments()
         changed.filtered("partner_id")._open_assignments()
         return result
 
+    # --- legacy entry points (data migration) ----------------------------------------
+    @api.model
+    def _legacy_create(self, vals_list, assigned_dates=None):
+        """Create numbers as a legacy system holds them: the data migration's entry point.
+
+        A number is created directly in its legacy status (Porting In, Porting
+        Out, Aging with its historical aging date...), without the interactive
+        transitions; every invariant still holds (the constraints: an assigned
+        or porting-out number belongs to exactly one live subscriber whose
+        MSISDN is the number, an aging number has its aging date, one number
+        per MSISDN and company). The open assignment of a number with a
+        subscriber starts on its ``assigned_dates`` entry (a list aligned with
+        ``vals_list``; None or a missing entry: today).
+
+        Private and superuser-only: not reachable over RPC. Tracking follows
+        the caller's context (a migration disables it).
+        """
+        check_legacy_caller(self.env)
+        numbers = self.with_context(**{LEGACY_LOAD_CONTEXT: True}).create(vals_list)
+        numbers = numbers.with_env(self.env)
+        dates = list(assigned_dates or [])
+        dates += [None] * (len(numbers) - len(dates))
+        held = [(number, date) for number, date in zip(numbers, dates, strict=True) if number.partner_id]
+        if held:
+            self.browse([number.id for number, _date in held])._open_assignments(
+                [date for _number, date in held]
+            )
+        return numbers
+
+    def _legacy_write(self, vals, assigned_date=None):
+        """Write what a legacy system says of the numbers: the data migration's update entry point.
+
+        Status, subscriber and aging date are written as they are, without the
+        interactive transitions (and without the aging guard: the legacy
+        system decided), but with every invariant (constraints). The
+        assignment history follows: a number that changes subscriber closes
+        its open assignment (on ``assigned_date`` when it goes to another
+        subscriber, on its aging date when it ages, else today) and opens one
+        from ``assigned_date`` (else today); a number keeping its subscriber
+        starts its open assignment on ``assigned_date`` when given.
+
+        Private and superuser-only, like :meth:`_legacy_create`.
+        """
+        check_legacy_caller(self.env)
+        today = fields.Date.context_today(self)
+        changed = self.browse()
+        if "partner_id" in vals:
+            changed = self.filtered(lambda number: number.partner_id.id != (vals["partner_id"] or False))
+        kept = self - changed
+        self.with_context(**{LEGACY_LOAD_CONTEXT: True}).write(vals)
+        if vals.get("partner_id"):
+            end = assigned_date
+        elif vals.get("status") == "aging":
+            end = vals.get("aging_date")
+        else:
+            end = None
+        changed._close_assignments(fields.Date.to_date(end) or today)
+        gained = changed.filtered("partner_id")
+        gained._open_assignments([assigned_date] * len(gained))
+        if assigned_date:
+            start = fields.Date.to_date(assigned_date)
+            # sudo(): see _close_assignments.
+            moved = (
+                self.env["telecom.number.assignment"]
+                .sudo()
+                .search([("number_id", "in", kept.ids), ("date_to", "=", False), ("date_from", "!=", start)])
+            )
+            moved.write({"date_from": start})
+        return True
+
     def _check_status_change(self, new_status):
         """Refuse a status change outside the allowed transitions (see tools/codes.py)."""
         allowed = set(NUMBER_MANUAL_TRANSITIONS)
-        if self.env.context.get(PORT_TRANSITION_CONTEXT):
+        if port_transition(self.env):
             allowed |= NUMBER_PORT_TRANSITIONS
         for number in self:
             old_status = number.status
@@ -192,29 +291,45 @@ class TelecomNumber(models.Model):
         )
 
     # --- assignments -----------------------------------------------------------------
-    def _close_assignments(self):
+    def _close_assignments(self, date_to=None):
+        """Close the open assignments of the numbers on ``date_to`` (default today); an assignment
+        that started later (a legacy date) closes on the day it started."""
         if not self:
             return
+        date_to = date_to or fields.Date.context_today(self)
         # sudo(): the number keeps its assignment history, whoever changes its subscriber.
         assignments = (
             self.env["telecom.number.assignment"]
             .sudo()
             .search([("number_id", "in", self.ids), ("date_to", "=", False)])
         )
-        assignments.write({"date_to": fields.Date.context_today(self)})
+        late = assignments.filtered(lambda assignment: assignment.date_from > date_to)
+        (assignments - late).write({"date_to": date_to})
+        for assignment in late:
+            assignment.date_to = assignment.date_from
         assignments.flush_recordset()
 
-    def _open_assignments(self):
+    def _open_assignments(self, dates_from=None):
+        """Open an assignment of each number to its subscriber, from the matching entry of
+        ``dates_from`` (a list aligned with the numbers; None or missing: today)."""
         if not self:
             return
         today = fields.Date.context_today(self)
+        dates = list(dates_from or [])
+        dates += [None] * (len(self) - len(dates))
         # sudo(): see _close_assignments.
         self.env["telecom.number.assignment"].sudo().create(
             [
-                {"number_id": number.id, "partner_id": number.partner_id.id, "date_from": today}
-                for number in self
+                {
+                    "number_id": number.id,
+                    "partner_id": number.partner_id.id,
+                    "date_from": fields.Date.to_date(date) or today,
+                }
+                for number, date in zip(self, dates, strict=True)
             ]
         )
+        # Created in sudo: the numbers' cached history would not show them.
+        self.invalidate_recordset(["assignment_ids"])
 
     # --- constraints -----------------------------------------------------------------
     @api.constrains("msisdn", "company_id")

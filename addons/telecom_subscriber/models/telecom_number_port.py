@@ -3,7 +3,14 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools.codes import NUMBER_STATUSES, PORT_DIRECTIONS, PORT_OPEN_STATES, PORT_STATES
-from .telecom_number import PORT_TRANSITION_CONTEXT, telecom_operator_records
+from .telecom_number import (
+    LEGACY_LOAD_CONTEXT,
+    PORT_TRANSITION_CONTEXT,
+    check_legacy_caller,
+    legacy_load,
+    port_transition,
+    telecom_operator_records,
+)
 
 # Written only by the transitions (action_*): they move the number with the port.
 PORT_LOCKED_FIELDS = ("number_id", "direction", "state", "rejection_code", "previous_status")
@@ -93,6 +100,9 @@ class TelecomNumberPort(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if legacy_load(self.env):
+            # A legacy port keeps its values and leaves its number as it is: see _legacy_create.
+            return super().create([self._strip_vals(vals) for vals in vals_list])
         for vals in vals_list:
             self._strip_vals(vals)
             vals.pop("previous_status", None)
@@ -111,7 +121,7 @@ class TelecomNumberPort(models.Model):
     def write(self, vals):
         self._strip_vals(vals)
         locked = [name for name in PORT_LOCKED_FIELDS if name in vals]
-        if locked and not self.env.context.get(PORT_TRANSITION_CONTEXT):
+        if locked and not port_transition(self.env) and not legacy_load(self.env):
             raise UserError(
                 _(
                     "%(fields)s of a port request cannot be edited: use its buttons "
@@ -120,6 +130,56 @@ class TelecomNumberPort(models.Model):
                 )
             )
         return super().write(vals)
+
+    # --- legacy entry points (data migration) ----------------------------------------
+    @api.model
+    def _legacy_create(self, vals_list):
+        """Create port requests as a legacy system holds them: the data migration's entry point.
+
+        A port is created directly in its legacy state with its historical
+        dates, operators, transaction id, subscriber and rejection code,
+        without the transitions, and **without touching its number**: the
+        number's status comes from the legacy number inventory, not from its
+        port history. Every invariant of a port still holds (the constraints:
+        a rejected port has its rejection code and only it has one, one open
+        request per number, a transaction id once per company and direction,
+        no completion before the request), and an open request (submitted,
+        confirmed) needs its number in the matching porting status (Porting In
+        for a port-in, Porting Out for a port-out), as a port transition leaves it.
+
+        Private and superuser-only: not reachable over RPC.
+        """
+        check_legacy_caller(self.env)
+        ports = self.with_context(**{LEGACY_LOAD_CONTEXT: True}).create(vals_list).with_env(self.env)
+        ports._check_legacy_open_number()
+        return ports
+
+    def _legacy_write(self, vals):
+        """Write what a legacy system says of the port requests (locked fields included), without
+        the transitions and without touching their numbers; the invariants hold as in
+        :meth:`_legacy_create`. Private and superuser-only."""
+        check_legacy_caller(self.env)
+        self.with_context(**{LEGACY_LOAD_CONTEXT: True}).write(vals)
+        self._check_legacy_open_number()
+        return True
+
+    def _check_legacy_open_number(self):
+        """An open legacy request holds its number in the porting status of its direction."""
+        for port in self.filtered(lambda port: port.state in PORT_OPEN_STATES):
+            expected = "porting_in" if port.direction == "in" else "porting_out"
+            number = port.number_id.sudo()
+            if number.status != expected:
+                raise ValidationError(
+                    _(
+                        "Port request %(port)s is %(state)s: its number %(number)s must be %(expected)s, "
+                        "it is %(status)s.",
+                        port=port.display_name,
+                        state=port._state_label(),
+                        number=number.msisdn,
+                        expected=number._status_label(expected),
+                        status=number._status_label(),
+                    )
+                )
 
     # --- constraints -----------------------------------------------------------------
     @api.constrains("state", "rejection_code")
@@ -217,7 +277,9 @@ class TelecomNumberPort(models.Model):
                 )
 
     def _transition(self, vals):
-        self.with_context(**{PORT_TRANSITION_CONTEXT: True}).write(vals)
+        # sudo: the transitions run on telecom_operator_records (checked, in sudo); the key counts
+        # only there (port_transition).
+        self.sudo().with_context(**{PORT_TRANSITION_CONTEXT: True}).write(vals)
 
     def _move_number(self, status, extra=None):
         """Move the port's number to ``status`` (a port transition), in sudo: see

@@ -563,6 +563,26 @@ class TestNumberAccess(TestNumberCase):
         number.unlink()
         self.assertFalse(number.exists())
 
+    def test_the_port_transition_key_opens_nothing_over_rpc(self):
+        """The transitions' context key counts only in their own sudo writes: a manager who sends
+        it (an RPC call's context) still gets every rule of numbers and ports."""
+        key = {"telecom_number_port_transition": True}
+        number = self.number(A3)
+        Number = self.Number.with_user(self.user_manager).with_context(**key)
+        with self.assertRaisesRegex(ValidationError, "through a port request"):
+            Number.create({"msisdn": "+44 7700 900009", "status": "porting_in"})
+        with self.assertRaisesRegex(ValidationError, "cannot go from"):
+            number.with_user(self.user_manager).with_context(**key).write({"status": "porting_in"})
+        port = self.Port.with_user(self.user_manager).create({"number_id": number.id, "direction": "in"})
+        with self.assertRaises(UserError):
+            port.with_context(**key).write({"state": "completed"})
+        # A port-in request put the number in porting (its own transition), nothing more.
+        self.assertEqual((number.status, port.state), ("porting_in", "submitted"))
+        # The transitions themselves still move both.
+        port.action_confirm()
+        port.action_complete()
+        self.assertEqual(port.state, "completed")
+
     def test_multi_company_isolation(self):
         mine = self.assigned()
         theirs = self.number(A1, company_id=self.company_b.id)
