@@ -489,6 +489,7 @@ def migration_json(summary):
             for obj, counts in (summary.get("objects") or {}).items()
         },
         "findings": {kind: _int(count) for kind, count in (summary.get("findings") or {}).items()},
+        "owner_mapping": {name: _int(count) for name, count in (summary.get("owner_mapping") or {}).items()},
         "control_totals": {
             name: {"source": _text(pair.get("source")), "odoo": _text(pair.get("odoo"))}
             for name, pair in (summary.get("control_totals") or {}).items()
@@ -883,11 +884,82 @@ def _migrate_queued(run, progress, chunk_size=None):
         time.sleep(interval)
 
 
+#: Header spellings of the owner mapping file's columns (lower case).
+OWNER_MAP_COLUMNS = {
+    "legacy_id": ("legacy_id", "owner_id", "legacy_owner", "owner"),
+    "user": ("user", "login", "email", "odoo_user"),
+    "team": ("team", "sales_team", "odoo_team"),
+}
+
+
+def read_owner_map(path):
+    """[(row number, legacy id, user login or e-mail, team name)] of the owner mapping CSV ``path``.
+
+    The header names the columns (``legacy_id``, ``user``, ``team``; ``owner_id``, ``login``,
+    ``sales_team``... also read); a row maps one legacy owner id to a user, a team or both. Raises
+    UsageError naming the file, the row and the field of the first defect.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            sample = fh.read(65536)
+            fh.seek(0)
+            try:
+                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+            except csv.Error:
+                dialect = csv.excel
+            rows = list(csv.reader(fh, dialect))
+    except OSError as exc:
+        raise UsageError(f"--owner-map {path}: cannot read it: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--owner-map {path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+    if not rows:
+        raise UsageError(f"--owner-map {path}: the file is empty (a header legacy_id,user,team is expected)")
+    header = [cell.strip().lower() for cell in rows[0]]
+    index = {}
+    for name, spellings in OWNER_MAP_COLUMNS.items():
+        found = [n for n, cell in enumerate(header) if cell in spellings]
+        if found:
+            index[name] = found[0]
+    if "legacy_id" not in index or not ({"user", "team"} & set(index)):
+        raise UsageError(
+            f"--owner-map {path}, row 1: the header must name legacy_id and user and/or team "
+            f"(found: {', '.join(header) or 'nothing'})"
+        )
+    entries, seen = [], {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+
+        def cell(name, row=row):
+            pos = index.get(name)
+            return row[pos].strip() if pos is not None and pos < len(row) else ""
+
+        key = cell("legacy_id")
+        if not key:
+            raise UsageError(f"--owner-map {path}, row {number}, field legacy_id: empty")
+        if key.upper() in seen:
+            raise UsageError(
+                f"--owner-map {path}, row {number}, field legacy_id: {key!r} is already mapped on row "
+                f"{seen[key.upper()]}"
+            )
+        seen[key.upper()] = number
+        entries.append((number, key, cell("user"), cell("team")))
+    return entries
+
+
 def cmd_run(args, client, progress):
-    # Before anything is created: a cohort that cannot be read is a usage error.
+    # Before anything is created: a cohort or an owner mapping that cannot be read is a usage error.
     cohort = parse_cohort(args.cohort) if args.cohort else None
+    owner_map = read_owner_map(args.owner_map) if args.owner_map else None
     template_id = _template_id(client, args.template) if args.template else None
     run = _profiled_run(args, client, progress)
+    if owner_map is not None:
+        progress(f"applying the owner mapping {args.owner_map}...")
+        try:
+            changed = run.call("action_set_owner_mapping", owner_map, os.path.basename(args.owner_map))
+        except xmlrpc.client.Fault as exc:
+            run.fail(fault_message(exc))
+        progress(f"  {_int(changed)} owner mapping line(s) set")
     if template_id:
         progress(f"applying the mapping template {args.template!r}...")
         try:
@@ -1764,6 +1836,12 @@ def build_parser():
     mapping.add_argument("--template", metavar="NAME", help="apply the saved mapping template NAME")
     mapping.add_argument(
         "--accept-suggestions", action="store_true", help="confirm the suggested mapping as proposed"
+    )
+    run.add_argument(
+        "--owner-map",
+        metavar="FILE",
+        help="CSV mapping legacy owner ids to Odoo users and sales teams (header legacy_id,user,team; user "
+        "a login or e-mail): applied over the proposed owner mapping before it is confirmed",
     )
     _add_cohort_arguments(run, required=False)
     _add_migration_json_argument(run)

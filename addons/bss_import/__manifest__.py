@@ -21,6 +21,7 @@
         "wizards/bss_import_reason_wizard_views.xml",
         "views/bss_import_cohort_views.xml",
         "views/bss_import_cutover_views.xml",
+        "views/res_partner_views.xml",
         "views/bss_import_menus.xml",
     ],
     "assets": {

@@ -94,6 +94,10 @@ ROLLBACK_REPORT = {
 }
 
 
+#: The owner mapping's totals the fake server reports (bss_import_run_owner._owner_mapping_totals).
+OWNER_MAPPING = {"owners": 3, "mapped": 2, "unmapped": 1, "unmapped_rows": 4}
+
+
 class FakeOdoo:
     """In-memory imitation of Odoo's XML-RPC services for ``bss.import.run``."""
 
@@ -154,6 +158,7 @@ class FakeOdoo:
             "state": run["state"],
             "objects": {p["object"]: {k: p[k] for k in MIGRATION_COUNTS} for p in phases},
             "findings": dict(SUMMARY_FINDINGS),
+            "owner_mapping": dict(OWNER_MAPPING),
             "control_totals": {
                 f"{p['object']}.checksum": {"source": p["source_checksum"], "odoo": p["odoo_checksum"]}
                 for p in phases
@@ -188,6 +193,16 @@ class FakeOdoo:
 
     def rpc_action_confirm_mapping(self, ids):
         return self._step(ids, "action_confirm_mapping", "confirmed")
+
+    def rpc_action_set_owner_mapping(self, ids, entries, source):
+        # The real server's refusal of an id the export does not name (bss_import_run_owner).
+        for row, key, _user, _team in entries:
+            if key not in ("AG1", "DL1"):
+                raise xmlrpc.client.Fault(
+                    2, f"{source}, row {row}, field legacy_id: {key!r} is not an owner id of the export."
+                )
+        self.runs[ids[0]]["owner_map"] = [list(e) for e in entries]
+        return len(entries)
 
     def rpc_get_progress(self, ids):
         return self.runs[ids[0]].get("progress") or {"state": "draft", "step": False, "done": 0, "total": 0}
@@ -983,6 +998,7 @@ def test_status_json_is_the_documented_shape_and_exit_0_when_reconciled(fake):
             },
         },
         "findings": {"duplicate_rows": 2, "orphans": 1},
+        "owner_mapping": OWNER_MAPPING,
         "control_totals": {
             "billing_accounts.checksum": {"source": "ab12", "odoo": "ab12"},
             "subscribers.checksum": {"source": "cd34", "odoo": "cd34"},
@@ -1117,7 +1133,15 @@ def test_run_json_migrates_phase_by_phase_and_exits_0_when_reconciled(fake, csv_
     result = migrate(fake, csv_file, "--accept-suggestions", "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert set(summary) == {"run_id", "state", "objects", "findings", "control_totals", "mismatches"}
+    assert set(summary) == {
+        "run_id",
+        "state",
+        "objects",
+        "findings",
+        "owner_mapping",
+        "control_totals",
+        "mismatches",
+    }
     assert summary["run_id"] == 1
     assert summary["state"] == "migrated"
     assert summary["mismatches"] == 0
@@ -1159,6 +1183,52 @@ def test_run_json_migrates_phase_by_phase_and_exits_0_when_reconciled(fake, csv_
     assert "rows/s" in done and "185 created" in done and "9 quarantined" in done and "6 duplicates" in done
     assert done.split(" | ")[1].startswith("run 210/210 rows, ")
     assert lines[-1] == "run BSSI/00001 (id 1): migrated; stopped before the OCS cutover"
+
+
+def test_run_applies_the_owner_mapping_file_before_confirming(fake, csv_file, tmp_path):
+    owners = tmp_path / "owners map.csv"
+    owners.write_text("Owner_ID;Login;Sales_Team\nAG1;alice@operator.example;\n\nDL1;;North Dealers\n")
+    result = migrate(fake, csv_file, "--accept-suggestions", "--owner-map", str(owners), "--json")
+    assert result.returncode == 0, result.stderr
+    assert fake.runs[1]["owner_map"] == [
+        [2, "AG1", "alice@operator.example", ""],
+        [4, "DL1", "", "North Dealers"],
+    ]
+    methods = [m for m, _a in fake.calls if m.startswith("action_")][:5]
+    assert methods[-2:] == ["action_set_owner_mapping", "action_confirm_mapping"]
+    assert "2 owner mapping line(s) set" in result.stderr
+
+
+def test_run_refused_owner_mapping_stops_before_confirming(fake, csv_file, tmp_path):
+    owners = tmp_path / "owners.csv"
+    owners.write_text("legacy_id,user\nZZ9,bob\n")
+    result = migrate(fake, csv_file, "--accept-suggestions", "--owner-map", str(owners))
+    assert result.returncode == 1
+    assert "owners.csv, row 2, field legacy_id: 'ZZ9' is not an owner id of the export" in result.stderr
+    assert "action_confirm_mapping" not in [m for m, _a in fake.calls]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "the file is empty"),
+        ("owner,colour\nAG1,red\n", "row 1: the header must name legacy_id and user and/or team"),
+        ("legacy_id,user\n,bob\n", "row 2, field legacy_id: empty"),
+        (
+            "legacy_id,team\nAG1,North\nag1,South\n",
+            "row 3, field legacy_id: 'ag1' is already mapped on row 2",
+        ),
+    ],
+)
+def test_a_bad_owner_mapping_file_is_a_usage_error_before_anything_is_created(
+    fake, csv_file, tmp_path, content, message
+):
+    owners = tmp_path / "owners.csv"
+    owners.write_text(content)
+    result = migrate(fake, csv_file, "--accept-suggestions", "--owner-map", str(owners))
+    assert result.returncode == 2
+    assert f"--owner-map {owners}" in result.stderr and message in result.stderr
+    assert fake.calls == []
 
 
 def test_run_applies_the_named_template_before_confirming(fake, csv_file):
@@ -1397,7 +1467,16 @@ def test_delta_json_migrates_the_later_export_and_adds_the_delta_report(fake, cs
     result = delta(fake, origin, csv_file, "--archive-vanished", "--changes", str(out), "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert set(summary) == {"run_id", "state", "objects", "findings", "control_totals", "mismatches", "delta"}
+    assert set(summary) == {
+        "run_id",
+        "state",
+        "objects",
+        "findings",
+        "owner_mapping",
+        "control_totals",
+        "mismatches",
+        "delta",
+    }
     assert summary["run_id"] == 2
     assert summary["delta"] == {
         "delta_of": origin,

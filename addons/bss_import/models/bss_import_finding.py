@@ -3,6 +3,7 @@ from odoo.exceptions import AccessError, UserError
 
 from ..services.profiler import FINDING_KINDS, LABELS
 from .bss_import_file import OBJECT_SELECTION, TABLE_SELECTION
+from .bss_import_owner_map import UNMAPPED_OWNER, UNMAPPED_OWNER_LABEL
 
 
 class _Evidence(models.AbstractModel):
@@ -57,7 +58,11 @@ class BssImportFinding(models.Model):
     sequence = fields.Integer(readonly=True)
     object = fields.Selection(OBJECT_SELECTION, required=True, readonly=True)
     table = fields.Selection(TABLE_SELECTION, required=True, readonly=True)
-    kind = fields.Selection([(k, LABELS[k]) for k in FINDING_KINDS], required=True, readonly=True)
+    kind = fields.Selection(
+        [*((k, LABELS[k]) for k in FINDING_KINDS), (UNMAPPED_OWNER, UNMAPPED_OWNER_LABEL)],
+        required=True,
+        readonly=True,
+    )
     unit = fields.Selection(
         [("row", "rows"), ("column", "columns")], default="row", required=True, readonly=True
     )
@@ -88,7 +93,7 @@ class BssImportFinding(models.Model):
         self.run_id.check_access("write")
         reason = (reason or "").strip()
         for finding in self:
-            label = f"{finding.table}: {LABELS.get(finding.kind, finding.kind)}"
+            label = f"{finding.table}: {LABELS.get(finding.kind, UNMAPPED_OWNER_LABEL)}"
             if not reason:
                 raise UserError(
                     _("Finding %(finding)s: give the reason for acknowledging it.", finding=label)

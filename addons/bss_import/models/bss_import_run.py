@@ -121,6 +121,7 @@ class BssImportRun(models.Model):
     file_ids = fields.One2many("bss.import.file", "run_id", string="Files")
     finding_ids = fields.One2many("bss.import.finding", "run_id", string="Findings")
     mapping_line_ids = fields.One2many("bss.import.mapping.line", "run_id", string="Mapping")
+    owner_map_ids = fields.One2many("bss.import.owner.map", "run_id", string="Owner Mapping")
     status_policy = fields.Selection(
         [
             ("conservative", "Conservative: never cut a paying customer's service"),
@@ -573,6 +574,8 @@ class BssImportRun(models.Model):
         # sudo: findings are evidence that only the profiling step deletes and creates.
         self.finding_ids.sudo().unlink()
         profiler.profile_run(self)
+        # The owner mapping is proposed from the staged rows, as the column mapping from the files.
+        self.env["bss.import.owner.map"]._propose(self)
         self._server_write({"state": "profiled"})
 
     def action_stage_and_profile(self):
@@ -589,6 +592,7 @@ class BssImportRun(models.Model):
             stage_tables.drop_run_tables(self.env.cr, self.id)
             files.write({"rows": 0, "staging_table": False})
             files.filtered(lambda f: f.state == "staged").write({"state": "detected"})
+            self.owner_map_ids.sudo().unlink()
         self.finding_ids.sudo().unlink()
         self._server_write(
             {
@@ -620,6 +624,15 @@ class BssImportRun(models.Model):
             }
         )
         self._message_log(body=_("Mapping confirmed by %(user)s.", user=self.env.user.name))
+        unmapped = self.env["bss.import.owner.map"]._unmapped_findings(self)
+        if unmapped:
+            self._message_log(
+                body=_(
+                    "Owner mapping: %(rows)s rows name a legacy owner mapped to no user or sales team "
+                    "(finding Unmapped owner).",
+                    rows=sum(unmapped.mapped("count")),
+                )
+            )
         return True
 
     def action_reopen_mapping(self):
@@ -1006,7 +1019,8 @@ class BssImportRun(models.Model):
     def _finding_totals(self):
         totals = dict.fromkeys(profiler.FINDING_KINDS, 0)
         for finding in self.finding_ids:
-            totals[finding.kind] += finding.count
+            # Profiling's kinds always, the confirmation's (unmapped owners) when it found some.
+            totals[finding.kind] = totals.get(finding.kind, 0) + finding.count
         return totals
 
     def _mapping_key(self, line):

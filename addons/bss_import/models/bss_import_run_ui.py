@@ -271,6 +271,7 @@ class BssImportRunUi(models.Model):
             "state": self.state,
             "objects": objects,
             "findings": self._finding_totals(),
+            "owner_mapping": self._owner_mapping_totals(),
             "control_totals": control_totals,
             "mismatches": mismatches,
         }

@@ -7,6 +7,16 @@ NO_EMPTY_SYNC = "bss_import_no_empty_commercial_sync"
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
+    # Without CRM a contact has no sales team: the owner mapping of a migration (a dealer, a team)
+    # lands here (services/migration/billing_accounts.team_field).
+    x_sales_team_id = fields.Many2one(
+        "crm.team",
+        string="Sales Team",
+        index="btree_not_null",
+        ondelete="set null",
+        help="The sales team that owns the customer, from the legacy owner (dealer, team) of the migration.",
+    )
+
     def _commercial_sync_to_children(self, fields_to_sync=None):
         """Skip the empty write Odoo makes to every child contact when a field of a company that is
         not a commercial field changes, in the migration's writes only.

@@ -22,6 +22,11 @@ from ...lib import resolution, values
 from .base import Phase, Rejected, Resolved
 
 
+def team_field(env):
+    """The contact's sales team field: CRM's ``team_id`` when CRM is installed, else the suite's."""
+    return "team_id" if "team_id" in env["res.partner"]._fields else "x_sales_team_id"
+
+
 class BillingAccountsPhase(Phase):
     object = "billing_accounts"
     table = "billing_accounts"
@@ -123,7 +128,26 @@ class BillingAccountsPhase(Phase):
         return self.env.cr.fetchall()
 
     def handled(self, name):
-        return name == "country"
+        return name in ("country", "owner_id")
+
+    def complete_owner(self, row_values, vals):
+        """The salesperson and sales team of the legacy ``owner_id``, through the run's confirmed
+        owner mapping (:mod:`.owners`).
+
+        Only a mapped owner writes them: an empty or unmapped owner (a finding of
+        the run) leaves the contact to Odoo's rules (a line takes its account's
+        salesperson).
+        """
+        line = self.lines.get("owner_id")
+        key = row_values.get("owner_id")
+        if not line or line.action != "map" or not key:
+            return vals
+        user, team = self.ctx.owners.user_id(key), self.ctx.owners.team_id(key)
+        if user:
+            vals["user_id"] = user
+        if team:
+            vals[team_field(self.env)] = team
+        return vals
 
     def country(self, code):
         code = (code or "").strip().upper()
@@ -146,6 +170,7 @@ class BillingAccountsPhase(Phase):
         vals, reasons = self.complete_address(row, row_values, vals)
         if reasons:
             return Rejected(row, reasons)
+        self.complete_owner(row_values, vals)
         vals.setdefault("x_billing_account_number", row.key)
         vals["is_company"] = True
         return Resolved(row, vals)

@@ -7,6 +7,7 @@ from odoo.tools import SQL
 from ...lib import schema
 from .. import profiler
 from .base import MAIL_CONTEXT, comparable
+from .owners import Owners
 
 
 class MigrationContext:
@@ -35,6 +36,14 @@ class MigrationContext:
         self.staged = profiler.StagedRun(self.source)
         self.chunk_size = chunk_size
         self._lines = {}
+        self._owners = None
+
+    @property
+    def owners(self):
+        """The run's confirmed owner mapping (:class:`.owners.Owners`), read when first needed."""
+        if self._owners is None:
+            self._owners = Owners(self)
+        return self._owners
 
     def mapping_lines(self, table):
         """{canonical column or new x_ field: :class:`MappedColumn`} of the included files of ``table``."""

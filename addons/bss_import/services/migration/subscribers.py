@@ -360,7 +360,7 @@ class SubscribersPhase(BillingAccountsPhase):
                 vals[line.target_field] = usage[name]
 
     def handled(self, name):
-        return name in ("country", "account_number", "plan_code", *_IDENTIFIERS)
+        return name in ("country", "owner_id", "account_number", "plan_code", *_IDENTIFIERS)
 
     def account(self, number):
         """(partner id, account status) of the migrated billing account ``number`` (None if none)."""
@@ -506,6 +506,7 @@ class SubscribersPhase(BillingAccountsPhase):
         if reasons:
             return Rejected(row, reasons)
         self.add_usage(row, row_values, vals)
+        self.complete_owner(row_values, vals)
         vals["parent_id"] = account[0]
         vals.setdefault("x_subscriber_id", row.key)
         vals["is_company"] = False
