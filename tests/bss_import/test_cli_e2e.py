@@ -332,7 +332,15 @@ def test_run_migrates_every_phase_with_exact_counts(odoo, migrated):
     folder, manifest, result = migrated
     explain = odoo.explain(result)
     summary = json.loads(result.stdout)  # exactly one JSON object on stdout
-    assert set(summary) == {"run_id", "state", "objects", "findings", "control_totals", "mismatches"}, explain
+    assert set(summary) == {
+        "run_id",
+        "state",
+        "objects",
+        "findings",
+        "owner_mapping",
+        "control_totals",
+        "mismatches",
+    }, explain
     assert summary["state"] == "migrated", explain
     assert result.returncode == (1 if summary["mismatches"] else 0), explain
     assert summary["mismatches"] == 0, explain
@@ -554,6 +562,181 @@ def test_rollback_undoes_the_run_and_its_delta_passes_and_a_second_one_changes_n
     again = cli(odoo, "rollback", run_id, "--json")
     assert again.returncode == 0, odoo.explain(again)
     assert json.loads(again.stdout) == report
+
+
+# --- the rest of the customer record: owners, numbers, ports, interactions, documents ----------------------
+
+#: The objects of the customer history and their files.
+HISTORY_FILES = {
+    "numbers": "numbers.csv",
+    "number_ports": "number_ports.csv",
+    "interactions": "interactions.csv",
+    "documents": "documents.csv",
+}
+
+
+def _query(db, sql, **params):
+    """The one value ``sql`` selects, its ``:'name'`` / ``:name`` variables quoted by psql from ``params``."""
+    args = ["psql", "-d", db, "-tA", "-v", "ON_ERROR_STOP=1"]
+    for name, value in params.items():
+        args += ["-v", f"{name}={value}"]
+    out = subprocess.run(args, input=sql, capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_customer_history_migrates_exactly_notifies_no_one_and_rolls_back(odoo, tmp_path):
+    folder = tmp_path / "export"
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--subscribers", "150", "--seed", "47", "--out", str(folder)]
+        + ["--customer-history", "--defects", "missing_document=2", "--jobs", "1"]
+        + ["--manifest", str(tmp_path / "manifest.json")],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    # The history needs the lines, not their orders and invoices (quicker without).
+    for name in ("orders.csv", "order_lines.csv", "invoices.csv", "invoice_lines.csv"):
+        (folder / name).unlink()
+    rows = {obj: read_csv(folder / name) for obj, name in HISTORY_FILES.items()}
+    owners = read_csv(folder / "owners.csv")
+    mapped = owners[0]["owner_id"]
+    owner_map = tmp_path / "owner map.csv"
+    owner_map.write_text(f"legacy_id,user,team\n{mapped},admin,\n")
+
+    def query(sql, **params):
+        return _query(odoo.db, sql, **params)
+
+    mail = "SELECT (SELECT count(*) FROM mail_mail) || '/' || (SELECT count(*) FROM mail_notification)"
+    partner_files = "SELECT count(*) FROM ir_attachment WHERE res_model = 'res.partner'"
+    with _company_of_admin(odoo, "Customer History Mobile") as company:
+        # After the company is created: its contact has its logo's attachments.
+        mail_before, attachments_before = query(mail), query(partner_files)
+        profile = cli(odoo, "profile", folder, "--json")
+        assert profile.returncode == 0, odoo.explain(profile)
+        findings = json.loads(profile.stdout)["findings"]
+        assert findings["missing_document"] == manifest["defects"]["missing_document"]["total"] == 2
+
+        result = cli(odoo, "run", folder, "--accept-suggestions", "--owner-map", owner_map, "--json")
+        explain = odoo.explain(result)
+        assert result.returncode == 0, explain
+        summary = json.loads(result.stdout)
+        assert summary["mismatches"] == 0, explain
+        objects = summary["objects"]
+        missing = {i["key"] for i in manifest["defects"]["missing_document"]["objects"]["documents"]["items"]}
+        for obj, source in rows.items():
+            quarantined = len(missing) if obj == "documents" else 0
+            assert objects[obj] == {
+                "source_rows": len(source),
+                "duplicates_collapsed": 0,
+                "quarantined": quarantined,
+                "created": len(source) - quarantined,
+                "updated": 0,
+                "unchanged": 0,
+            }, (obj, explain)
+        for name, pair in summary["control_totals"].items():
+            assert pair["source"] == pair["odoo"], (name, explain)
+
+        # Owners: every id the export names is listed; the rows naming an unmapped one are the finding.
+        named = [
+            (n, row, column)
+            for name, columns in (
+                ("billing_accounts.csv", ("owner_id",)),
+                ("subscribers.csv", ("owner_id",)),
+                ("interactions.csv", ("author_id", "assigned_to")),
+                ("documents.csv", ("uploaded_by",)),
+            )
+            for n, row in enumerate(read_csv(folder / name))
+            for column in columns
+            if row.get(column)
+        ]
+        unmapped_rows = {(id(row), n) for n, row, column in named if row[column] != mapped}
+        ids = {row[column] for _n, row, column in named} | {o["owner_id"] for o in owners}
+        assert summary["owner_mapping"] == {
+            "owners": len(ids),
+            "mapped": 1,
+            "unmapped": len(ids) - 1,
+            "unmapped_rows": len(unmapped_rows),
+        }, explain
+        assert summary["findings"]["unmapped_owner"] == len(unmapped_rows), explain
+
+        # Numbers and ports as the export says, in the run's company.
+        by_status = query(
+            "SELECT string_agg(status || '=' || n, ',' ORDER BY status) FROM "
+            "(SELECT status, count(*) n FROM telecom_number WHERE company_id = :company GROUP BY 1) s",
+            company=company,
+        )
+        expected = {}
+        for row in rows["numbers"]:
+            expected[row["status"]] = expected.get(row["status"], 0) + 1
+        assert by_status == ",".join(f"{k}={v}" for k, v in sorted(expected.items())), explain
+        for port in rows["number_ports"]:
+            assert query(
+                "SELECT direction || '|' || state || '|' || request_date || '|'"
+                " || coalesce(rejection_code, '') FROM telecom_number_port"
+                " WHERE company_id = :company AND transaction_id = :'txn'",
+                company=company,
+                txn=port["transaction_id"],
+            ) == "|".join([port["direction"], port["state"], port["request_date"], port["rejection_code"]])
+        ports = "SELECT count(*) FROM telecom_number_port WHERE company_id = :company"
+        assert int(query(ports, company=company)) == len(rows["number_ports"])
+
+        # Interactions: original timestamps and authors, scheduled ones as activities, no mail at all.
+        done = [r for r in rows["interactions"] if r["status"] != "scheduled"]
+        scheduled = [r for r in rows["interactions"] if r["status"] == "scheduled"]
+        assert scheduled and any(r["author_id"] == mapped for r in done), "the generator writes both"
+        legacy = query("SELECT id FROM res_partner WHERE name = 'Legacy BSS' ORDER BY id LIMIT 1")
+        admin = query("SELECT partner_id FROM res_users WHERE login = 'admin'")
+        message = (
+            "SELECT to_char(m.date, 'YYYY-MM-DD HH24:MI:SS') || '|' || m.author_id FROM mail_message m"
+            " JOIN res_partner p ON p.id = m.res_id AND m.model = 'res.partner'"
+            " WHERE p.company_id = :company AND m.date = :'date'"
+            " AND (p.x_subscriber_id = :'key' OR p.x_billing_account_number = :'key')"
+        )
+        for row in done:
+            key = row["subscriber_id"] or row["account_number"]
+            got = query(message, company=company, date=row["occurred_at"], key=key)
+            author = admin if row["author_id"] == mapped else legacy
+            assert got == f"{row['occurred_at']}|{author}", (row, explain)
+        activities = (
+            "SELECT count(*) FROM mail_activity a JOIN res_partner p ON p.id = a.res_id"
+            " AND a.res_model = 'res.partner' WHERE p.company_id = :company"
+        )
+        assert int(query(activities, company=company)) == len(scheduled)
+        assert query(mail) == mail_before
+
+        # Documents: on their record, with their original names and dates.
+        document = (
+            "SELECT to_char(a.create_date, 'YYYY-MM-DD HH24:MI:SS') FROM ir_attachment a"
+            " JOIN res_partner p ON p.id = a.res_id AND a.res_model = 'res.partner'"
+            " WHERE p.company_id = :company AND a.name = :'name'"
+            " AND (p.x_subscriber_id = :'key' OR p.x_billing_account_number = :'key')"
+        )
+        for row in rows["documents"]:
+            if row["document_id"] in missing:
+                continue
+            key = row["subscriber_id"] or row["account_number"]
+            got = query(document, company=company, name=row["file_name"], key=key)
+            assert got == row["document_date"], (row, explain)
+
+        # The rollback removes all of it; the attachments, messages and activities with their records.
+        rolled = cli(odoo, "rollback", summary["run_id"], "--json")
+        assert rolled.returncode == 0, odoo.explain(rolled)
+        numbers = "SELECT count(*) FROM telecom_number WHERE company_id = :company"
+        assert (query(numbers, company=company), query(ports, company=company)) == ("0", "0")
+        links = (
+            "SELECT count(*) FROM bss_import_link WHERE company_id = :company"
+            " AND object IN ('numbers', 'number_ports', 'interactions', 'documents')"
+        )
+        assert query(links, company=company) == "0"
+        assert query("SELECT count(*) FROM mail_message WHERE author_id = :legacy", legacy=legacy) == "0"
+        assert query(partner_files) == attachments_before
+        orphans = (
+            "SELECT count(*) FROM mail_activity a LEFT JOIN res_partner p ON p.id = a.res_id"
+            " WHERE a.res_model = 'res.partner' AND (p.id IS NULL OR p.company_id = :company)"
+        )
+        assert query(orphans, company=company) == "0"
 
 
 # --- cohorts: a run migrated in waves, one wave rolled back alone ---------------------------------------

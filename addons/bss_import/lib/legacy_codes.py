@@ -53,6 +53,34 @@ LEGACY_CODES = {
             "cancelled": "X CXL CANC VOID CANCELED",
         }
     ),
+    # The number inventory (telecom_subscriber's number statuses). "QUARANTINE" is left out on
+    # purpose: some systems mean the aging period by it, others a number gone for good.
+    "numbers.status": _inv(
+        {
+            "available": "FREE SPARE AVAIL AVL VACANT UNUSED IDLE IN_STOCK STOCK",
+            "reserved": "RES RSV RSVD HELD BOOKED RESERVED",
+            "assigned": "ASSIGNED ASG ASGN IN_USE INUSE USED ALLOCATED ALLOC ACTIVE ACT CONNECTED",
+            "porting_in": "PORTING_IN PORT_IN PORTIN PIN PORTING_INBOUND",
+            "porting_out": "PORTING_OUT PORT_OUT PORTOUT POUT PORTING_OUTBOUND",
+            "aging": "AGEING AGING AGED AGE COOLING COOL_OFF COOLDOWN",
+            "quarantined_released": "PORTED_OUT PORTEDOUT RELEASED RETURNED REL GONE",
+        }
+    ),
+    "number_ports.direction": _inv(
+        {
+            "in": "I PORT_IN PORTIN INBOUND INCOMING IMPORT",
+            "out": "O PORT_OUT PORTOUT OUTBOUND OUTGOING EXPORT",
+        }
+    ),
+    "number_ports.state": _inv(
+        {
+            "submitted": "SUB SUBM SUBMITTED REQ REQUESTED PENDING NEW OPEN",
+            "confirmed": "CONF CNF ACK ACCEPTED APPROVED SCHEDULED CONFIRMED",
+            "completed": "COMP CMPL DONE PORTED CLOSED SUCCESS COMPLETE ACTIVATED",
+            "rejected": "REJ RJ NACK DENIED REFUSED FAILED DECLINED",
+            "cancelled": "X CXL CANC CAN CANCELED WITHDRAWN ABORTED",
+        }
+    ),
     "service_type": _inv(
         {
             "mobile_prepaid": "PRE PREPAID PP PRP MOB_PRE PRE_PAID",

@@ -144,6 +144,9 @@ class Phase:
     model = None
     #: Other models whose tables a chunk fills (lines): their statistics are refreshed too.
     statistics_models = ()
+    #: Every model the phase's links point to when it writes several (an interaction is a message
+    #: or an activity); empty: its ``model`` only. Rollback and vanished records read them all.
+    models = ()
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -288,6 +291,11 @@ class Phase:
 
     def close(self):
         """Release what the phase holds across chunks (temporary tables) when a worker is done."""
+
+    #: A phase whose records cannot take their replaced values back one field at a time (a rollback
+    #: of a delta pass) overrides ``restore(record, {field: value})``: the values as the change log
+    #: keeps them, written at once. The base phase has none (:func:`.rollback.restore_batch`).
+    restore = None
 
     # ---------------------------------------------------------- resolution
     def collapse(self, key, group, counts):

@@ -27,15 +27,15 @@ def staged_keys_sql(phase):
 
 
 def vanished(phase, pass_ids):
-    """[(source key, record id)] of the records of the phase's object that a pass of ``pass_ids``
-    created or wrote, whose key the phase's staged rows no longer have and that this pass has not
-    reported yet (a pass run again reports each once)."""
+    """[(source key, record id, model)] of the records of the phase's object (of any of its models)
+    that a pass of ``pass_ids`` created or wrote, whose key the phase's staged rows no longer have and
+    that this pass has not reported yet (a pass run again reports each once)."""
     ctx = phase.ctx
     ctx.env.flush_all()
     ctx.env.cr.execute(
         SQL(
-            """SELECT l.source_key, l.res_id FROM bss_import_link l
-                WHERE l.company_id = %(company)s AND l.object = %(object)s AND l.res_model = %(model)s
+            """SELECT l.source_key, l.res_id, l.res_model FROM bss_import_link l
+                WHERE l.company_id = %(company)s AND l.object = %(object)s AND l.res_model = ANY(%(models)s)
                   AND (l.created_run_id = ANY(%(passes)s) OR l.last_run_id = ANY(%(passes)s))
                   AND NOT EXISTS (SELECT 1 FROM (%(keys)s) k WHERE k._key = l.source_key)
                   AND NOT EXISTS (SELECT 1 FROM bss_import_change c
@@ -44,7 +44,7 @@ def vanished(phase, pass_ids):
              ORDER BY l.source_key""",
             company=ctx.company.id,
             object=phase.object,
-            model=phase.model,
+            models=list(phase.models or (phase.model,)),
             passes=list(pass_ids),
             keys=staged_keys_sql(phase),
             run=ctx.run.id,
@@ -60,15 +60,16 @@ def report_vanished(phase, pass_ids, archive):
     found = vanished(phase, pass_ids)
     if not found:
         return 0, 0
-    Model = ctx.env[phase.model]
-    archivable = archive and "active" in Model._fields
     archived = set()
-    if archivable:
-        ids = [res_id for _key, res_id in found]
+    for model in {model for _key, _id, model in found}:
+        Model = ctx.env[model]
+        if not (archive and "active" in Model._fields):
+            continue
+        ids = [res_id for _key, res_id, of in found if of == model]
         for start in range(0, len(ids), ARCHIVE_BATCH):
             records = Model.browse(ids[start : start + ARCHIVE_BATCH]).exists().filtered("active")
             records.write({"active": False})
-            archived.update(records.ids)
+            archived.update((model, record_id) for record_id in records.ids)
     ctx.env["bss.import.change"].create(
         [
             {
@@ -77,14 +78,14 @@ def report_vanished(phase, pass_ids, archive):
                 "sequence": schema.OBJECTS.index(phase.object),
                 "kind": "vanished",
                 "source_key": key,
-                "res_model": phase.model,
+                "res_model": model,
                 "res_id": res_id,
-                "field_name": "active" if res_id in archived else False,
-                "old_value": "true" if res_id in archived else False,
-                "new_value": "false" if res_id in archived else False,
-                "archived": res_id in archived,
+                "field_name": "active" if (model, res_id) in archived else False,
+                "old_value": "true" if (model, res_id) in archived else False,
+                "new_value": "false" if (model, res_id) in archived else False,
+                "archived": (model, res_id) in archived,
             }
-            for key, res_id in found
+            for key, res_id, model in found
         ]
     )
     return len(found), len(archived)

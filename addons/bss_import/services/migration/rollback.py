@@ -34,8 +34,15 @@ INVOICE_BATCH = 50
 _REFUSALS = (UserError, ValidationError, psycopg2.IntegrityError)
 
 
-def restore_batch(ctx, pass_ids):
-    """Restore the newest changes not rolled back yet of the passes ``pass_ids``; return how many."""
+def restore_batch(ctx, pass_ids, restorers=None):
+    """Restore the newest changes not rolled back yet of the passes ``pass_ids``; return how many.
+
+    ``restorers`` {object: phase}: the phases that put a record's replaced values back all at once
+    (their ``restore(record, {field: value})``: a number's status and subscriber are one invariant,
+    and its legacy status is no transition a field-by-field write may take); the other objects'
+    fields are written back one by one.
+    """
+    restorers = restorers or {}
     Change = ctx.env["bss.import.change"]
     changes = Change.search(
         [
@@ -50,12 +57,17 @@ def restore_batch(ctx, pass_ids):
         order="id desc",
         limit=BATCH,
     )
+    grouped = {}
     for change in changes:
         record = ctx.env[change.res_model].browse(change.res_id).exists()
         field = record._fields.get(change.field_name) if record else None
         note = False
         if not record:
             note = "the record no longer exists"
+        elif change.kind == "changed" and change.object in restorers:
+            # Newest first: the oldest change of a field gives the value it had before the passes.
+            values = grouped.setdefault((change.object, record), {})
+            values[change.field_name] = json.loads(change.old_value or "false")
         elif field is None:
             note = f"the field {change.field_name} no longer exists"
         elif field.type == "one2many":
@@ -64,6 +76,9 @@ def restore_batch(ctx, pass_ids):
         else:
             record.write({change.field_name: _value(field, json.loads(change.old_value or "false"))})
         change.write({"rolled_back": True, "rollback_note": note})
+    # In dependency order: a port goes back to an open state once its number is porting again.
+    for (obj, record), values in sorted(grouped.items(), key=lambda item: schema.OBJECTS.index(item[0][0])):
+        restorers[obj].restore(record, values)
     # The links' checksums are those of the values just taken back: forgotten, so that the next pass
     # compares the restored records field by field (the same later export applied again writes
     # its changes again instead of finding its own checksum).
@@ -89,25 +104,28 @@ def _value(field, value):
 
 
 def remove_batch(ctx, phase, pass_ids):
-    """Remove a batch of the records the passes created for the phase's object (newest first);
-    return how many links it settled."""
+    """Remove a batch of the records the passes created for the phase's object (newest first), one
+    model at a time (a phase may write several, its ``models``); return how many links it settled."""
     ctx.env.flush_all()
-    ctx.env.cr.execute(
-        SQL(
-            """SELECT id, source_key, res_id FROM bss_import_link
-                WHERE company_id = %s AND object = %s AND res_model = %s AND created_run_id = ANY(%s)
-             ORDER BY id DESC LIMIT %s""",
-            ctx.company.id,
-            phase.object,
-            phase.model,
-            list(pass_ids),
-            INVOICE_BATCH if phase.object == "invoices" else BATCH,
+    for model in phase.models or (phase.model,):
+        ctx.env.cr.execute(
+            SQL(
+                """SELECT id, source_key, res_id FROM bss_import_link
+                    WHERE company_id = %s AND object = %s AND res_model = %s AND created_run_id = ANY(%s)
+                 ORDER BY id DESC LIMIT %s""",
+                ctx.company.id,
+                phase.object,
+                model,
+                list(pass_ids),
+                INVOICE_BATCH if phase.object == "invoices" else BATCH,
+            )
         )
-    )
-    rows = ctx.env.cr.fetchall()
-    if not rows:
+        rows = ctx.env.cr.fetchall()
+        if rows:
+            break
+    else:
         return 0
-    Model = ctx.env[phase.model]
+    Model = ctx.env[model]
     records = Model.browse([res_id for _id, _key, res_id in rows]).exists()
     remover = _REMOVERS.get(phase.object, _remove_records)
     outcome = remover(ctx, records, pass_ids)
@@ -115,12 +133,12 @@ def remove_batch(ctx, phase, pass_ids):
     for _id, key, res_id in rows:
         kind, note = outcome.get(res_id, ("deleted", "the record was already gone"))
         entries.append((key, res_id, kind, note))
-    _log(ctx, phase, entries)
+    _log(ctx, phase, entries, model)
     ctx.env.cr.execute(SQL("DELETE FROM bss_import_link WHERE id = ANY(%s)", [r[0] for r in rows]))
     return len(rows)
 
 
-def _log(ctx, phase, entries):
+def _log(ctx, phase, entries, model=None):
     ctx.env["bss.import.change"].create(
         [
             {
@@ -129,7 +147,7 @@ def _log(ctx, phase, entries):
                 "sequence": schema.OBJECTS.index(phase.object),
                 "kind": kind,
                 "source_key": key,
-                "res_model": phase.model,
+                "res_model": model or phase.model,
                 "res_id": res_id,
                 "rollback_note": note or False,
             }

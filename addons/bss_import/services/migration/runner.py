@@ -27,11 +27,14 @@ from odoo.tools import SQL
 from ...lib import checksums, schema
 from . import cohorts, delta
 from . import rollback as undo
-from .base import Counts, Rejected, Resolved, Row
+from .attachments import DocumentsPhase
+from .base import Counts, Phase, Rejected, Resolved, Row
 from .billing_accounts import BillingAccountsPhase
 from .context import MigrationContext
 from .custom_fields import CustomFieldsPhase
+from .interactions import InteractionsPhase
 from .invoices import InvoicesPhase
+from .numbers import NumberPortsPhase, NumbersPhase
 from .orders import OrdersPhase
 from .product_catalog import ProductCatalogPhase
 from .service_plans import ServicePlansPhase
@@ -49,6 +52,10 @@ PHASES = sorted(
         SubscribersPhase,
         OrdersPhase,
         InvoicesPhase,
+        NumbersPhase,
+        NumberPortsPhase,
+        InteractionsPhase,
+        DocumentsPhase,
     ),
     key=lambda cls: schema.OBJECTS.index(cls.object),
 )
@@ -130,7 +137,8 @@ def rollback(run, pass_ids, objects=None):
     run.env.flush_all()
     while True:
         with _migration_cursor(run) as ctx:
-            done = undo.restore_batch(ctx, pass_ids)
+            restorers = {cls.object: cls(ctx) for cls in PHASES if cls.restore is not Phase.restore}
+            done = undo.restore_batch(ctx, pass_ids, restorers)
             _heartbeat(ctx)
         if not done:
             break
