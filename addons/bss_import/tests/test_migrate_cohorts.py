@@ -365,3 +365,47 @@ class TestMigrateCohorts(MigrationCase):
             set(accounts[2:]) - {k for _o, k in self.open_quarantine(rest)},
         )
         self.assertEqual(self.phase(rest, "billing_accounts").source_rows, len(accounts) - 2)
+
+    def test_the_customer_history_moves_with_its_lines_and_accounts(self):
+        """A cohort takes the held numbers, ports, interactions and documents of its lines (else of its
+        accounts); the spare numbers go with the first cohort; the rest takes everything left, and
+        nothing waits in quarantine for a line another cohort moves."""
+        folder, _manifest = self.generate("--customer-history", subscribers=40, seed=17)
+        rows = {obj: read_csv(folder / name) for obj, (name, _key) in SPLIT.items()}
+        history = {obj: read_csv(folder / f"{obj}.csv") for obj in cohorts.HISTORY_FILTER}
+        run = self.confirmed_run(folder=folder)
+        accounts = sorted({r["account_number"] for r in rows["billing_accounts"]})
+        chosen = set(accounts[:3])
+        lines = self.keys_of(rows, chosen)["subscribers"]
+        key_of = {
+            "numbers": "msisdn",
+            "number_ports": "port_id",
+            "interactions": "interaction_id",
+            "documents": "document_id",
+        }
+
+        def expected(pick):
+            return {obj: {r[key_of[obj]] for r in source if pick(r)} for obj, source in history.items()}
+
+        def of_pilot(row):
+            if row.get("subscriber_id"):
+                return row["subscriber_id"] in lines
+            if "account_number" in row:
+                return row["account_number"] in chosen
+            return True  # a spare number, a port of no line: with the first cohort
+
+        pilot = self.Run.browse(run.action_new_cohort("accounts", ",".join(sorted(chosen)), name="pilot"))
+        pilot.action_migrate()
+        rest = self.Run.browse(run.action_new_cohort("rest"))
+        rest.action_migrate()
+        for cohort, pick in ((pilot, of_pilot), (rest, lambda row: not of_pilot(row))):
+            linked = self.linked(cohort)
+            for obj, keys in expected(pick).items():
+                self.assertEqual(linked[obj], keys, (cohort.cohort_name, obj))
+            self.assertFalse(
+                {q for q in self.open_quarantine(cohort) if q[0] in cohorts.HISTORY_FILTER},
+                cohort.cohort_name,
+            )
+        # The spare numbers were read by the rest too: found migrated, unchanged.
+        spare = sum(1 for r in history["numbers"] if not r["subscriber_id"])
+        self.assertEqual(self.phase(rest, "numbers").unchanged, spare)

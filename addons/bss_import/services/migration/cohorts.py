@@ -35,6 +35,16 @@ TABLE_FILTER = {
     "invoices": ("invoices", "invoice_number"),
     "invoice_lines": ("invoices", "invoice_number"),
 }
+#: Tables of the customer history: a row goes with the first of its references that is set
+#: ((object, column) in order); ``shared``: rows with none (the inventory's spare numbers, ports of
+#: numbers no line holds) are read by every cohort (the first migrates them, the others find them
+#: unchanged), else only by the ``rest`` cohort.
+HISTORY_FILTER = {
+    "numbers": ((("subscribers", "subscriber_id"),), True),
+    "number_ports": ((("subscribers", "subscriber_id"),), True),
+    "interactions": ((("subscribers", "subscriber_id"), ("billing_accounts", "account_number")), False),
+    "documents": ((("subscribers", "subscriber_id"), ("billing_accounts", "account_number")), False),
+}
 
 
 class CohortError(ValueError):
@@ -49,16 +59,40 @@ def restrict(sql, table, cohort):
     ``rest`` cohort also reads the rows without a key (the phase quarantines
     them for their missing key): no cohort would read them otherwise.
     """
-    if table not in TABLE_FILTER or not cohort:
+    if not cohort:
+        return sql
+    if table in HISTORY_FILTER:
+        return _restrict_history(sql, table, cohort)
+    if table not in TABLE_FILTER:
         return sql
     obj, column = TABLE_FILTER[table]
-    members = SQL(
-        "SELECT source_key FROM bss_import_cohort_member WHERE cohort_id = %s AND object = %s", cohort.id, obj
-    )
+    members = _members(cohort, obj)
     col = SQL("c.%s", SQL.identifier(column))
     if cohort.cohort_kind == "rest":
         return SQL("SELECT * FROM (%s) c WHERE %s IS NULL OR %s IN (%s)", sql, col, col, members)
     return SQL("SELECT * FROM (%s) c WHERE %s IN (%s)", sql, col, members)
+
+
+def _members(cohort, obj):
+    return SQL(
+        "SELECT source_key FROM bss_import_cohort_member WHERE cohort_id = %s AND object = %s", cohort.id, obj
+    )
+
+
+def _restrict_history(sql, table, cohort):
+    """:func:`restrict` for a table of the customer history (:data:`HISTORY_FILTER`)."""
+    references, shared = HISTORY_FILTER[table]
+    whens = [
+        SQL(
+            "WHEN c.%s IS NOT NULL THEN c.%s IN (%s)",
+            SQL.identifier(column),
+            SQL.identifier(column),
+            _members(cohort, obj),
+        )
+        for obj, column in references
+    ]
+    orphan = SQL("TRUE") if shared or cohort.cohort_kind == "rest" else SQL("FALSE")
+    return SQL("SELECT * FROM (%s) c WHERE CASE %s ELSE %s END", sql, SQL(" ").join(whens), orphan)
 
 
 def list_members(ctx, phases, claim_linked=True):
