@@ -66,6 +66,12 @@ def main(argv=None):
         help="percent of the generated lines that are prepaid, each with a money bucket (the generator's "
         "default otherwise): 100 gives the cutover as many opening balances as subscribers",
     )
+    parser.add_argument(
+        "--customer-history",
+        action="store_true",
+        help="generate the customer history too (owners, numbers, ports, interactions, documents) and "
+        "migrate it after the subscribers",
+    )
     parser.add_argument("--zip", action="store_true", help="stage from a ZIP instead of a folder")
     parser.add_argument(
         "--native",
@@ -147,6 +153,7 @@ def main(argv=None):
                 "--seed",
                 "1",
                 *(["--prepaid-share", str(args.prepaid_share)] if args.prepaid_share is not None else []),
+                *(["--customer-history"] if args.customer_history else []),
             ],
             check=True,
             stdout=subprocess.DEVNULL,
@@ -159,6 +166,8 @@ def main(argv=None):
         figures = {"subscribers": args.subscribers, "dialect": args.dialect}
         if args.prepaid_share is not None:
             figures["prepaid_share"] = args.prepaid_share
+        if args.customer_history:
+            figures["customer_history"] = True
         run_steps(args, out, figures)
         if args.native:
             native_import(args, out, figures)
@@ -181,6 +190,8 @@ def main(argv=None):
 
 #: The phases the benchmark migrates, in dependency order: what 1M subscribers need.
 MIGRATED = ("custom_fields", "service_plans", "product_catalog", "billing_accounts", "subscribers")
+#: The customer history's phases, migrated after them with --customer-history.
+HISTORY = ("numbers", "number_ports", "interactions", "documents")
 
 
 def run_steps(args, export, figures):
@@ -377,7 +388,8 @@ def delta_steps(args, run, export, figures, pool):
 
 
 def migrate_steps(args, run, figures, front_seconds, pool, prefix=""):
-    """Confirm the suggested mapping, then migrate the phases of :data:`MIGRATED` one by one;
+    """Confirm the suggested mapping, then migrate the phases of :data:`MIGRATED` (and :data:`HISTORY`
+    with --customer-history) one by one;
     the figures are named with ``prefix``."""
     from odoo.addons.bss_import.services.migration import runner
 
@@ -388,7 +400,7 @@ def migrate_steps(args, run, figures, front_seconds, pool, prefix=""):
     confirm = time.perf_counter() - started
     print(f" confirm: {confirm:7.1f} s  (the mapping suggestions as they are)")
     migrate_seconds = confirm
-    for obj in MIGRATED:
+    for obj in MIGRATED + (HISTORY if args.customer_history else ()):
         started = time.perf_counter()
         if args.cprofile and obj == "subscribers":
             import cProfile

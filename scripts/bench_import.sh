@@ -7,6 +7,7 @@
 #   scripts/bench_import.sh [--subscribers N] [--dialect D] [--zip] [--native [--native-rows N]]
 #                           [--no-migrate] [--cprofile FILE] [--workers N] [--delta-percent P]
 #                           [--cohort-percent P] [--cutover] [--inventory] [--prepaid-share P]
+#                           [--customer-history]
 #
 # Uses the database bss_bench (BENCH_DB), a fresh copy of bss_bench_template (created on first
 # use and updated to the current code). With --workers N, N processes write the chunks of the
@@ -16,7 +17,8 @@
 # --cohort-percent P, the run migrates in two cohorts (P % of the billing accounts, then the rest).
 # With --cutover, the OCS cutover of the migrated run is timed step by step; with --inventory, the
 # building of its inventories. --prepaid-share 100 makes every generated line prepaid, with a
-# money bucket: as many opening balances for the cutover as subscribers.
+# money bucket: as many opening balances for the cutover as subscribers. --customer-history adds
+# the numbers, ports, interactions and documents to the export and migrates them after the lines.
 set -euo pipefail
 # shellcheck source=scripts/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"

@@ -409,28 +409,31 @@ class Phase:
         """Create the new records of a chunk in one ``create()``, update changed ones, skip unchanged.
 
         Contacts are created by :func:`.partner_insert.create_contacts` (what
-        ``create()`` stores, one INSERT per chunk); links by one INSERT.
+        ``create()`` stores, one INSERT per chunk); links by one INSERT. A phase
+        whose records are written otherwise (a model's own entry point) overrides
+        the hooks :meth:`signature`, :meth:`odoo_signature`, :meth:`create_records`
+        and :meth:`update_record`.
         """
         Model = self.env[self.model]
         links = self.ctx.links(self.object, [it.row.key for it in items])
-        new, new_items, changes = [], [], []
+        new, changes = [], []
         for item in items:
-            checksum = item.checksum = self.checksum(item.vals)
+            signature = self.signature(item)
+            checksum = item.checksum = self.checksum(signature)
             link = links.get(item.row.key)
             if item.flag:
                 counts.flagged += 1
             if not link:
-                new.append(self.create_vals(item.vals))
-                new_items.append((item, checksum))
+                new.append((item, checksum))
                 continue
             if link.checksum == checksum:
                 counts.unchanged += 1
                 continue
             record = Model.browse(link.res_id)
-            old = {f: comparable(record[f]) for f in item.vals}
-            changed = {f: v for f, v in item.vals.items() if comparable(v) != old[f]}
+            old = {f: comparable(v) for f, v in self.odoo_signature(record, signature).items()}
+            changed = {f: v for f, v in signature.items() if comparable(v) != old[f]}
             if changed:
-                record.write(changed)
+                self.update_record(record, item, changed)
                 counts.updated += 1
                 changes.append((item.row.key, record.id, old, changed))
             else:
@@ -447,17 +450,36 @@ class Phase:
             )
         self.ctx.log_changes(self.object, self.model, changes)
         if new:
-            records = partner_insert.create_contacts(Model, new)
-            self.after_create(records, [it for it, _c in new_items])
+            records = self.create_records([item for item, _checksum in new])
             self.ctx.create_links(
                 self.object,
                 self.model,
                 [
-                    (it.row.key, rec.id, checksum, it.flag)
-                    for (it, checksum), rec in zip(new_items, records, strict=True)
+                    (item.row.key, rec.id, checksum, item.flag)
+                    for (item, checksum), rec in zip(new, records, strict=True)
                 ],
             )
             counts.created += len(records)
+
+    def signature(self, item):
+        """The values checksummed, compared and written for one resolved row (its mapped values)."""
+        return item.vals
+
+    def odoo_signature(self, record, names):
+        """The Odoo record's values of the signature's ``names``."""
+        return {name: record[name] for name in names}
+
+    def create_records(self, items):
+        """Create the records of new resolved rows, in order: contacts with one INSERT per chunk."""
+        records = partner_insert.create_contacts(
+            self.env[self.model], [self.create_vals(it.vals) for it in items]
+        )
+        self.after_create(records, items)
+        return records
+
+    def update_record(self, record, item, changed):
+        """Write the ``changed`` values of an existing record."""
+        record.write(changed)
 
     def after_create(self, records, items):
         """Hook run on the records a chunk created (e.g. their pricelist entries)."""

@@ -47,7 +47,6 @@ puts back one record's replaced values at once through the legacy entry point,
 for ``rollback.restore_batch`` to call.
 """
 
-import json
 from collections import Counter, namedtuple
 
 from odoo import fields
@@ -60,7 +59,7 @@ from odoo.addons.telecom_subscriber.tools.codes import (
 from odoo.tools import SQL
 
 from ...lib import values
-from .base import Phase, Rejected, Resolved, code_totals, comparable
+from .base import Phase, Rejected, Resolved, code_totals
 
 #: A migrated subscriber as a number sees it.
 _Subscriber = namedtuple("_Subscriber", "id msisdn active status activation")
@@ -174,10 +173,6 @@ class _InventoryPhase(Phase):
         """The values checksummed, written and reconciled for one resolved row."""
         return dict(item.vals)
 
-    def odoo_signature(self, record, names):
-        """The Odoo record's values of the signature's ``names``."""
-        return {name: record[name] for name in names}
-
     def create_records(self, items):
         """Create the records of new resolved rows through the model's legacy entry point."""
         raise NotImplementedError
@@ -192,56 +187,6 @@ class _InventoryPhase(Phase):
         would go through the interactive transitions and through states the invariants refuse.
         A rollback of a delta pass calls it (:func:`.rollback.restore_batch`)."""
         raise NotImplementedError
-
-    def write_chunk(self, items, counts):
-        """Create new records, update changed ones (only the fields that differ, the values they
-        replaced kept on the link and in the change log), skip unchanged ones."""
-        Model = self.env[self.model]
-        links = self.ctx.links(self.object, [it.row.key for it in items])
-        new, changes = [], []
-        for item in items:
-            signature = self.signature(item)
-            checksum = item.checksum = self.checksum(signature)
-            if item.flag:
-                counts.flagged += 1
-            link = links.get(item.row.key)
-            if not link:
-                new.append((item, checksum))
-                continue
-            if link.checksum == checksum:
-                counts.unchanged += 1
-                continue
-            record = Model.browse(link.res_id)
-            old = {f: comparable(v) for f, v in self.odoo_signature(record, signature).items()}
-            changed = {f: v for f, v in signature.items() if comparable(v) != old[f]}
-            if changed:
-                self.update_record(record, item, changed)
-                counts.updated += 1
-                changes.append((item.row.key, record.id, old, changed))
-            else:
-                counts.unchanged += 1
-            link.write(
-                {
-                    "checksum": checksum,
-                    "last_run_id": self.ctx.run.id,
-                    "flag": item.flag or False,
-                    "previous_values_json": json.dumps({f: old[f] for f in changed}, default=str)
-                    if changed
-                    else link.previous_values_json,
-                }
-            )
-        self.ctx.log_changes(self.object, self.model, changes)
-        if new:
-            records = self.create_records([item for item, _checksum in new])
-            self.ctx.create_links(
-                self.object,
-                self.model,
-                [
-                    (item.row.key, rec.id, checksum, item.flag)
-                    for (item, checksum), rec in zip(new, records, strict=True)
-                ],
-            )
-            counts.created += len(records)
 
     # ------------------------------------------------------------- reconcile
     def reconcile(self, items):
