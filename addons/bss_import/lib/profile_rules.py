@@ -34,9 +34,10 @@ object of its table, e.g. an ``order_lines`` row under ``orders``):
     not per row).
 ``missing_document``
     ``documents`` rows whose non-empty ``file_path`` (see :func:`document_path`)
-    names no document of the export: neither a document's path inside the
-    export nor the bare file name of exactly one document. An empty
-    ``file_path`` is only ``missing_mandatory``.
+    names no document of the export (neither a document's path inside the
+    export nor the bare file name of exactly one document), or a document
+    that cannot be read: empty, or not the kind its extension says (its
+    first bytes). An empty ``file_path`` is only ``missing_mandatory``.
 """
 
 from . import schema
@@ -67,7 +68,7 @@ FINDINGS = {
         "column",
         "a column holding SIM keys, PIN/PUK, passwords or card numbers was dropped",
     ),
-    "missing_document": ("row", "a document row names a file that is not in the export"),
+    "missing_document": ("row", "a document row names a file that is not in the export or cannot be read"),
 }
 
 #: (table, column) -> the column names a document of the export by its path (``missing_document``).

@@ -15,6 +15,18 @@ from odoo.tools import SQL
 DESCRIPTION = "bss_import: document of the export"
 #: A document larger than this is not kept (listed as refused, so the row naming it is quarantined).
 MAX_SIZE = 64 << 20
+#: The first bytes a file of each extension starts with (several forms: any of them); only these
+#: magic bytes are checked, the file is not parsed.
+MAGIC = {
+    ".pdf": ("PDF", (b"%PDF-",)),
+    ".png": ("PNG image", (b"\x89PNG\r\n\x1a\n",)),
+    ".jpg": ("JPEG image", (b"\xff\xd8\xff",)),
+    ".jpeg": ("JPEG image", (b"\xff\xd8\xff",)),
+    ".tif": ("TIFF image", (b"II*\x00", b"MM\x00*")),
+    ".tiff": ("TIFF image", (b"II*\x00", b"MM\x00*")),
+}
+#: Bytes read of a document to check its kind.
+HEAD = 16
 
 
 def stage_documents(run, export):
@@ -76,3 +88,45 @@ def index(run):
     found = {base: ids[0] for base, ids in by_base.items() if len(ids) == 1}
     found.update(by_path)
     return found
+
+
+def staged_info(run, ids):
+    """{staged attachment id: (file size, content checksum, store_fname, mimetype)} of ``ids``, one SQL."""
+    run.env["ir.attachment"].flush_model()
+    run.env.cr.execute(
+        SQL(
+            "SELECT id, file_size, checksum, store_fname, mimetype FROM ir_attachment WHERE id = ANY(%s)",
+            list(ids),
+        )
+    )
+    return {
+        att: (size or 0, checksum, fname, mimetype)
+        for att, size, checksum, fname, mimetype in run.env.cr.fetchall()
+    }
+
+
+def head(env, attachment, store_fname):
+    """The first :data:`HEAD` bytes of a staged document, read from its file (not the whole file)."""
+    # sudo: the run's staged documents are server-managed attachments.
+    Attachment = env["ir.attachment"].sudo()
+    if store_fname:
+        try:
+            with open(Attachment._full_path(store_fname), "rb") as fh:
+                return fh.read(HEAD)
+        except OSError:
+            return b""
+    data = Attachment.browse(attachment).raw[:HEAD]
+    Attachment.invalidate_model(["raw", "datas"])
+    return data
+
+
+def unreadable(path, size, first_bytes):
+    """Why the staged document of ``path`` cannot be read (``"empty"``, ``"not a readable PDF"``...),
+    from its size and its first bytes (a callable, called only when its kind is checked); None if
+    it can."""
+    if not size:
+        return "empty"
+    kind = MAGIC.get(posixpath.splitext(path)[1].lower())
+    if kind and not first_bytes().startswith(kind[1]):
+        return f"not a readable {kind[0]}"
+    return None

@@ -45,7 +45,7 @@ LABELS = {
     "invalid_iccid": "Invalid ICCID",
     "encoding_damage": "Encoding damage",
     "secret_columns_dropped": "Secret columns dropped",
-    "missing_document": "Missing document",
+    "missing_document": "Missing or unreadable document",
     PERSON_DUPLICATES: "Probable duplicate persons",
 }
 _VALIDATORS = {
@@ -381,16 +381,32 @@ def _secrets(ctx, table):
 
 
 def _missing_documents(ctx, table):
-    """Rows naming a document (``documents.file_path``) that is not among the run's staged documents.
+    """Rows naming a document (``documents.file_path``) that is not among the run's staged documents,
+    or that cannot be read (empty, or not the kind its extension says: :func:`.documents.unreadable`).
 
     The match is the migration's: the path inside the export, or the bare name of exactly one
-    document (:func:`.documents.index`), after :func:`..lib.profile_rules.document_path`.
+    document (:func:`.documents.index`), after :func:`..lib.profile_rules.document_path`. Each
+    staged document is checked once, its first bytes read from its file.
     """
     columns = [col for tname, col in sorted(profile_rules.DOCUMENT_COLUMNS) if tname == table]
     columns = [col for col in columns if ctx.has(table, col)]
     if not columns:
         return
-    known = set(documents.index(ctx.run))
+    known = documents.index(ctx.run)
+    staged = documents.staged_info(ctx.run, set(known.values()))
+    problems = {}
+
+    def problem(path):
+        """Why the row's file is missing or unreadable (None: it can be read)."""
+        attachment = known.get(path) or known.get(path.lstrip("./"))
+        if not attachment:
+            return "no such file in the export"
+        if attachment not in problems:
+            size, _checksum, fname, _mimetype = staged[attachment]
+            reason = documents.unreadable(path, size, lambda: documents.head(ctx.run.env, attachment, fname))
+            problems[attachment] = reason and f"the file is {reason}"
+        return problems[attachment]
+
     finding = _new_finding(ctx, table, "missing_document")
     count = 0
     for col in columns:
@@ -410,12 +426,11 @@ def _missing_documents(ctx, table):
                 if not batch:
                     break
                 bad = [
-                    (file_id, line, key, col, "no such file in the export")
+                    (file_id, line, key, col, reason)
                     for file_id, line, key, value in batch
                     if (path := profile_rules.document_path(value))
                     # As the documents phase looks a path up (services/migration/attachments.py).
-                    and path not in known
-                    and path.lstrip("./") not in known
+                    and (reason := problem(path))
                 ]
                 _insert_rows(ctx, finding, bad)
                 count += len(bad)

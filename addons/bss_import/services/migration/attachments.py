@@ -35,16 +35,6 @@ from .interactions import PARTNER, PartnerRows
 
 #: What a document type reads as on the attachment (its description).
 DOCUMENT_TYPE_LABELS = {"contract": "Contract", "id_scan": "ID scan", "invoice": "Invoice", "other": "Other"}
-#: The first bytes a file of each extension starts with (several forms: any of them).
-MAGIC = {
-    ".pdf": ("PDF", (b"%PDF-",)),
-    ".png": ("PNG image", (b"\x89PNG\r\n\x1a\n",)),
-    ".jpg": ("JPEG image", (b"\xff\xd8\xff",)),
-    ".jpeg": ("JPEG image", (b"\xff\xd8\xff",)),
-    ".tif": ("TIFF image", (b"II*\x00", b"MM\x00*")),
-    ".tiff": ("TIFF image", (b"II*\x00", b"MM\x00*")),
-}
-_HEAD = 16
 #: Values a resolved document carries for the write only (not fields of the attachment).
 _WRITE_ONLY = ("_staged",)
 #: Log-access columns the ORM will not write: set by SQL after the create or write.
@@ -82,34 +72,11 @@ class DocumentsPhase(PartnerRows, Phase):
         return self._documents
 
     def staged_info(self, ids):
-        """{staged attachment id: (file size, content checksum, store_fname, mimetype)}, read by SQL once."""
+        """{staged attachment id: (file size, content checksum, store_fname, mimetype)}, read once."""
         missing = [i for i in set(ids) if i not in self._staged]
         if missing:
-            self.env.cr.execute(
-                SQL(
-                    """SELECT id, file_size, checksum, store_fname, mimetype
-                         FROM ir_attachment WHERE id = ANY(%s)""",
-                    missing,
-                )
-            )
-            for att, size, checksum, fname, mimetype in self.env.cr.fetchall():
-                self._staged[att] = (size or 0, checksum, fname, mimetype)
+            self._staged.update(documents.staged_info(self.ctx.source, missing))
         return self._staged
-
-    def head(self, attachment):
-        """The first bytes of a staged document, read from its file (not the whole file)."""
-        # sudo: the run's staged documents are server-managed attachments.
-        Attachment = self.env["ir.attachment"].sudo()
-        fname = self._staged[attachment][2]
-        if fname:
-            try:
-                with open(Attachment._full_path(fname), "rb") as fh:
-                    return fh.read(_HEAD)
-            except OSError:
-                return b""
-        head = Attachment.browse(attachment).raw[:_HEAD]
-        Attachment.invalidate_model(["raw", "datas"])
-        return head
 
     def document(self, row, path):
         """(staged attachment id or None, reasons) of the row's ``file_path``."""
@@ -118,12 +85,10 @@ class DocumentsPhase(PartnerRows, Phase):
         attachment = found.get(path) or found.get(path.lstrip("./"))
         if not attachment:
             return None, [f"file_path: the file {path!r} ({where}) is not in the export"]
-        size = self._staged[attachment][0]
-        if not size:
-            return None, [f"file_path: the file {path!r} ({where}) is empty"]
-        kind = MAGIC.get(posixpath.splitext(path)[1].lower())
-        if kind and not self.head(attachment).startswith(kind[1]):
-            return None, [f"file_path: the file {path!r} ({where}) is not a readable {kind[0]}"]
+        size, _checksum, fname, _mimetype = self._staged[attachment]
+        problem = documents.unreadable(path, size, lambda: documents.head(self.env, attachment, fname))
+        if problem:
+            return None, [f"file_path: the file {path!r} ({where}) is {problem}"]
         return attachment, []
 
     # ---------------------------------------------------------- resolution
