@@ -85,7 +85,13 @@ def main(argv=None):
         help="subscribers loaded by the native import (its rows/s is a rate: a slice is enough)",
     )
     parser.add_argument("--no-migrate", action="store_true", help="stop after profiling")
-    parser.add_argument("--cprofile", metavar="FILE", help="profile the subscribers phase into FILE")
+    parser.add_argument("--cprofile", metavar="FILE", help="profile one phase (--cprofile-phase) into FILE")
+    parser.add_argument(
+        "--cprofile-phase",
+        metavar="OBJECT",
+        default="subscribers",
+        help="the phase --cprofile profiles (default subscribers; e.g. interactions with --customer-history)",
+    )
     parser.add_argument(
         "--cprofile-cutover",
         metavar="FILE",
@@ -402,7 +408,7 @@ def migrate_steps(args, run, figures, front_seconds, pool, prefix=""):
     migrate_seconds = confirm
     for obj in MIGRATED + (HISTORY if args.customer_history else ()):
         started = time.perf_counter()
-        if args.cprofile and obj == "subscribers":
+        if args.cprofile and obj == args.cprofile_phase:
             import cProfile
             import pstats
 

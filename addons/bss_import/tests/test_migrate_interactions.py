@@ -157,6 +157,21 @@ class TestMigrateInteractions(MigrationCase):
         self.assertIn("Told &lt;b&gt;EU&lt;/b&gt; rates &amp; fees.", m1.body)
         self.assertFalse(m1.notification_ids)
         self.assertFalse(m1.partner_ids)
+        # The addresses and the record name given at creation are those mail.message computes itself.
+        Message = self.env["mail.message"].sudo()
+        for message in (m1, self.record("interactions", "I2")):
+            values = {"model": message.model, "res_id": message.res_id, "message_type": "comment"}
+            _author, email_from = self.env["mail.thread"]._message_compute_author(
+                message.author_id.id, email_from=None, raise_on_email=False
+            )
+            self.assertEqual(
+                (message.email_from, message.reply_to, message.record_name),
+                (
+                    email_from,
+                    Message._get_reply_to({**values, "email_from": email_from}),
+                    Message._get_record_name(values),
+                ),
+            )
         m2 = self.record("interactions", "I2")
         self.assertEqual(
             (m2.res_id, m2.author_id, m2.date), (s2.id, self.legacy, datetime.datetime(2023, 6, 1, 8))
