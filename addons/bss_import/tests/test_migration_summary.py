@@ -15,7 +15,12 @@ class TestMigrationSummary(MigrationCase):
         summary = run.get_migration_summary()
 
         self.assertEqual(
-            set(summary), {"run_id", "state", "objects", "findings", "control_totals", "mismatches"}
+            set(summary),
+            {"run_id", "state", "objects", "findings", "owner_mapping", "control_totals", "mismatches"},
+        )
+        # An export without owners: an empty owner mapping.
+        self.assertEqual(
+            summary["owner_mapping"], {"owners": 0, "mapped": 0, "unmapped": 0, "unmapped_rows": 0}
         )
         self.assertEqual(summary["run_id"], run.id)
         self.assertEqual(summary["state"], run.state)
