@@ -161,9 +161,13 @@ class TestOwnerMap(MigrationCase):
         line = self.lines(second)["AG9"]
         self.assertEqual(line.user_id, self.bob)
         self.assertIn("earlier run", line.proposal)
-        # Another company's run does not see them.
+        # Another company's run does not see them, and its operator does not see this company's lines.
         other = self.profiled_run(self.files(), user=self.operator_b)
         self.assertFalse(self.lines(other)["AG9"].user_id)
+        Map = self.env["bss.import.owner.map"]
+        self.assertEqual(Map.with_user(self.operator_b).search([]), other.owner_map_ids)
+        with self.assertRaises(AccessError):
+            self.lines(second)["AG9"].with_user(self.operator_b).write({"user_id": False})
 
     def test_an_owner_mapping_file_is_applied_all_or_nothing(self):
         run = self.profiled_run(self.files())
