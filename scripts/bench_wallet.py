@@ -9,9 +9,9 @@ a database where telecom_wallet is installed). Prints:
 * where one operation's time goes: a profile of those operations, cumulative seconds per part
   (creating the entry, posting it, its sequence number, the hash chain, locks, computed fields,
   mail and tracking, the rest);
-* ``--clients`` concurrent clients (threads, each its own cursor and transaction), each on wallets
-  of its own (distinct wallets of one company): operations/s and how many failed after Odoo's
-  retries (a failure is an error the client would see);
+* ``--clients`` concurrent clients (processes, as Odoo's workers are, each its own cursor and
+  transaction), each on wallets of its own (distinct wallets of one company): operations/s and how
+  many failed after Odoo's retries (a failure is an error the client would see);
 
 * one batch of ``--batch-size`` operations (top-ups and debits, each with its own reference) on
   ``--batch-wallets`` wallets through ``telecom.wallet.batch.apply``, in its own transaction:
@@ -24,6 +24,7 @@ then the figures as one JSON line: ``{"single_ops_per_s", "clients", "concurrent
 import argparse
 import cProfile
 import json
+import multiprocessing
 import os
 import pstats
 import resource
@@ -77,21 +78,30 @@ def main(argv=None):
     parser.add_argument("--batch-wallets", type=int, default=2000, help="wallets of the batch (default 2000)")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, os.environ.get("ODOO_PATH", str(Path.home() / "src" / "odoo-18.0")))
+    odoo_path = os.environ.get("ODOO_PATH", str(Path.home() / "src" / "odoo-18.0"))
+    sys.path.insert(0, odoo_path)
     import odoo
     from odoo.api import Environment
 
-    odoo.tools.config.parse_config(
-        ["--addons-path", args.addons_path, "--data-dir", args.data_dir, "-d", args.db, "--log-level", "warn"]
-    )
+    odoo_argv = [
+        "--addons-path",
+        args.addons_path,
+        "--data-dir",
+        args.data_dir,
+        "-d",
+        args.db,
+        "--log-level",
+        "warn",
+    ]
+    odoo.tools.config.parse_config(odoo_argv)
     registry = odoo.modules.registry.Registry(args.db)
-    wallet_ids = prepare(registry, Environment, args.wallets)
+    company_id, wallet_ids = prepare(registry, Environment, args.wallets)
     figures = {}
 
     # One client, operations one after another.
     ops = [(wallet_ids[n % len(wallet_ids)], f"BENCH-S-{n}") for n in range(args.operations)]
     started = time.perf_counter()
-    failed = sum(not operate(registry, Environment, wid, ref) for wid, ref in ops)
+    failed = sum(not operate(registry, Environment, wid, ref, company_id=company_id) for wid, ref in ops)
     seconds = time.perf_counter() - started
     figures["single_ops_per_s"] = round(len(ops) / seconds, 1)
     print(
@@ -105,26 +115,41 @@ def main(argv=None):
     started = time.perf_counter()
     profiler.enable()
     for wid, ref in ops:
-        operate(registry, Environment, wid, ref)
+        operate(registry, Environment, wid, ref, company_id=company_id)
     profiler.disable()
     breakdown(profiler, time.perf_counter() - started, len(ops))
 
-    # Concurrent clients on distinct wallets.
-    failures, lock = [], threading.Lock()
-
-    def client(n):
-        mine = wallet_ids[n :: args.clients] or wallet_ids
-        for k in range(args.per_client):
-            if not operate(registry, Environment, mine[k % len(mine)], f"BENCH-C{n}-{k}", failures, lock):
-                pass
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - started
+    # Concurrent clients on distinct wallets: each a process of its own, as Odoo's workers are
+    # (threads of one process would share one interpreter lock, which no deployment does).
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(args.clients + 1)
+    results = context.Queue()
+    config = {"odoo_path": odoo_path, "argv": odoo_argv, "db": args.db}
+    processes = [
+        context.Process(
+            target=client_process,
+            args=(
+                config,
+                company_id,
+                wallet_ids[n :: args.clients] or wallet_ids,
+                n,
+                args.per_client,
+                barrier,
+                results,
+            ),
+        )
+        for n in range(args.clients)
+    ]
+    for process in processes:
+        process.start()
+    barrier.wait()
+    started, busy = time.perf_counter(), cpu_busy_seconds()
+    failures = []
+    for _process in processes:
+        failures.extend(results.get())
+    seconds, busy = time.perf_counter() - started, cpu_busy_seconds() - busy
+    for process in processes:
+        process.join()
     total = args.clients * args.per_client
     figures.update(
         clients=args.clients,
@@ -137,10 +162,15 @@ def main(argv=None):
     )
     for error in sorted(set(failures))[:5]:
         print(f"  failed: {error}")
+    if busy:
+        print(
+            f"  CPU of the machine (clients, PostgreSQL): {1000 * busy / total:.1f} ms per operation, "
+            f"{busy / seconds:.2f} of {os.cpu_count()} cores busy"
+        )
     check(registry, Environment, wallet_ids)
 
     # One batch.
-    batch_wallet_ids = prepare(registry, Environment, args.batch_wallets)
+    _company_id, batch_wallet_ids = prepare(registry, Environment, args.batch_wallets)
     operations, expected = batch_operations(batch_wallet_ids, args.batch_size)
     started = time.perf_counter()
     with registry.cursor() as cr:
@@ -158,6 +188,17 @@ def main(argv=None):
     )
     check_batch(registry, Environment, expected)
     print(json.dumps(figures, sort_keys=True))
+
+
+def cpu_busy_seconds():
+    """Seconds the machine's CPUs spent busy since boot (Linux ``/proc/stat``; 0 elsewhere)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def prepare(registry, Environment, count):
@@ -178,7 +219,7 @@ def prepare(registry, Environment, count):
                 for p in partners
             ]
         )
-        return wallets.ids
+        return company.id, wallets.ids
 
 
 def batch_operations(wallet_ids, size):
@@ -220,17 +261,18 @@ def check_batch(registry, Environment, cents):
         print(f"batch balances = ledger = operations sent: {'yes' if not off else f'NO, wallets {off[:10]}'}")
 
 
-def operate(registry, Environment, wallet_id, reference, failures=None, lock=None):
+def operate(registry, Environment, wallet_id, reference, failures=None, lock=None, company_id=None):
     """One top-up in its own transaction through Odoo's retry; False (and the error noted) when it
-    failed after the retries, as a client would see it."""
+    failed after the retries, as a client would see it.
+
+    Like an XML-RPC call, the transaction's first statement is the operation's own: the client
+    names its company in the context (``company_id``), it does not query it first."""
     import odoo
     from odoo.service.model import retrying
 
     try:
         with registry.cursor() as cr:
-            env = Environment(cr, odoo.SUPERUSER_ID, {})
-            wallet = env["telecom.wallet"].browse(wallet_id)
-            env = env(context={"allowed_company_ids": [wallet.company_id.id]})
+            env = Environment(cr, odoo.SUPERUSER_ID, {"allowed_company_ids": [company_id]})
             retrying(partial(env["telecom.wallet"].browse(wallet_id).top_up, 1.0, reference), env)
         return True
     except Exception as exc:  # noqa: BLE001 - counted and shown: what the client would get
@@ -238,6 +280,31 @@ def operate(registry, Environment, wallet_id, reference, failures=None, lock=Non
             with lock:
                 failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
         return False
+
+
+def client_process(config, company_id, wallet_ids, number, per_client, barrier, results):
+    """One concurrent client: its own process (as an Odoo worker is), its own registry and cursors;
+    posts ``per_client`` top-ups one after another on its wallets once every client is ready and
+    puts its failures on ``results``."""
+    sys.path.insert(0, config["odoo_path"])
+    import odoo
+    from odoo.api import Environment
+
+    odoo.tools.config.parse_config(config["argv"])
+    registry = odoo.modules.registry.Registry(config["db"])
+    failures, lock = [], threading.Lock()
+    barrier.wait()
+    for k in range(per_client):
+        operate(
+            registry,
+            Environment,
+            wallet_ids[k % len(wallet_ids)],
+            f"BENCH-C{number}-{k}",
+            failures,
+            lock,
+            company_id=company_id,
+        )
+    results.put(failures)
 
 
 def breakdown(profiler, seconds, operations):

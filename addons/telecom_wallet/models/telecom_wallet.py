@@ -1,6 +1,8 @@
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
+import psycopg2.extensions
+
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, format_date
@@ -29,6 +31,15 @@ ALLOWED_STATES = {
 BALANCE_OPERATORS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 # Key in the cursor's cache (not the context) marking that the wallet API runs.
 API_SCOPE_KEY = "telecom_wallet_api_depth"
+
+
+class _EarlierOperation(Exception):
+    """Raised inside an operation's savepoint when the operation turns out to be a retry of
+    ``operation``: the draft built for it is rolled back, the earlier operation returned."""
+
+    def __init__(self, operation):
+        super().__init__(operation)
+        self.operation = operation
 
 
 class TelecomWallet(models.Model):
@@ -230,7 +241,10 @@ class TelecomWallet(models.Model):
         for the journal, at the end for the wallets); PostgreSQL then refuses
         the waiting transaction with a serialization failure, which Odoo's RPC
         and HTTP layers retry (odoo.service.model.retrying) on a fresh snapshot
-        that includes the first operation.
+        that includes the first operation. A transaction in READ COMMITTED
+        (a single operation that is its transaction's first statement, see
+        _telecom_read_committed) reads the rows as the first operation left
+        them after the wait: nothing to refuse, nothing to retry.
 
         The journal is serialised too because it is hash-protected: each posted
         entry is chained to the previous one of the journal, so two entries
@@ -292,6 +306,29 @@ class TelecomWallet(models.Model):
         later, it only waits, and _telecom_lock detects a stale snapshot.
         """
         self.env.cr.execute(SQL("LOCK TABLE telecom_wallet_posting_lock IN EXCLUSIVE MODE"))
+
+    @api.model
+    def _telecom_read_committed(self):
+        """Run this transaction in READ COMMITTED when it has not queried yet.
+
+        The first statement of a client's call (over RPC, Odoo's retry, or a
+        cron job's own transaction) may choose its isolation level. In READ
+        COMMITTED each statement sees what was committed before it started, so
+        a single operation can build its entry (most of its time: Odoo's
+        accounting ORM) before it waits for the posting lock, in parallel with
+        the others, and still read the journal, the balances and its earlier
+        operations as they are once it holds the lock: nothing it decides on
+        can be stale. Only the posting itself is then one at a time.
+
+        Returns False (and changes nothing) when the transaction has already
+        queried: its snapshot is taken, and the operation serialises from its
+        start as before (_telecom_serialize).
+        """
+        cnx = getattr(self.env.cr, "_cnx", None)
+        if cnx is None or cnx.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            return False
+        self.env.cr.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"))
+        return True
 
     def init(self):
         result = super().init()
@@ -402,7 +439,9 @@ class TelecomWallet(models.Model):
         """Post ``move`` on its own date (checked by _telecom_check_entry_date
         before the move was created) or refuse."""
         date = move.date
-        move._post(soft=False)
+        # Balanced or refused, whatever the context the entry was created in (a batch's entry is
+        # created without Odoo's balance check: posting checks it).
+        move.with_context(check_move_validity=True)._post(soft=False)
         if move.state != "posted" or move.date != date:
             raise UserError(_("The wallet entry %s could not be posted on its own date.", move.display_name))
         return move
@@ -440,7 +479,16 @@ class TelecomWallet(models.Model):
         return self.env.cr.cache.get(API_SCOPE_KEY, 0) > 0
 
     def _telecom_run_operation(
-        self, operation_type, reference, wallets=None, *, same_as, perform, journal=True
+        self,
+        operation_type,
+        reference,
+        wallets=None,
+        *,
+        same_as,
+        perform,
+        journal=True,
+        prepare=None,
+        early=False,
     ):
         """Run one wallet operation; every operation goes through here.
 
@@ -459,8 +507,15 @@ class TelecomWallet(models.Model):
             target, the wallets of a reversed entry)
         :param same_as: callable(operation) -> bool
         :param perform: callable(reference) -> dict of telecom.wallet.operation
-            values; it runs inside _telecom_api_scope
+            values; it runs inside _telecom_api_scope. With ``prepare``:
+            callable(reference, prepared).
         :param journal: lock the wallet journal too (monetary operations)
+        :param prepare: callable(reference) -> what ``perform`` receives as
+            ``prepared`` (the draft entry), inside _telecom_api_scope: right
+            before ``perform``, or with ``early`` (a transaction in READ
+            COMMITTED, see _telecom_read_committed) before the posting lock and
+            the locks of this method, its work undone when the operation is
+            then refused or turns out to be a retry.
         :return: the telecom.wallet.operation, in the caller's environment
         """
         self.ensure_one()
@@ -470,15 +525,44 @@ class TelecomWallet(models.Model):
         if journal:
             # Before locking: a company's first operation may create its journal.
             self.company_id._telecom_wallet_config()
+        if not (early and prepare):
+            return self._telecom_operate_locked(
+                operation_type, reference, wallets, same_as, perform, journal, prepare, None
+            )
+        try:
+            # One savepoint around the draft and the locked part: a refusal (or a retry found to
+            # be one) leaves nothing behind, even for a caller that goes on with its transaction.
+            with self.env.cr.savepoint():
+                with self._telecom_api_scope():
+                    prepared = prepare(reference)
+                    # Its computed fields too: what is left to compute now would be computed
+                    # while holding the lock.
+                    self.env.flush_all()
+                # The draft was built in parallel with other operations; from here on, one at a time.
+                self._telecom_serialize()
+                return self._telecom_operate_locked(
+                    operation_type, reference, wallets, same_as, perform, journal, None, prepared
+                )
+        except _EarlierOperation as earlier:
+            return earlier.operation.with_env(self.env)
+
+    def _telecom_operate_locked(
+        self, operation_type, reference, wallets, same_as, perform, journal, prepare, prepared
+    ):
         wallets._telecom_lock(journal=journal)
         existing = self._telecom_find_operation(reference)
         if existing:
             if not same_as(existing):
                 existing._telecom_raise_reference_conflict()
+            if prepared is not None:
+                # Undo the draft built for nothing (the savepoint of _telecom_run_operation).
+                raise _EarlierOperation(existing)
             return existing.with_env(self.env)
         wallets._telecom_check_state(operation_type)
         with self._telecom_api_scope():
-            values = perform(reference)
+            if prepare:
+                prepared = prepare(reference)
+            values = perform(reference, prepared) if prepared is not None else perform(reference)
             # sudo(): no group may create operations, so that a client cannot
             # forge one; they are written here only, after the checks above.
             operation = (
@@ -493,52 +577,59 @@ class TelecomWallet(models.Model):
 
     def _telecom_operate(self, operation_type, amount, reference, reason=False, date=False, target=None):
         """Run one monetary operation; see the public methods."""
-        self._telecom_serialize()
+        # First, before any query: a client's own transaction builds its entry before it waits.
+        early = self._telecom_read_committed()
+        if not early:
+            self._telecom_serialize()
         self.ensure_one()
         signed = operation_type in ("adjust", "opening")
         amount = self._telecom_check_amount(amount, signed=signed)
         target = target or self.browse()
         date = date or fields.Date.context_today(self)
+        config = self.company_id._telecom_wallet_config()
+        label = "%s %s" % (reference, reason) if reason else reference
+        if operation_type == "top_up":
+            changes, contra = {self: amount}, config.telecom_wallet_topup_account_id
+        elif operation_type == "debit":
+            changes, contra = {self: -amount}, config.telecom_wallet_revenue_account_id
+        elif operation_type == "adjust":
+            contra = config.telecom_wallet_adjustment_account_id or config.telecom_wallet_revenue_account_id
+            changes = {self: amount}
+        elif operation_type == "opening":
+            changes, contra = {self: amount}, config.telecom_wallet_opening_account_id
+        else:  # transfer
+            changes, contra = {self: -amount, target: amount}, None
 
         def same_as(operation):
             return operation._telecom_same_request(operation_type, amount, target=target)
 
-        def perform(reference):
-            config = self.company_id._telecom_wallet_config()
-            label = "%s %s" % (reference, reason) if reason else reference
-            if operation_type == "top_up":
-                changes, contra = {self: amount}, config.telecom_wallet_topup_account_id
-            elif operation_type == "debit":
-                changes, contra = {self: -amount}, config.telecom_wallet_revenue_account_id
-            elif operation_type == "adjust":
-                contra = (
-                    config.telecom_wallet_adjustment_account_id or config.telecom_wallet_revenue_account_id
-                )
-                changes = {self: amount}
-            elif operation_type == "opening":
-                changes, contra = {self: amount}, config.telecom_wallet_opening_account_id
-            else:  # transfer
-                changes, contra = {self: -amount, target: amount}, None
+        def prepare(reference):
+            # Before the move exists: a refused date leaves nothing behind.
+            self._telecom_check_entry_date(date)
+            # As the caller, not sudo(): a Wallet Manager has billing rights,
+            # and Odoo hashes the posted entry as the real user anyway.
+            # skip_invoice_sync: a wallet entry has no taxes, terms or rounding lines for Odoo to
+            # synchronise (as the batches' entries and the reversals).
+            return (
+                self.env["account.move"]
+                .with_context(skip_invoice_sync=True)
+                .create(self._telecom_move_vals(changes, contra, reference, label, date))
+            )
+
+        def perform(reference, move):
             if operation_type != "opening":
                 # An opening balance is the legacy truth, overdrawn or not
                 # (see post_opening_balance); everything else needs the funds.
                 for wallet, change in changes.items():
                     if wallet.currency_id.compare_amounts(change, 0.0) < 0:
                         wallet._telecom_check_funds(-change)
-            # Before the move exists: a refused date leaves nothing behind.
-            self._telecom_check_entry_date(date)
-            # As the caller, not sudo(): a Wallet Manager has billing rights,
-            # and Odoo hashes the posted entry as the real user anyway.
-            move = self.env["account.move"].create(
-                self._telecom_move_vals(changes, contra, reference, label, date)
-            )
             self._telecom_post(move)
             if operation_type == "opening" and self.currency_id.compare_amounts(amount, 0.0) < 0:
                 self._telecom_report_negative_opening(amount, reference, date)
             return {"amount": amount, "reason": reason, "move_id": move.id, "target_wallet_id": target.id}
 
         operation = self._telecom_run_operation(
-            operation_type, reference, target, same_as=same_as, perform=perform
+            operation_type, reference, target, same_as=same_as, perform=perform, prepare=prepare, early=early
         )
         return operation.move_id.with_env(self.env)
 

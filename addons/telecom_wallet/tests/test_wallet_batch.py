@@ -135,6 +135,45 @@ class TestWalletBatch(WalletCase):
             orm_row.pop("name")
             self.assertEqual(batch_row, orm_row)
 
+    def test_an_unbalanced_batch_entry_is_refused_when_posted(self):
+        """A batch's entry is created without Odoo's balance check (its items are written in
+        SQL after it): posting checks it, whatever the context the entry was created in."""
+        config = self.company._telecom_wallet_config()
+        header = {
+            "move_type": "entry",
+            "journal_id": config.telecom_wallet_journal_id.id,
+            "company_id": self.company.id,
+            "currency_id": self.currency.id,
+            "date": self.today(),
+            "ref": "B-UNBALANCED",
+        }
+        items = [
+            {
+                "name": "B-UNBALANCED-%s" % n,
+                "account_id": config.telecom_wallet_account_id.id,
+                "partner_id": wallet.partner_id.id,
+                "telecom_wallet_id": wallet.id,
+                "currency_id": self.currency.id,
+                "amount_currency": -2.0,
+                "balance": -2.0,
+            }
+            for n, wallet in enumerate((self.wallet, self.wallet_bob))
+        ]
+        contra = [
+            {
+                "name": "B-UNBALANCED",
+                "account_id": config.telecom_wallet_topup_account_id.id,
+                "currency_id": self.currency.id,
+                "amount_currency": 3.0,  # 4.00 of items
+                "balance": 3.0,
+            }
+        ]
+        with self.Wallet._telecom_api_scope():
+            move, _line_ids = self.Move._telecom_create_bulk_entry(header, items, contra)
+            self.assertEqual(move.state, "draft")
+            with self.assertRaisesRegex(UserError, "not balanced"):
+                self.Wallet._telecom_post(move.with_context(skip_invoice_sync=True))
+
     def test_entries_are_split_per_date_and_currency(self):
         yesterday = self.today() - timedelta(days=1)
         result = self.Batch.apply(

@@ -85,18 +85,24 @@ class TestWalletConcurrency(BaseCase):
             env = api.Environment(cr, SUPERUSER_ID, {})
             env["res.company"].browse(cls.company_id).write({"active": False})
 
-    def _race(self, *calls):
+    def _race(self, *calls, fresh=False):
         """Run each call(env) in its own thread and transaction, all starting
-        together; return what each returned or the message of its UserError."""
+        together; return what each returned or the message of its UserError.
+
+        By default each transaction reads the balances first (its snapshot is
+        taken: the operation serialises from its start). ``fresh``: the
+        operation is the transaction's first statement, as over XML-RPC (READ
+        COMMITTED, the entry built before the posting lock)."""
         barrier = threading.Barrier(len(calls))
 
         def run(call):
             with self.registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 wallets = env["telecom.wallet"].browse([self.wallet_id, self.wallet_2_id])
-                # Both transactions take their snapshot before either writes:
-                # each has seen the same balances when it operates.
-                wallets.mapped("balance")
+                if not fresh:
+                    # Both transactions take their snapshot before either writes:
+                    # each has seen the same balances when it operates.
+                    wallets.mapped("balance")
                 barrier.wait(timeout=TIMEOUT)
                 try:
                     # retrying(): what Odoo's RPC/HTTP layer does around a call.
@@ -126,13 +132,22 @@ class TestWalletConcurrency(BaseCase):
             )
 
     def test_concurrent_debits_cannot_overdraw(self):
+        self._overdraw_race("RACE", fresh=False)
+
+    def test_concurrent_debits_in_fresh_transactions_cannot_overdraw(self):
+        """The same race when each debit is its transaction's first statement: both build their
+        entry at once, only the affordable one posts."""
+        self._overdraw_race("FRESH", fresh=True)
+
+    def _overdraw_race(self, prefix, fresh):
+        self._top_up(20.0, "%s-SEED" % prefix)
         balance_before = self._ledger()[0]
         amount = balance_before * 0.6  # each fits alone, both together do not
 
         def debit(reference, wallet, _other):
             return wallet.debit(round(amount, 2), reference).id
 
-        results = self._race(partial(debit, "RACE-A"), partial(debit, "RACE-B"))
+        results = self._race(partial(debit, "%s-A" % prefix), partial(debit, "%s-B" % prefix), fresh=fresh)
         succeeded = [result for result in results if isinstance(result, int)]
         refused = [result for result in results if isinstance(result, str)]
         self.assertEqual(len(succeeded), 1, results)
@@ -142,20 +157,111 @@ class TestWalletConcurrency(BaseCase):
         self.assertAlmostEqual(balance, balance_before - round(amount, 2), places=2)
         self.assertAlmostEqual(balance, ledger, places=2)
         self.assertGreaterEqual(balance, 0.0)
-        self.assertEqual(len({"RACE-A", "RACE-B"} & set(references)), 1)
+        self.assertEqual(len({"%s-A" % prefix, "%s-B" % prefix} & set(references)), 1)
+        self.assertEqual(self._drafts(), 0, "the refused debit left no draft entry")
 
     def test_concurrent_retries_of_one_reference_post_once(self):
+        self._same_reference_race("RACE-SAME", fresh=False)
+
+    def test_concurrent_retries_in_fresh_transactions_post_once(self):
+        """Both build an entry; the second to hold the lock finds the first's operation, returns
+        its entry and leaves no draft behind."""
+        self._same_reference_race("FRESH-SAME", fresh=True)
+
+    def _same_reference_race(self, reference, fresh):
         def top_up(wallet, _other):
-            return wallet.top_up(5.0, "RACE-SAME").id
+            return wallet.top_up(5.0, reference).id
 
         balance_before = self._ledger()[0]
-        first, second = self._race(top_up, top_up)
+        first, second = self._race(top_up, top_up, fresh=fresh)
         self.assertIsInstance(first, int)
         self.assertEqual(first, second, "both callers get the one entry")
         balance, ledger, references = self._ledger()
         self.assertAlmostEqual(balance, balance_before + 5.0, places=2)
         self.assertAlmostEqual(balance, ledger, places=2)
-        self.assertEqual(references.count("RACE-SAME"), 1)
+        self.assertEqual(references.count(reference), 1)
+        self.assertEqual(self._drafts(), 0)
+
+    def _drafts(self):
+        """Draft entries in the fixture's wallet journal (committed ones: what a refused or
+        repeated operation could leave behind)."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            journal = env["res.company"].browse(self.company_id).sudo().telecom_wallet_journal_id
+            return env["account.move"].search_count(
+                [("journal_id", "=", journal.id), ("state", "=", "draft")]
+            )
+
+    def test_only_a_first_statement_switches_to_read_committed(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertTrue(env["telecom.wallet"]._telecom_read_committed())
+            cr.execute("SHOW transaction_isolation")
+            self.assertEqual(cr.fetchone()[0], "read committed")
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["telecom.wallet"].browse(self.wallet_id).mapped("balance")
+            self.assertFalse(env["telecom.wallet"]._telecom_read_committed())
+            cr.execute("SHOW transaction_isolation")
+            self.assertEqual(cr.fetchone()[0], "repeatable read")
+        with self.registry.cursor() as cr:
+            # The next transaction of a cursor is back to Odoo's level.
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.assertTrue(env["telecom.wallet"]._telecom_read_committed())
+            cr.rollback()
+            cr.execute("SHOW transaction_isolation")
+            self.assertEqual(cr.fetchone()[0], "repeatable read")
+
+    def test_a_fresh_operation_builds_its_entry_before_it_waits_for_the_lock(self):
+        """While another transaction posts (holds the posting lock), a client's operation has
+        already written its draft entry when it starts waiting (its transaction has an id); one
+        whose transaction queried first waits before writing anything. Both then post."""
+        self._top_up(10.0, "WAIT-SEED")
+        before = self._ledger(self.wallet_2_id)[0]
+        for fresh in (True, False):
+            reference = "WAIT-%s" % ("FRESH" if fresh else "QUERIED")
+            with self.registry.cursor() as holder, self.registry.cursor() as observer:
+                holder.execute("LOCK TABLE telecom_wallet_posting_lock IN EXCLUSIVE MODE")
+                holder.execute("SELECT pg_backend_pid()")
+                holder_pid = holder.fetchone()[0]
+                outcome = {}
+
+                def client(fresh, reference, outcome):
+                    with self.registry.cursor() as cr:
+                        env = api.Environment(cr, SUPERUSER_ID, {})
+                        wallet = env["telecom.wallet"].browse(self.wallet_2_id)
+                        if not fresh:
+                            wallet.mapped("balance")
+                        outcome["move"] = retrying(partial(wallet.top_up, 1.5, reference), env).id
+
+                with registry_lock_released(), mute_logger("odoo.service.model"):
+                    thread = threading.Thread(target=client, args=(fresh, reference, outcome))
+                    thread.start()
+                    waiting = None
+                    for _attempt in range(600):
+                        observer.execute(
+                            "SELECT a.backend_xid IS NOT NULL FROM pg_locks l"
+                            " JOIN pg_stat_activity a ON a.pid = l.pid"
+                            " WHERE l.relation = 'telecom_wallet_posting_lock'::regclass"
+                            " AND NOT l.granted AND l.pid != %s",
+                            [holder_pid],
+                        )
+                        row = observer.fetchone()
+                        observer.rollback()
+                        if row:
+                            waiting = row[0]
+                            break
+                        thread.join(0.05)
+                    holder.rollback()
+                    thread.join(TIMEOUT)
+                self.assertFalse(thread.is_alive())
+                self.assertIsNotNone(waiting, "the client never waited for the posting lock")
+                self.assertEqual(waiting, fresh, "wrote its draft entry before waiting: %s" % fresh)
+                self.assertTrue(outcome.get("move"))
+        balance, ledger, references = self._ledger(self.wallet_2_id)
+        self.assertAlmostEqual(balance, before + 3.0, places=2)
+        self.assertAlmostEqual(balance, ledger, places=2)
+        self.assertEqual(self._drafts(), 0)
 
     def test_concurrent_postings_on_different_wallets_both_succeed(self):
         """The hash-chained journal takes one posting at a time: the second
