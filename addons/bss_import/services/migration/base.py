@@ -754,3 +754,47 @@ class Phase:
                     row.line,
                 )
             )
+
+
+class LinkedCustomers:
+    """For a phase whose rows name a subscriber (``subscriber_id``) and/or a billing account
+    (``account_number``): the migrated record of each, looked up per batch of rows in two
+    queries (:meth:`prefetched`), one query for a key outside the batch."""
+
+    #: Rows looked up at once.
+    LINK_BATCH = 2000
+    #: (object, column) of the keys rows name.
+    LINK_COLUMNS = (("subscribers", "subscriber_id"), ("billing_accounts", "account_number"))
+
+    def prefetched(self, rows):
+        """``rows`` as they come, each batch's subscribers and accounts looked up before it is
+        yielded."""
+        batch = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= self.LINK_BATCH:
+                self.prefetch(batch)
+                yield from batch
+                batch = []
+        self.prefetch(batch)
+        yield from batch
+
+    def prefetch(self, rows):
+        """Look up the migrated subscribers and accounts of ``rows`` in two queries."""
+        self._linked = {}
+        for obj, column in self.LINK_COLUMNS:
+            keys = {(row.values.get(column) or "").strip() for row in rows} - {""}
+            found = self.ctx.res_ids(obj, keys)
+            self._linked.update({(obj, key): found.get(key) for key in keys})
+
+    def linked(self, obj, key):
+        """The id of the record migrated from ``key`` of ``obj`` (None when there is none)."""
+        key = (key or "").strip()
+        if not key:
+            return None
+        linked = getattr(self, "_linked", None)
+        if linked is None:
+            linked = self._linked = {}
+        if (obj, key) not in linked:
+            linked[(obj, key)] = self.ctx.res_ids(obj, [key]).get(key)
+        return linked[(obj, key)]

@@ -39,7 +39,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, plaintext2html
 
 from ...lib import legacy_codes, schema, values
-from .base import Phase, Rejected, Resolved, comparable
+from .base import LinkedCustomers, Phase, Rejected, Resolved, comparable
 
 MESSAGE = "mail.message"
 ACTIVITY = "mail.activity"
@@ -61,40 +61,12 @@ _WRITE_ONLY = ("_model", "_user")
 _QUIET_ACTIVITY = {"mail_activity_quick_update": True}
 
 
-class PartnerRows:
+class PartnerRows(LinkedCustomers):
     """Rows about a subscriber (``subscriber_id``) or, failing that, an account (``account_number``):
-    the migrated contact of each, looked up per batch of rows in two queries."""
-
-    _BATCH = 2000
+    the migrated contact of each, looked up per batch of rows (:class:`.base.LinkedCustomers`)."""
 
     def rows(self):
-        batch = []
-        for row in super().rows():
-            batch.append(row)
-            if len(batch) >= self._BATCH:
-                self.prefetch(batch)
-                yield from batch
-                batch = []
-        self.prefetch(batch)
-        yield from batch
-
-    def prefetch(self, rows):
-        self._linked = {}
-        for obj, column in (("subscribers", "subscriber_id"), ("billing_accounts", "account_number")):
-            keys = {(row.values.get(column) or "").strip() for row in rows} - {""}
-            found = self.ctx.res_ids(obj, keys)
-            self._linked.update({(obj, key): found.get(key) for key in keys})
-
-    def linked(self, obj, key):
-        key = (key or "").strip()
-        if not key:
-            return None
-        linked = getattr(self, "_linked", None)
-        if linked is None:
-            linked = self._linked = {}
-        if (obj, key) not in linked:
-            linked[(obj, key)] = self.ctx.res_ids(obj, [key]).get(key)
-        return linked[(obj, key)]
+        yield from self.prefetched(super().rows())
 
     def partner_of(self, row_values):
         """(contact id, None, flag) of the row's subscriber, else account (flagged when the row names

@@ -27,7 +27,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ...lib import legacy_codes, values
-from .base import Phase, Rejected, Resolved, Row, comparable, group_totals
+from .base import LinkedCustomers, Phase, Rejected, Resolved, Row, comparable, group_totals
 
 #: Header fields written after the lines exist (see write_chunk).
 _STATE_FIELDS = ("state", "locked")
@@ -71,7 +71,7 @@ class _OrderLinesReader(Phase):
         ]
 
 
-class OrdersPhase(Phase):
+class OrdersPhase(LinkedCustomers, Phase):
     object = "orders"
     table = "orders"
     model = "sale.order"
@@ -138,7 +138,6 @@ class OrdersPhase(Phase):
         self._products = {}
         self._pricelists = {}
         self._parents = {}
-        self._linked = {}
 
     def readers(self):
         return (self.line_reader,)
@@ -156,34 +155,17 @@ class OrdersPhase(Phase):
         """
         groups = self.line_reader.by_order()
         pending = next(groups, None)
-        batch = []
-        for row in super().rows():
-            while pending is not None and row.key is not None and pending[0] < row.key:
-                pending = next(groups, None)
-            row.order_lines = pending[1] if pending is not None and pending[0] == row.key else []
-            batch.append(row)
-            if len(batch) >= 2000:
-                self.prefetch(batch)
-                yield from batch
-                batch = []
-        self.prefetch(batch)
-        yield from batch
 
-    def prefetch(self, rows):
-        """Look up the migrated subscribers and accounts of ``rows`` in two queries, not two per order."""
-        self._linked = {}
-        for obj, column in (("subscribers", "subscriber_id"), ("billing_accounts", "account_number")):
-            keys = {row.values.get(column) for row in rows} - {None}
-            found = self.ctx.res_ids(obj, keys)
-            self._linked.update({(obj, key): found.get(key) for key in keys})
+        def with_lines(rows):
+            nonlocal pending
+            for row in rows:
+                while pending is not None and row.key is not None and pending[0] < row.key:
+                    pending = next(groups, None)
+                row.order_lines = pending[1] if pending is not None and pending[0] == row.key else []
+                yield row
 
-    def linked(self, obj, key):
-        """The id of the record migrated from ``key`` of ``obj`` (None when there is none)."""
-        if not key:
-            return None
-        if (obj, key) not in self._linked:
-            self._linked[(obj, key)] = self.ctx.res_ids(obj, [key]).get(key)
-        return self._linked[(obj, key)]
+        # The customers of each batch looked up in two queries, not two per order.
+        yield from self.prefetched(with_lines(super().rows()))
 
     # ---------------------------------------------------------- resolution
     def complete(self, row, row_values, vals):
