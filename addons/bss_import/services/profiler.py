@@ -332,37 +332,45 @@ def _insert_rows(ctx, finding, rows):
     )
 
 
+def _column_batches(ctx, table, col, cursor_name):
+    """The rows of ``table`` where ``col`` is set, as (file, line, key, value), in batches.
+
+    A server-side cursor streams the column: one batch in memory at a time, flat on millions of
+    rows."""
+    query = SQL(
+        "SELECT s._file, s._line, %s, s.%s FROM %s s WHERE s.%s IS NOT NULL",
+        ctx.key_expr(table),
+        SQL.identifier(col),
+        ctx.source(table, list(dict.fromkeys([*profile_rules.keys(table), col]))),
+        SQL.identifier(col),
+    )
+    with ctx.cr._cnx.cursor(name=cursor_name) as stream:
+        stream.itersize = _BATCH
+        stream.execute(query.code, query.params)
+        while True:
+            batch = stream.fetchmany(_BATCH)
+            if not batch:
+                break
+            yield batch
+
+
 def _identifiers(ctx, table):
     for (tname, col), kind in profile_rules.IDENTIFIER_CHECKS.items():
         if tname != table or not ctx.has(table, col):
             continue
         validate = _VALIDATORS[kind]
         finding = _new_finding(ctx, table, f"invalid_{kind}")
-        query = SQL(
-            "SELECT s._file, s._line, %s, s.%s FROM %s s WHERE s.%s IS NOT NULL",
-            ctx.key_expr(table),
-            SQL.identifier(col),
-            ctx.source(table, list(dict.fromkeys([*profile_rules.keys(table), col]))),
-            SQL.identifier(col),
-        )
         count = 0
-        # A server-side cursor streams the column: memory stays flat on millions of rows.
-        with ctx.cr._cnx.cursor(name=f"bss_profile_{finding.id}") as stream:
-            stream.itersize = _BATCH
-            stream.execute(query.code, query.params)
-            while True:
-                batch = stream.fetchmany(_BATCH)
-                if not batch:
-                    break
-                bad = []
-                for file_id, line, key, value in batch:
-                    try:
-                        validate(value)
-                    except identifiers.IdentifierError as exc:
-                        # The reason only: the value itself stays in staging.
-                        bad.append((file_id, line, key, col, exc.reason))
-                _insert_rows(ctx, finding, bad)
-                count += len(bad)
+        for batch in _column_batches(ctx, table, col, f"bss_profile_{finding.id}"):
+            bad = []
+            for file_id, line, key, value in batch:
+                try:
+                    validate(value)
+                except identifiers.IdentifierError as exc:
+                    # The reason only: the value itself stays in staging.
+                    bad.append((file_id, line, key, col, exc.reason))
+            _insert_rows(ctx, finding, bad)
+            count += len(bad)
         _settle(finding, count)
 
 
@@ -410,30 +418,16 @@ def _missing_documents(ctx, table):
     finding = _new_finding(ctx, table, "missing_document")
     count = 0
     for col in columns:
-        query = SQL(
-            "SELECT s._file, s._line, %s, s.%s FROM %s s WHERE s.%s IS NOT NULL",
-            ctx.key_expr(table),
-            SQL.identifier(col),
-            ctx.source(table, list(dict.fromkeys([*profile_rules.keys(table), col]))),
-            SQL.identifier(col),
-        )
-        # Streamed like the identifier checks: one batch of paths in memory at a time.
-        with ctx.cr._cnx.cursor(name=f"bss_profile_{finding.id}_{col}") as stream:
-            stream.itersize = _BATCH
-            stream.execute(query.code, query.params)
-            while True:
-                batch = stream.fetchmany(_BATCH)
-                if not batch:
-                    break
-                bad = [
-                    (file_id, line, key, col, reason)
-                    for file_id, line, key, value in batch
-                    if (path := profile_rules.document_path(value))
-                    # As the documents phase looks a path up (services/migration/attachments.py).
-                    and (reason := problem(path))
-                ]
-                _insert_rows(ctx, finding, bad)
-                count += len(bad)
+        for batch in _column_batches(ctx, table, col, f"bss_profile_{finding.id}_{col}"):
+            bad = [
+                (file_id, line, key, col, reason)
+                for file_id, line, key, value in batch
+                if (path := profile_rules.document_path(value))
+                # As the documents phase looks a path up (services/migration/attachments.py).
+                and (reason := problem(path))
+            ]
+            _insert_rows(ctx, finding, bad)
+            count += len(bad)
     _settle(finding, count)
 
 
