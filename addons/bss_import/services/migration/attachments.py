@@ -37,6 +37,8 @@ from .interactions import PARTNER, PartnerRows
 DOCUMENT_TYPE_LABELS = {"contract": "Contract", "id_scan": "ID scan", "invoice": "Invoice", "other": "Other"}
 #: Values a resolved document carries for the write only (not fields of the attachment).
 _WRITE_ONLY = ("_staged",)
+#: File contents held in memory at most while copies are created together (see copy_staged).
+COPY_BYTES = 32 * 1024 * 1024
 #: Log-access columns the ORM will not write: set by SQL after the create or write.
 _SQL_FIELDS = ("create_date", "create_uid")
 
@@ -148,7 +150,7 @@ class DocumentsPhase(PartnerRows, Phase):
         """Copy the staged file of each new document onto its record; update changed ones."""
         Attachment = self.env["ir.attachment"]
         links = self.ctx.links(self.object, [it.row.key for it in items])
-        entries, changes = [], []
+        entries, changes, copies = [], [], []
         for item in items:
             checksum = item.checksum = self.checksum(item.vals)
             link = links.get(item.row.key)
@@ -160,11 +162,7 @@ class DocumentsPhase(PartnerRows, Phase):
             target = self.fields_of(item.vals)
             orm = {k: v for k, v in target.items() if k not in (*_SQL_FIELDS, "checksum")}
             if not link:
-                record = Attachment.browse(item.vals["_staged"]).copy(orm)
-                self.stamp(record, target)
-                Attachment.invalidate_model(["raw", "datas"])
-                entries.append((item.row.key, record.id, checksum, item.flag))
-                counts.created += 1
+                copies.append((item, target, orm, checksum))
                 continue
             record = Attachment.browse(link.res_id).exists()
             if not record:
@@ -193,8 +191,35 @@ class DocumentsPhase(PartnerRows, Phase):
             else:
                 counts.unchanged += 1
             link.write({"checksum": checksum, "last_run_id": self.ctx.run.id, "flag": item.flag or False})
+        if copies:
+            entries += self.copy_staged(copies, counts)
         self.ctx.log_changes(self.object, self.model, changes)
         self.ctx.create_links(self.object, self.model, entries)
+
+    def copy_staged(self, copies, counts):
+        """Copy the staged attachment of each new document: what ``copy()`` does (its values, the
+        file's content, its translations), with one ``create()`` per group of copies holding at
+        most :data:`COPY_BYTES` of file contents in memory. Returns the link entries."""
+        Attachment = self.env["ir.attachment"].with_context(active_test=False)
+        entries, group, held = [], [], 0
+        for position, copy in enumerate(copies):
+            item, _target, orm, _checksum = copy
+            original = Attachment.browse(item.vals["_staged"])
+            (vals,) = original.copy_data(orm)
+            group.append((original, vals, copy))
+            held += len(vals.get("raw") or b"")
+            Attachment.invalidate_model(["raw", "datas"])
+            if held >= COPY_BYTES or position == len(copies) - 1:
+                records = self.env["ir.attachment"].create([vals for _original, vals, _copy in group])
+                for (original, _vals, copied), record in zip(group, records, strict=True):
+                    item, target, orm, checksum = copied
+                    original.copy_translations(record, excluded=orm)
+                    self.stamp(record, target)
+                    entries.append((item.row.key, record.id, checksum, item.flag))
+                    counts.created += 1
+                Attachment.invalidate_model(["raw", "datas"])
+                group, held = [], 0
+        return entries
 
     def stamp(self, record, vals):
         """Write the log-access columns of ``vals`` (original date, uploader) by SQL: the ORM drops them."""
