@@ -1,9 +1,11 @@
 import datetime
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.tests import new_test_user, tagged
 
 from ..lib import sources
+from ..services.migration import attachments
 from .common import MigrationCase, csv_bytes, subscriber
 from .test_migrate_quarantine import small_export
 
@@ -217,3 +219,39 @@ class TestMigrateDocuments(MigrationCase):
         run.with_user(self.manager).action_rollback()
         self.assertFalse(linked.exists())
         self.assertFalse(self.env["bss.import.link"].sudo().search_count([("object", "=", "documents")]))
+
+    def test_copies_in_groups_of_bounded_size_are_the_same_copies(self):
+        """The attachments of a chunk are created together, at most COPY_BYTES of file contents at a
+        time: with a bound below one file, each copy is its own create(), and the copies are the
+        same (content, record, name, date, uploader)."""
+        run = self.run_of(ROWS + image_rows())
+        Attachment = type(self.env["ir.attachment"])
+        original_create = Attachment.create
+        creates = []
+
+        def create(model, vals_list):
+            vals_list = vals_list if isinstance(vals_list, list) else [vals_list]
+            if any(vals.get("raw") for vals in vals_list):
+                creates.append(len(vals_list))
+            return original_create(model, vals_list)
+
+        with (
+            patch.object(attachments, "COPY_BYTES", 1),
+            patch.object(Attachment, "create", create),
+        ):
+            run.action_migrate(OBJECTS)
+        self.assertEqual(self.counts(run, "documents")["created"], 3)
+        self.assertEqual(creates, [1, 1, 1])
+        d1, d2 = self.record("documents", "D1"), self.record("documents", "D2")
+        self.assertEqual(
+            (d1.res_id, d1.name, d1.raw, d1.create_date, d1.create_uid),
+            (
+                self.record("subscribers", "S000001").id,
+                "Contract Müller.pdf",
+                CONTRACT,
+                datetime.datetime(2021, 3, 4, 12, 30),
+                self.agent,
+            ),
+        )
+        self.assertEqual((d2.res_id, d2.raw), (self.record("billing_accounts", "BA001").id, ID_SCAN))
+        self.assertNotEqual(d1.store_fname, False)
