@@ -100,15 +100,17 @@ def main(argv=None):
 
     # One client, operations one after another.
     ops = [(wallet_ids[n % len(wallet_ids)], f"BENCH-S-{n}") for n in range(args.operations)]
-    started = time.perf_counter()
+    started, busy = time.perf_counter(), cpu_busy_seconds()
     failed = sum(not operate(registry, Environment, wid, ref, company_id=company_id) for wid, ref in ops)
-    seconds = time.perf_counter() - started
+    seconds, busy = time.perf_counter() - started, cpu_busy_seconds() - busy
     figures["single_ops_per_s"] = round(len(ops) / seconds, 1)
     print(
         f"1 client: {len(ops)} top-ups in {seconds:.1f} s: {figures['single_ops_per_s']} operations/s, ",
         end="",
     )
     print(f"{failed} failed")
+    if busy:
+        print(f"  CPU of the machine (client, PostgreSQL): {1000 * busy / len(ops):.1f} ms per operation")
     # The same again under the profiler (which slows it down: the parts are shares, not timings).
     ops = [(wallet_ids[n % len(wallet_ids)], f"BENCH-P-{n}") for n in range(min(20, args.operations))]
     profiler = cProfile.Profile()
