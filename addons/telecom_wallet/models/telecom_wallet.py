@@ -311,8 +311,9 @@ class TelecomWallet(models.Model):
     def _telecom_read_committed(self):
         """Run this transaction in READ COMMITTED when it has not queried yet.
 
-        The first statement of a client's call (over RPC, Odoo's retry, or a
-        cron job's own transaction) may choose its isolation level. In READ
+        The first statement of a transaction (an external API call: XML-RPC or
+        /jsonrpc, and Odoo's retries of it; not a web client request, whose
+        session is checked first) may choose its isolation level. In READ
         COMMITTED each statement sees what was committed before it started, so
         a single operation can build its entry (most of its time: Odoo's
         accounting ORM) before it waits for the posting lock, in parallel with
