@@ -756,6 +756,20 @@ class Phase:
             )
 
 
+def read_ahead(rows, size, prefetch):
+    """``rows`` as they come, by batches of ``size``: ``prefetch(batch)`` runs before each batch
+    is yielded (one batch in memory)."""
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            prefetch(batch)
+            yield from batch
+            batch = []
+    prefetch(batch)
+    yield from batch
+
+
 class LinkedCustomers:
     """For a phase whose rows name a subscriber (``subscriber_id``) and/or a billing account
     (``account_number``): the migrated record of each, looked up per batch of rows in two
@@ -769,15 +783,7 @@ class LinkedCustomers:
     def prefetched(self, rows):
         """``rows`` as they come, each batch's subscribers and accounts looked up before it is
         yielded."""
-        batch = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= self.LINK_BATCH:
-                self.prefetch(batch)
-                yield from batch
-                batch = []
-        self.prefetch(batch)
-        yield from batch
+        return read_ahead(rows, self.LINK_BATCH, self.prefetch)
 
     def prefetch(self, rows):
         """Look up the migrated subscribers and accounts of ``rows`` in two queries."""

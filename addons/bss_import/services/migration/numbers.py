@@ -59,7 +59,7 @@ from odoo.addons.telecom_subscriber.tools.codes import (
 from odoo.tools import SQL
 
 from ...lib import values
-from .base import Phase, Rejected, Resolved, code_totals
+from .base import Phase, Rejected, Resolved, code_totals, read_ahead
 
 #: A migrated subscriber as a number sees it.
 _Subscriber = namedtuple("_Subscriber", "id msisdn active status activation")
@@ -82,15 +82,7 @@ class _InventoryPhase(Phase):
     # ------------------------------------------------------------ which rows
     def rows(self):
         """The staged rows, read ahead by batches whose references are read at once."""
-        batch = []
-        for row in super().rows():
-            batch.append(row)
-            if len(batch) >= _BATCH:
-                self.prefetch(batch)
-                yield from batch
-                batch = []
-        self.prefetch(batch)
-        yield from batch
+        return read_ahead(super().rows(), _BATCH, self.prefetch)
 
     def prefetch(self, rows):
         """Read the migrated subscribers (and the phase's other references) of ``rows`` in one query
