@@ -1,8 +1,30 @@
+import re
+
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 GROUP_VIEWER = "telecom_wallet.telecom_wallet_group_viewer"
+# The fields of a single operation's entry that _telecom_write_entry sets itself; any other
+# stored field of the entry or of its items is the template's, or recomputed by the ORM when it
+# depends on the partner.
+WRITTEN_MOVE_FIELDS = (
+    "id", "name", "sequence_prefix", "sequence_number", "inalterable_hash", "state", "posted_before",
+    "ref", "date", "partner_id", "invoice_date_due", "checked", "amount_total", "amount_total_signed",
+    "amount_total_in_currency_signed", "payment_state", "access_token", "message_main_attachment_id",
+    "is_manually_modified", "create_uid", "create_date", "write_uid", "write_date",
+)  # fmt: skip
+WRITTEN_LINE_FIELDS = (
+    "id", "move_id", "move_name", "parent_state", "ref", "date", "name", "partner_id", "telecom_wallet_id",
+    "amount_currency", "balance", "debit", "credit", "amount_residual", "amount_residual_currency",
+    "reconciled", "full_reconcile_id", "matching_number", "price_subtotal", "price_total",
+    "create_uid", "create_date", "write_uid", "write_date",
+)  # fmt: skip
+
+
+class _NoWrittenEntry(Exception):
+    """The entry being written in SQL must be left to the ORM (see _telecom_write_entry):
+    raised inside a savepoint, which rolls back what was written."""
 
 
 class AccountMove(models.Model):
@@ -201,6 +223,392 @@ class AccountMove(models.Model):
                     self.env.add_to_compute(field, move)
         # Not flushed here: posting the entry recomputes most of them again.
         return move, template.ids + ids
+
+    @api.model
+    def _telecom_entry_template(self, company, operation_type, vals):
+        """The entry of the last single operation of ``operation_type`` in ``company`` when it has
+        the shape of the entry ``vals`` describes (same journal, currency and accounts, one wallet
+        item then one contra line; posted, hashed, not reversed): the row that
+        _telecom_write_entry copies. Empty when there is none (a company's first operation of a
+        kind, a changed configuration): the ORM then creates the entry, which becomes the next
+        template."""
+        lines = [command[2] for command in vals["line_ids"]]
+        if len(lines) != 2 or not lines[0].get("telecom_wallet_id") or lines[1].get("telecom_wallet_id"):
+            return self.browse()
+        cr = self.env.cr
+        self.env.flush_all()
+        cr.execute(
+            SQL(
+                "SELECT move_id FROM telecom_wallet_operation WHERE company_id = %s AND operation_type = %s"
+                " AND batch_id IS NULL AND move_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+                company.id,
+                operation_type,
+            )
+        )
+        row = cr.fetchone()
+        if not row:
+            return self.browse()
+        cr.execute(
+            SQL(
+                "SELECT l.account_id, l.currency_id, l.telecom_wallet_id IS NOT NULL, l.display_type"
+                " FROM account_move m JOIN account_move_line l ON l.move_id = m.id"
+                " WHERE m.id = %s AND m.state = 'posted' AND m.move_type = 'entry' AND m.journal_id = %s"
+                " AND m.currency_id = %s AND m.reversed_entry_id IS NULL AND m.inalterable_hash IS NOT NULL"
+                " ORDER BY l.id",
+                row[0],
+                vals["journal_id"],
+                vals["currency_id"],
+            )
+        )
+        shape = [
+            (line["account_id"], line["currency_id"], bool(line.get("telecom_wallet_id"))) for line in lines
+        ]
+        found = cr.fetchall()
+        if [(account, currency, wallet) for account, currency, wallet, _kind in found] != shape:
+            return self.browse()
+        if any(kind != "product" for *_rest, kind in found):
+            return self.browse()
+        return self.browse(row[0])
+
+    @api.model
+    def _telecom_write_entry(self, template, vals):
+        """Write the rows of the two-line entry ``vals`` (a single wallet operation's: one wallet
+        item, one contra line; see telecom.wallet._telecom_move_vals) in SQL, as a copy of
+        ``template`` (_telecom_entry_template), without Odoo's create() and _post(); then
+        _telecom_number_written_entry numbers and hashes it, with the posting lock held.
+
+        Those two are most of a single operation's time (building the draft through the
+        accounting ORM, then posting it). What they produce is written here as they would: the
+        values of this operation (partner, date, reference, amounts, residuals, today's due
+        date), the fields that depend on the partner recomputed by the ORM, the followers and
+        the creation and "secured" notes of the entry. Every other stored column is the
+        template's: an entry of the same journal, currency and accounts. An Odoo test compares
+        entries written both ways column by column.
+
+        Nothing here needs the posting lock: the rows are this transaction's until it commits,
+        so a single operation in READ COMMITTED writes them before it waits (as the ORM's draft,
+        see telecom.wallet._telecom_run_operation).
+
+        Returns the entry, a draft until it is numbered, or an empty recordset (nothing
+        written) when the ORM must post this one: the configuration (analytic distribution, a
+        receivable or payable account, a foreign currency, an archived journal, currency or
+        account, a journal not hash-protected) asks for something only Odoo's _post does.
+        """
+        env = self.env
+        if not template:
+            return self.browse()
+        company = env["res.company"].browse(vals["company_id"])
+        journal = env["account.journal"].browse(vals["journal_id"])
+        currency = env["res.currency"].browse(vals["currency_id"])
+        lines = [command[2] for command in vals["line_ids"]]
+        accounts = env["account.account"].browse([line["account_id"] for line in lines])
+        if not (env.su or env.user.has_group("account.group_account_invoice")):
+            return self.browse()  # Odoo's _post refuses it, with its message
+        self.check_access("create")
+        env["account.move.line"].check_access("create")
+        if (
+            currency != company.currency_id
+            or not currency.active
+            or not journal.active
+            or not journal.restrict_mode_hash_table
+            or any(account.deprecated for account in accounts)
+            or any(account.account_type in ("asset_receivable", "liability_payable") for account in accounts)
+        ):
+            return self.browse()
+        cr = env.cr
+        # Everything pending first: the queries below read the database.
+        env.flush_all()
+        cr.execute(
+            SQL(
+                "SELECT 1 FROM account_analytic_distribution_model"
+                " WHERE company_id = %s OR company_id IS NULL LIMIT 1",
+                company.id,
+            )
+        )
+        if cr.fetchone():
+            return self.browse()
+        partner = env["res.partner"].browse(vals["partner_id"])
+        now, uid = cr.now(), env.uid
+        debit_total = sum(line["balance"] for line in lines if line["balance"] > 0)
+        reconcilable = {
+            account.id: account.reconcile or account.account_type in ("asset_cash", "liability_credit_card")
+            for account in accounts
+        }
+        # What depends on the partner (fiscal position, payment method, commercial partner,
+        # display name, and whatever other modules add), as the ORM computes it for a new entry.
+        header = {
+            key: vals[key]
+            for key in ("move_type", "journal_id", "company_id", "currency_id", "date", "ref", "partner_id")
+        }
+        by_partner = self._telecom_partner_values(self.new(header), WRITTEN_MOVE_FIELDS)
+        if by_partner is None:
+            return self.browse()
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(SQL("SELECT nextval(pg_get_serial_sequence('account_move', 'id'))"))
+                move_id = cr.fetchone()[0]
+                self._telecom_copy_rows(
+                    "account_move",
+                    template.ids,
+                    {
+                        "id": [move_id],
+                        # A draft until _telecom_number_written_entry posts it (numbered and
+                        # hashed): no balance counts it before.
+                        "name": ["/"],
+                        "sequence_prefix": [None],
+                        "sequence_number": [None],
+                        "inalterable_hash": [None],
+                        "state": ["draft"],
+                        "posted_before": [True],
+                        "ref": [vals["ref"]],
+                        "date": [vals["date"]],
+                        "partner_id": [partner.id],
+                        "invoice_date_due": [fields.Date.context_today(self)],
+                        "checked": [journal.autocheck_on_post],
+                        "amount_total": [debit_total],
+                        "amount_total_signed": [debit_total],
+                        "amount_total_in_currency_signed": [debit_total],
+                        "payment_state": ["not_paid"],
+                        "access_token": [None],
+                        "message_main_attachment_id": [None],
+                        # A new entry: nobody changed it by hand (what the template may say).
+                        "is_manually_modified": [False],
+                        **{column: [value] for column, value in by_partner.items()},
+                        **dict.fromkeys(("create_uid", "write_uid"), [uid]),
+                        **dict.fromkeys(("create_date", "write_date"), [now]),
+                    },
+                )
+                move = self.browse(move_id)
+                # No tracking of a new record's values (as create()).
+                move._track_discard()
+                cr.execute(
+                    SQL(
+                        "SELECT nextval(pg_get_serial_sequence('account_move_line', 'id'))"
+                        " FROM generate_series(1, %s)",
+                        len(lines),
+                    )
+                )
+                line_ids = sorted(row[0] for row in cr.fetchall())
+                cr.execute(
+                    SQL("SELECT id FROM account_move_line WHERE move_id = %s ORDER BY id", template.id)
+                )
+                template_lines = [row[0] for row in cr.fetchall()]
+                self._telecom_copy_rows(
+                    "account_move_line",
+                    template_lines,
+                    {
+                        "id": line_ids,
+                        "move_id": [move_id] * len(lines),
+                        "move_name": ["/"] * len(lines),
+                        "parent_state": ["draft"] * len(lines),
+                        "ref": [vals["ref"]] * len(lines),
+                        "date": [vals["date"]] * len(lines),
+                        "name": [line["name"] for line in lines],
+                        "partner_id": [line["partner_id"] for line in lines],
+                        "telecom_wallet_id": [line.get("telecom_wallet_id") for line in lines],
+                        "amount_currency": [line["amount_currency"] for line in lines],
+                        "balance": [line["balance"] for line in lines],
+                        "debit": [max(line["balance"], 0.0) for line in lines],
+                        "credit": [max(-line["balance"], 0.0) for line in lines],
+                        "amount_residual": [
+                            line["balance"] if reconcilable[line["account_id"]] else 0.0 for line in lines
+                        ],
+                        "amount_residual_currency": [
+                            line["amount_currency"] if reconcilable[line["account_id"]] else 0.0
+                            for line in lines
+                        ],
+                        "reconciled": [False] * len(lines),
+                        "full_reconcile_id": [None] * len(lines),
+                        "matching_number": [None] * len(lines),
+                        # An entry's item (quantity 1, no price, no tax) totals its amount.
+                        "price_subtotal": [line["amount_currency"] for line in lines],
+                        "price_total": [line["amount_currency"] for line in lines],
+                        **dict.fromkeys(("create_uid", "write_uid"), [uid] * len(lines)),
+                        **dict.fromkeys(("create_date", "write_date"), [now] * len(lines)),
+                    },
+                )
+                items = env["account.move.line"].browse(line_ids)
+                self._telecom_write_entry_notes(move, partner)
+                env.flush_all()
+        except _NoWrittenEntry:
+            env.invalidate_all()
+            return self.browse()
+        move.invalidate_recordset()
+        items.invalidate_recordset()
+        return move
+
+    @api.model
+    def _telecom_partner_values(self, record, written):
+        """{column: value} of the stored computed fields of ``record`` (a new, in-memory entry or
+        item) that depend on its partner, as the ORM computes them, but those in ``written``;
+        None when one of them cannot be written as a plain column (translated or
+        company-dependent values).
+
+        The items' analytic distribution, which depends on the partner too, is not among them:
+        _telecom_write_entry is only used where no distribution model exists, and the ORM then
+        leaves it empty.
+        """
+        # Which fields those are changes only with the modules, which load a new registry.
+        known = self.pool.__dict__.setdefault("_telecom_partner_fields", {})
+        if (record._name, written) not in known:
+            known[(record._name, written)] = [
+                field
+                for field in record._fields.values()
+                if field.store
+                and field.compute
+                and field.name not in written
+                and field.name != "analytic_distribution"
+                and any(
+                    path == "partner_id" or path.startswith("partner_id.")
+                    for path in field.get_depends(record)[0]
+                )
+            ]
+        values = {}
+        for field in known[(record._name, written)]:
+            value = field.convert_to_column_insert(field.convert_to_write(record[field.name], record), record)
+            if (
+                field.translate
+                or field.company_dependent
+                or not isinstance(value, (str, int, float, type(None)))
+            ):
+                return None
+            values[field.name] = value
+        return values
+
+    @api.model
+    def _telecom_number_written_entry(self, move):
+        """Post the entry written by _telecom_write_entry with its number and its hash, as
+        _post: the next number of the journal's sequence by Odoo's own numbering
+        (_get_next_sequence_format, _locked_increment, under the journal's unique index on
+        posted names) and the inalterability hash by Odoo's own _calculate_hashes, chained to
+        the previous entry of the sequence. Needs the posting lock.
+
+        Raises _NoWrittenEntry when the entry would not be the next link of its chain (an
+        entry posted unhashed before it, that only Odoo's _post hashes): the caller rolls the
+        entry back and lets the ORM post the operation.
+        """
+        env, cr = self.env, self.env.cr
+        # Everything pending first (an entry posted earlier in this transaction).
+        env.flush_all()
+        # Posted first: the number is taken under the unique index on posted names.
+        cr.execute(
+            SQL(
+                "UPDATE account_move SET state = 'posted' WHERE id = %s;"
+                " UPDATE account_move_line SET parent_state = 'posted' WHERE move_id = %s",
+                move.id,
+                move.id,
+            )
+        )
+        move.invalidate_recordset()
+        # _locked_increment writes the number itself only when the transaction has not numbered
+        # yet (its cache): written here in any case, with the sequence's split.
+        name = move._locked_increment(*move._get_next_sequence_format())
+        matching = re.match(
+            move._make_regex_non_capturing(move._sequence_fixed_regex.replace(r"?P<seq>", "")), name
+        )
+        prefix, number = name[: matching.start(1)], int(matching.group(1) or 0)
+        cr.execute(
+            SQL(
+                "UPDATE account_move SET name = %s, sequence_prefix = %s, sequence_number = %s WHERE id = %s;"
+                " UPDATE account_move_line SET move_name = %s WHERE move_id = %s",
+                name,
+                prefix,
+                number,
+                move.id,
+                name,
+                move.id,
+            )
+        )
+        cr.execute(
+            SQL(
+                "SELECT sequence_number, inalterable_hash FROM account_move WHERE journal_id = %s"
+                " AND sequence_prefix = %s AND inalterable_hash IS NOT NULL"
+                " ORDER BY sequence_number DESC LIMIT 1",
+                move.journal_id.id,
+                prefix,
+            )
+        )
+        last = cr.fetchone()
+        if last and last[0] != number - 1:
+            raise _NoWrittenEntry()
+        if not last:
+            cr.execute(
+                SQL(
+                    "SELECT 1 FROM account_move WHERE journal_id = %s AND sequence_prefix = %s"
+                    " AND state = 'posted' AND id != %s LIMIT 1",
+                    move.journal_id.id,
+                    prefix,
+                    move.id,
+                )
+            )
+            if cr.fetchone():
+                raise _NoWrittenEntry()
+        move.invalidate_recordset()
+        move.line_ids.invalidate_recordset(["move_name", "parent_state"])
+        digest = move._calculate_hashes(last[1] if last else False)[move]
+        cr.execute(SQL("UPDATE account_move SET inalterable_hash = %s WHERE id = %s", digest, move.id))
+        move.invalidate_recordset()
+        return move
+
+    @api.model
+    def _telecom_copy_rows(self, table, template_ids, values):
+        """Insert one row of ``table`` per element of ``template_ids`` (the ids of rows to copy),
+        its columns the template row's but those in ``values`` ({column: [value per row]})."""
+        cr = self.env.cr
+        # The columns of a table change only with the modules, which load a new registry.
+        known = self.pool.__dict__.setdefault("_telecom_table_columns", {})
+        if table not in known:
+            cr.execute(
+                SQL(
+                    "SELECT column_name, data_type, udt_name FROM information_schema.columns"
+                    " WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+                    table,
+                )
+            )
+            known[table] = cr.fetchall()
+        columns = known[table]
+        own = tuple(column for column, _kind, _udt in columns if column in values)
+        statements = self.pool.__dict__.setdefault("_telecom_copy_statements", {})
+        code = statements.get((table, own))
+        if code is None:
+            types = {name: ("%s[]" % udt[1:]) if kind == "ARRAY" else udt for name, kind, udt in columns}
+            # Composed once per registry: the names are this table's own columns and types
+            # (information_schema), every value a query parameter.
+            code = (  # noqa: S608
+                'INSERT INTO "{table}" ({columns}) SELECT {select}'
+                " FROM unnest(%s::int[]) WITH ORDINALITY AS k(template_id, n)"
+                ' JOIN "{table}" t ON t.id = k.template_id'
+                " JOIN (SELECT generate_series(1, %s) AS n, {unnest}) v ON v.n = k.n"
+            ).format(
+                table=table,
+                columns=", ".join('"%s"' % column for column, _kind, _udt in columns),
+                select=", ".join(
+                    ('v."%s"' if column in values else 't."%s"') % column for column, _kind, _udt in columns
+                ),
+                unnest=", ".join('unnest(%%s::%s[]) AS "%s"' % (types[column], column) for column in own),
+            )
+            statements[(table, own)] = code
+        cr.execute(SQL(code, list(template_ids), len(template_ids), *(values[column] for column in own)))
+
+    @api.model
+    def _telecom_write_entry_notes(self, move, partner):
+        """What Odoo's create() and _post() add to a new posted entry's chatter: its creator
+        (an active user) and its partner as followers, the creation note, the "secured" note."""
+        env = self.env
+        if not self.env.context.get("mail_create_nosubscribe") and env.user.active:
+            env["mail.followers"]._insert_followers(
+                move._name,
+                move.ids,
+                env.user.partner_id.ids,
+                subtypes=None,
+                customer_ids=[],
+                check_existing=False,
+            )
+        if not self.env.context.get("mail_create_nolog"):
+            move._message_log_batch(bodies={move.id: move._creation_message()})
+        if partner not in move.sudo().message_partner_ids:
+            move.message_subscribe(partner.ids)
+        move._message_log_batch(bodies={move.id: env._("This journal entry has been secured.")})
 
     def _telecom_item_reversal_vals(self, item, contra_account, date, ref):
         """Values of the exact opposite of one wallet item of a batch entry

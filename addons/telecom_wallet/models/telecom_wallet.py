@@ -7,6 +7,8 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, format_date
 
+from .account_move import _NoWrittenEntry
+
 GROUP_VIEWER = "telecom_wallet.telecom_wallet_group_viewer"
 GROUP_MANAGER = "telecom_wallet.telecom_wallet_group_manager"
 
@@ -601,37 +603,71 @@ class TelecomWallet(models.Model):
         else:  # transfer
             changes, contra = {self: -amount, target: amount}, None
 
+        Move = self.env["account.move"]
+        vals = self._telecom_move_vals(changes, contra, "", label, date)
+        # The entry of the last operation like this one, when there is one: this one's rows are
+        # then written in SQL as a copy of it (_telecom_write_entry) instead of built by Odoo's
+        # accounting ORM; either way before the posting lock when the transaction allows it.
+        template = Move._telecom_entry_template(self.company_id, operation_type, vals)
+
         def same_as(operation):
             return operation._telecom_same_request(operation_type, amount, target=target)
 
         def prepare(reference):
             # Before the move exists: a refused date leaves nothing behind.
             self._telecom_check_entry_date(date)
+            entry_vals = {**vals, "ref": reference}
+            written = Move._telecom_write_entry(template, entry_vals)
+            if written:
+                return written, True
             # As the caller, not sudo(): a Wallet Manager has billing rights,
             # and Odoo hashes the posted entry as the real user anyway.
             # skip_invoice_sync: a wallet entry has no taxes, terms or rounding lines for Odoo to
             # synchronise (as the batches' entries and the reversals).
-            return (
-                self.env["account.move"]
-                .with_context(skip_invoice_sync=True)
-                .create(self._telecom_move_vals(changes, contra, reference, label, date))
-            )
+            return Move.with_context(skip_invoice_sync=True).create(entry_vals), False
 
-        def perform(reference, move):
+        def perform(reference, prepared):
+            move, written = prepared
             if operation_type != "opening":
                 # An opening balance is the legacy truth, overdrawn or not
                 # (see post_opening_balance); everything else needs the funds.
                 for wallet, change in changes.items():
                     if wallet.currency_id.compare_amounts(change, 0.0) < 0:
                         wallet._telecom_check_funds(-change)
-            self._telecom_post(move)
+            if written:
+                Move._telecom_number_written_entry(move)
+            else:
+                self._telecom_post(move)
             if operation_type == "opening" and self.currency_id.compare_amounts(amount, 0.0) < 0:
                 self._telecom_report_negative_opening(amount, reference, date)
             return {"amount": amount, "reason": reason, "move_id": move.id, "target_wallet_id": target.id}
 
-        operation = self._telecom_run_operation(
-            operation_type, reference, target, same_as=same_as, perform=perform, prepare=prepare, early=early
-        )
+        def run(early):
+            return self._telecom_run_operation(
+                operation_type,
+                reference,
+                target,
+                same_as=same_as,
+                perform=perform,
+                prepare=prepare,
+                early=early,
+            )
+
+        if not template:
+            operation = run(early)
+        else:
+            try:
+                with self.env.cr.savepoint():
+                    operation = run(early)
+            except _NoWrittenEntry:
+                # The written entry would not be the next link of its hash chain: rolled back
+                # (its number too, also in the transaction's cache of Odoo's numbering), and the
+                # operation posted by Odoo's create() and _post(), one at a time from here.
+                Move._get_sequence_cache().clear()
+                self.env.invalidate_all()
+                template = Move.browse()
+                self._telecom_serialize()
+                operation = run(False)
         return operation.move_id.with_env(self.env)
 
     def _telecom_report_negative_opening(self, amount, reference, date):

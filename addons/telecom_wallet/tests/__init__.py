@@ -11,4 +11,5 @@ from . import (
     test_wallet_operations,
     test_wallet_properties,
     test_wallet_setup,
+    test_wallet_written_entry,
 )

@@ -214,28 +214,38 @@ class TestWalletConcurrency(BaseCase):
 
     def test_a_fresh_operation_builds_its_entry_before_it_waits_for_the_lock(self):
         """While another transaction posts (holds the posting lock), a client's operation has
-        already written its draft entry when it starts waiting (its transaction has an id); one
-        whose transaction queried first waits before writing anything. Both then post."""
+        already written its entry when it starts waiting (its transaction has an id): built by
+        Odoo's ORM (the company's first adjustment) or written as a copy of an earlier one (a
+        top-up after the company's first). One whose transaction queried first waits before
+        writing anything. All then post."""
         self._top_up(10.0, "WAIT-SEED")
         before = self._ledger(self.wallet_2_id)[0]
-        for fresh in (True, False):
-            reference = "WAIT-%s" % ("FRESH" if fresh else "QUERIED")
+        for fresh, kind, builds_first in (
+            (True, "adjust", True),
+            (True, "top_up", True),
+            (False, "top_up", False),
+        ):
+            reference = "WAIT-%s-%s" % ("FRESH" if fresh else "QUERIED", kind)
             with self.registry.cursor() as holder, self.registry.cursor() as observer:
                 holder.execute("LOCK TABLE telecom_wallet_posting_lock IN EXCLUSIVE MODE")
                 holder.execute("SELECT pg_backend_pid()")
                 holder_pid = holder.fetchone()[0]
                 outcome = {}
 
-                def client(fresh, reference, outcome):
+                def client(fresh, kind, reference, outcome):
                     with self.registry.cursor() as cr:
                         env = api.Environment(cr, SUPERUSER_ID, {})
                         wallet = env["telecom.wallet"].browse(self.wallet_2_id)
                         if not fresh:
                             wallet.mapped("balance")
-                        outcome["move"] = retrying(partial(wallet.top_up, 1.5, reference), env).id
+                        if kind == "adjust":
+                            call = partial(wallet.adjust, 1.5, reference, "goodwill")
+                        else:
+                            call = partial(wallet.top_up, 1.5, reference)
+                        outcome["move"] = retrying(call, env).id
 
                 with registry_lock_released(), mute_logger("odoo.service.model"):
-                    thread = threading.Thread(target=client, args=(fresh, reference, outcome))
+                    thread = threading.Thread(target=client, args=(fresh, kind, reference, outcome))
                     thread.start()
                     waiting = None
                     for _attempt in range(600):
@@ -256,10 +266,10 @@ class TestWalletConcurrency(BaseCase):
                     thread.join(TIMEOUT)
                 self.assertFalse(thread.is_alive())
                 self.assertIsNotNone(waiting, "the client never waited for the posting lock")
-                self.assertEqual(waiting, fresh, "wrote its draft entry before waiting: %s" % fresh)
+                self.assertEqual(waiting, builds_first, "wrote before waiting: %s %s" % (fresh, kind))
                 self.assertTrue(outcome.get("move"))
         balance, ledger, references = self._ledger(self.wallet_2_id)
-        self.assertAlmostEqual(balance, before + 3.0, places=2)
+        self.assertAlmostEqual(balance, before + 4.5, places=2)
         self.assertAlmostEqual(balance, ledger, places=2)
         self.assertEqual(self._drafts(), 0)
 
