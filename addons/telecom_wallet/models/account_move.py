@@ -476,37 +476,70 @@ class AccountMove(models.Model):
         return values
 
     @api.model
-    def _telecom_number_written_entry(self, move):
-        """Post the entry written by _telecom_write_entry with its number and its hash, as
-        _post: the next number of the journal's sequence by Odoo's own numbering
-        (_get_next_sequence_format, _locked_increment, under the journal's unique index on
-        posted names) and the inalterability hash by Odoo's own _calculate_hashes, chained to
-        the previous entry of the sequence. Needs the posting lock.
+    @api.model
+    def _telecom_entry_numbering(self, move):
+        """The format of the next number of the sequence of ``move`` (an entry written by
+        _telecom_write_entry) and its values, by Odoo's own _get_next_sequence_format: which
+        sequence (prefix, period) the entry takes its number from. Needs no lock: the number
+        itself is the next free one once the posting lock is held
+        (_telecom_number_written_entry)."""
+        format_string, format_values = move._get_next_sequence_format()
+        return format_string, dict(format_values)
 
-        Raises _NoWrittenEntry when the entry would not be the next link of its chain (an
-        entry posted unhashed before it, that only Odoo's _post hashes): the caller rolls the
-        entry back and lets the ORM post the operation.
+    @api.model
+    def _telecom_sequence_split(self, move, name):
+        """(prefix, number) of the entry name ``name``, as Odoo's _compute_split_sequence."""
+        matching = re.match(
+            move._make_regex_non_capturing(move._sequence_fixed_regex.replace(r"?P<seq>", "")), name
+        )
+        return name[: matching.start(1)], int(matching.group(1) or 0)
+
+    @api.model
+    def _telecom_number_written_entry(self, move, numbering=None):
+        """Post the entry written by _telecom_write_entry with its number and its hash, as
+        _post: the next number of its sequence (``numbering``, see _telecom_entry_numbering)
+        taken by Odoo's own _locked_increment (under the journal's unique index on posted
+        names), and the inalterability hash by Odoo's own _calculate_hashes, chained to the
+        previous entry of the sequence. Needs the posting lock.
+
+        Raises _NoWrittenEntry when the entry would not be the next link of its chain (the last
+        entry of its sequence not hashed, as one posted before the journal was protected, which
+        only Odoo's _post hashes): the caller rolls the entry back and lets the ORM post the
+        operation.
         """
         env, cr = self.env, self.env.cr
         # Everything pending first (an entry posted earlier in this transaction).
         env.flush_all()
-        # Posted first: the number is taken under the unique index on posted names.
+        format_string, format_values = numbering or self._telecom_entry_numbering(move)
+        format_values = dict(format_values)
+        prefix = self._telecom_sequence_split(move, format_string.format(**{**format_values, "seq": 0}))[0]
         cr.execute(
             SQL(
+                # Posted first: the number is taken under the unique index on posted names.
                 "UPDATE account_move SET state = 'posted' WHERE id = %s;"
-                " UPDATE account_move_line SET parent_state = 'posted' WHERE move_id = %s",
+                " UPDATE account_move_line SET parent_state = 'posted' WHERE move_id = %s;"
+                # The last entry of the sequence, as it is now that no other wallet entry is posted.
+                " SELECT sequence_number, inalterable_hash FROM account_move WHERE journal_id = %s"
+                " AND sequence_prefix = %s AND name != '/' AND id != %s"
+                " ORDER BY sequence_number DESC LIMIT 1",
                 move.id,
+                move.id,
+                move.journal_id.id,
+                prefix,
                 move.id,
             )
         )
+        last = cr.fetchone()
+        if last and not last[1]:
+            raise _NoWrittenEntry()
+        format_values["seq"] = max(format_values["seq"], last[0] if last else 0)
         move.invalidate_recordset()
         # _locked_increment writes the number itself only when the transaction has not numbered
         # yet (its cache): written here in any case, with the sequence's split.
-        name = move._locked_increment(*move._get_next_sequence_format())
-        matching = re.match(
-            move._make_regex_non_capturing(move._sequence_fixed_regex.replace(r"?P<seq>", "")), name
-        )
-        prefix, number = name[: matching.start(1)], int(matching.group(1) or 0)
+        name = move._locked_increment(format_string, format_values)
+        prefix, number = self._telecom_sequence_split(move, name)
+        if number != (last[0] if last else 0) + 1:
+            raise _NoWrittenEntry()
         cr.execute(
             SQL(
                 "UPDATE account_move SET name = %s, sequence_prefix = %s, sequence_number = %s WHERE id = %s;"
@@ -519,30 +552,6 @@ class AccountMove(models.Model):
                 move.id,
             )
         )
-        cr.execute(
-            SQL(
-                "SELECT sequence_number, inalterable_hash FROM account_move WHERE journal_id = %s"
-                " AND sequence_prefix = %s AND inalterable_hash IS NOT NULL"
-                " ORDER BY sequence_number DESC LIMIT 1",
-                move.journal_id.id,
-                prefix,
-            )
-        )
-        last = cr.fetchone()
-        if last and last[0] != number - 1:
-            raise _NoWrittenEntry()
-        if not last:
-            cr.execute(
-                SQL(
-                    "SELECT 1 FROM account_move WHERE journal_id = %s AND sequence_prefix = %s"
-                    " AND state = 'posted' AND id != %s LIMIT 1",
-                    move.journal_id.id,
-                    prefix,
-                    move.id,
-                )
-            )
-            if cr.fetchone():
-                raise _NoWrittenEntry()
         move.invalidate_recordset()
         move.line_ids.invalidate_recordset(["move_name", "parent_state"])
         digest = move._calculate_hashes(last[1] if last else False)[move]

@@ -619,23 +619,24 @@ class TelecomWallet(models.Model):
             entry_vals = {**vals, "ref": reference}
             written = Move._telecom_write_entry(template, entry_vals)
             if written:
-                return written, True
+                return written, Move._telecom_entry_numbering(written)
             # As the caller, not sudo(): a Wallet Manager has billing rights,
             # and Odoo hashes the posted entry as the real user anyway.
             # skip_invoice_sync: a wallet entry has no taxes, terms or rounding lines for Odoo to
             # synchronise (as the batches' entries and the reversals).
-            return Move.with_context(skip_invoice_sync=True).create(entry_vals), False
+            return Move.with_context(skip_invoice_sync=True).create(entry_vals), None
 
         def perform(reference, prepared):
-            move, written = prepared
+            # The entry and, when it was written in SQL, its numbering (else Odoo's _post numbers it).
+            move, numbering = prepared
             if operation_type != "opening":
                 # An opening balance is the legacy truth, overdrawn or not
                 # (see post_opening_balance); everything else needs the funds.
                 for wallet, change in changes.items():
                     if wallet.currency_id.compare_amounts(change, 0.0) < 0:
                         wallet._telecom_check_funds(-change)
-            if written:
-                Move._telecom_number_written_entry(move)
+            if numbering:
+                Move._telecom_number_written_entry(move, numbering)
             else:
                 self._telecom_post(move)
             if operation_type == "opening" and self.currency_id.compare_amounts(amount, 0.0) < 0:

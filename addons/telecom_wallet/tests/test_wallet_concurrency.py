@@ -342,6 +342,22 @@ class TestWalletConcurrency(BaseCase):
             self.assertEqual(len([ref for ref in references if ref.startswith("CLIENT-")]), per_client)
             self.assertAlmostEqual(balance, ledger, places=2)
             self.assertAlmostEqual(balance, 1.25 * per_client, places=2)
+        # Numbered one after another and chained, though each client wrote its entry while the
+        # others posted theirs.
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            journal = env["res.company"].browse(self.company_id).sudo().telecom_wallet_journal_id
+            entries = env["account.move"].search(
+                [("journal_id", "=", journal.id), ("state", "=", "posted")],
+                order="sequence_prefix, sequence_number",
+            )
+            self.assertTrue(all(entries.mapped("inalterable_hash")))
+            for _prefix, chain in entries.grouped("sequence_prefix").items():
+                numbers = chain.mapped("sequence_number")
+                self.assertEqual(numbers, list(range(numbers[0], numbers[0] + len(chain))))
+                self.assertEqual(
+                    chain._calculate_hashes(False), {move: move.inalterable_hash for move in chain}
+                )
 
     def test_same_wallet_race_of_batches_and_single_operations(self):
         """A batch and a single debit race for one wallet: exactly the affordable debits win,

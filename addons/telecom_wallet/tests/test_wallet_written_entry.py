@@ -223,9 +223,9 @@ class TestWalletWrittenEntry(WalletCase):
         refused = []
         original = type(self.Move)._telecom_number_written_entry
 
-        def spy(moves, move):
+        def spy(moves, move, numbering=None):
             try:
-                return original(moves, move)
+                return original(moves, move, numbering)
             except Exception as error:
                 refused.append(type(error).__name__)
                 raise
