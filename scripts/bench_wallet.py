@@ -7,18 +7,19 @@ a database where telecom_wallet is installed). Prints:
 
 * one client posting top-ups one after another (operations/s);
 * where one operation's time goes: a profile of those operations, cumulative seconds per part
-  (creating the entry, posting it, its sequence number, the hash chain, locks, computed fields,
-  mail and tracking, the rest);
+  (writing the entry in SQL, or creating and posting it through the ORM: its sequence number, the
+  hash chain; locks, mail and tracking, flushing, the commit);
 * ``--clients`` concurrent clients (processes, as Odoo's workers are, each its own cursor and
   transaction), each on wallets of its own (distinct wallets of one company): operations/s and how
-  many failed after Odoo's retries (a failure is an error the client would see);
+  many failed after Odoo's retries (a failure is an error the client would see); a series
+  (``--clients 2,4,8,16``) runs each count in turn;
 
 * one batch of ``--batch-size`` operations (top-ups and debits, each with its own reference) on
   ``--batch-wallets`` wallets through ``telecom.wallet.batch.apply``, in its own transaction:
   operations/s and journal entries;
 
 then the figures as one JSON line: ``{"single_ops_per_s", "clients", "concurrent_ops_per_s",
-"failed", "batch_ops_per_s", "batch_size"}``.
+"failed", "batch_ops_per_s", "batch_size"}`` (and ``by_clients`` for a series).
 """
 
 import argparse
@@ -40,6 +41,15 @@ from pathlib import Path
 PARTS = (
     ("the whole operation", [("telecom_wallet/models/telecom_wallet.py", "_telecom_run_operation")]),
     ("wallet and journal locks", [("telecom_wallet/models/telecom_wallet.py", "_telecom_lock")]),
+    (
+        "entry written in SQL (_telecom_write_entry)",
+        [("telecom_wallet/models/account_move.py", "_telecom_write_entry")],
+    ),
+    (
+        "  of which: followers and notes",
+        [("telecom_wallet/models/account_move.py", "_telecom_write_entry_notes")],
+    ),
+    ("  numbered and hashed", [("telecom_wallet/models/account_move.py", "_telecom_number_written_entry")]),
     ("entry created (account.move create)", [("account/models/account_move.py", "create")]),
     ("entry posted (_post)", [("account/models/account_move.py", "_post")]),
     ("  of which: sequence number", [("account/models/sequence_mixin.py", "_set_next_sequence")]),
@@ -70,7 +80,13 @@ def main(argv=None):
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--wallets", type=int, default=40, help="wallets of the company (default 40)")
     parser.add_argument("--operations", type=int, default=50, help="operations of the single client")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument(
+        "--clients",
+        type=client_counts,
+        default=[8],
+        help="concurrent clients (default 8), or a series run one after another (2,4,8,16): the first "
+        "gives the JSON's clients and concurrent_ops_per_s, the series by_clients",
+    )
     parser.add_argument("--per-client", type=int, default=25, help="operations of each concurrent client")
     parser.add_argument(
         "--batch-size", type=int, default=20000, help="operations of the batch (default 20000)"
@@ -121,54 +137,19 @@ def main(argv=None):
     profiler.disable()
     breakdown(profiler, time.perf_counter() - started, len(ops))
 
-    # Concurrent clients on distinct wallets: each a process of its own, as Odoo's workers are
-    # (threads of one process would share one interpreter lock, which no deployment does).
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(args.clients + 1)
-    results = context.Queue()
+    # Concurrent clients on distinct wallets, each count in turn on the same database (the machine's
+    # speed drifts over minutes: a series run back to back shows how the rate changes with clients).
     config = {"odoo_path": odoo_path, "argv": odoo_argv, "db": args.db}
-    processes = [
-        context.Process(
-            target=client_process,
-            args=(
-                config,
-                company_id,
-                wallet_ids[n :: args.clients] or wallet_ids,
-                n,
-                args.per_client,
-                barrier,
-                results,
-            ),
-        )
-        for n in range(args.clients)
-    ]
-    for process in processes:
-        process.start()
-    barrier.wait()
-    started, busy = time.perf_counter(), cpu_busy_seconds()
-    failures = []
-    for _process in processes:
-        failures.extend(results.get())
-    seconds, busy = time.perf_counter() - started, cpu_busy_seconds() - busy
-    for process in processes:
-        process.join()
-    total = args.clients * args.per_client
-    figures.update(
-        clients=args.clients,
-        concurrent_ops_per_s=round(total / seconds, 1),
-        failed=len(failures),
-    )
-    print(
-        f"{args.clients} clients: {total} top-ups in {seconds:.1f} s: {figures['concurrent_ops_per_s']} "
-        f"operations/s, {len(failures)} failed"
-    )
-    for error in sorted(set(failures))[:5]:
-        print(f"  failed: {error}")
-    if busy:
-        print(
-            f"  CPU of the machine (clients, PostgreSQL): {1000 * busy / total:.1f} ms per operation, "
-            f"{busy / seconds:.2f} of {os.cpu_count()} cores busy"
-        )
+    by_clients = {}
+    for clients in args.clients:
+        result = concurrent(config, company_id, wallet_ids, clients, args.per_client)
+        by_clients[clients] = result["ops_per_s"]
+        if clients == args.clients[0]:
+            figures.update(clients=clients, concurrent_ops_per_s=result["ops_per_s"], failed=result["failed"])
+        elif result["failed"]:
+            figures["failed"] += result["failed"]
+    if len(by_clients) > 1:
+        figures["by_clients"] = {str(clients): rate for clients, rate in by_clients.items()}
     check(registry, Environment, wallet_ids)
 
     # One batch.
@@ -190,6 +171,65 @@ def main(argv=None):
     )
     check_batch(registry, Environment, expected)
     print(json.dumps(figures, sort_keys=True))
+
+
+def client_counts(text):
+    """``8`` or ``2,4,8,16``: the numbers of concurrent clients to measure, in turn."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of clients or a list of them: {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"clients must be at least 1: {text!r}")
+    return counts
+
+
+def concurrent(config, company_id, wallet_ids, clients, per_client):
+    """``clients`` concurrent clients on distinct wallets, each a process of its own (as Odoo's
+    workers are: threads of one process would share one interpreter lock), ``per_client`` top-ups
+    each; prints and returns the rate and the failures."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(clients + 1)
+    results = context.Queue()
+    series = uuid.uuid4().hex[:6]
+    processes = [
+        context.Process(
+            target=client_process,
+            args=(
+                config,
+                company_id,
+                wallet_ids[n::clients] or wallet_ids,
+                f"{series}-{n}",
+                per_client,
+                barrier,
+                results,
+            ),
+        )
+        for n in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    barrier.wait()
+    started, busy = time.perf_counter(), cpu_busy_seconds()
+    failures = []
+    for _process in processes:
+        failures.extend(results.get())
+    seconds, busy = time.perf_counter() - started, cpu_busy_seconds() - busy
+    for process in processes:
+        process.join()
+    total = clients * per_client
+    rate = round(total / seconds, 1)
+    print(
+        f"{clients} clients: {total} top-ups in {seconds:.1f} s: {rate} operations/s, {len(failures)} failed"
+    )
+    for error in sorted(set(failures))[:5]:
+        print(f"  failed: {error}")
+    if busy:
+        print(
+            f"  CPU of the machine (clients, PostgreSQL): {1000 * busy / total:.1f} ms per operation, "
+            f"{busy / seconds:.2f} of {os.cpu_count()} cores busy"
+        )
+    return {"ops_per_s": rate, "failed": len(failures)}
 
 
 def cpu_busy_seconds():

@@ -514,7 +514,7 @@ class TelecomWallet(models.Model):
             callable(reference, prepared).
         :param journal: lock the wallet journal too (monetary operations)
         :param prepare: callable(reference) -> what ``perform`` receives as
-            ``prepared`` (the draft entry), inside _telecom_api_scope: right
+            ``prepared`` (the entry not yet posted), inside _telecom_api_scope: right
             before ``perform``, or with ``early`` (a transaction in READ
             COMMITTED, see _telecom_read_committed) before the posting lock and
             the locks of this method, its work undone when the operation is
