@@ -343,96 +343,88 @@ class AccountMove(models.Model):
         by_partner = self._telecom_partner_values(self.new(header), WRITTEN_MOVE_FIELDS)
         if by_partner is None:
             return self.browse()
-        try:
-            with cr.savepoint(flush=False):
-                cr.execute(SQL("SELECT nextval(pg_get_serial_sequence('account_move', 'id'))"))
-                move_id = cr.fetchone()[0]
-                self._telecom_copy_rows(
-                    "account_move",
-                    template.ids,
-                    {
-                        "id": [move_id],
-                        # A draft until _telecom_number_written_entry posts it (numbered and
-                        # hashed): no balance counts it before.
-                        "name": ["/"],
-                        "sequence_prefix": [None],
-                        "sequence_number": [None],
-                        "inalterable_hash": [None],
-                        "state": ["draft"],
-                        "posted_before": [True],
-                        "ref": [vals["ref"]],
-                        "date": [vals["date"]],
-                        "partner_id": [partner.id],
-                        "invoice_date_due": [fields.Date.context_today(self)],
-                        "checked": [journal.autocheck_on_post],
-                        "amount_total": [debit_total],
-                        "amount_total_signed": [debit_total],
-                        "amount_total_in_currency_signed": [debit_total],
-                        "payment_state": ["not_paid"],
-                        "access_token": [None],
-                        "message_main_attachment_id": [None],
-                        # A new entry: nobody changed it by hand (what the template may say).
-                        "is_manually_modified": [False],
-                        **{column: [value] for column, value in by_partner.items()},
-                        **dict.fromkeys(("create_uid", "write_uid"), [uid]),
-                        **dict.fromkeys(("create_date", "write_date"), [now]),
-                    },
-                )
-                move = self.browse(move_id)
-                # No tracking of a new record's values (as create()).
-                move._track_discard()
-                cr.execute(
-                    SQL(
-                        "SELECT nextval(pg_get_serial_sequence('account_move_line', 'id'))"
-                        " FROM generate_series(1, %s)",
-                        len(lines),
-                    )
-                )
-                line_ids = sorted(row[0] for row in cr.fetchall())
-                cr.execute(
-                    SQL("SELECT id FROM account_move_line WHERE move_id = %s ORDER BY id", template.id)
-                )
-                template_lines = [row[0] for row in cr.fetchall()]
-                self._telecom_copy_rows(
-                    "account_move_line",
-                    template_lines,
-                    {
-                        "id": line_ids,
-                        "move_id": [move_id] * len(lines),
-                        "move_name": ["/"] * len(lines),
-                        "parent_state": ["draft"] * len(lines),
-                        "ref": [vals["ref"]] * len(lines),
-                        "date": [vals["date"]] * len(lines),
-                        "name": [line["name"] for line in lines],
-                        "partner_id": [line["partner_id"] for line in lines],
-                        "telecom_wallet_id": [line.get("telecom_wallet_id") for line in lines],
-                        "amount_currency": [line["amount_currency"] for line in lines],
-                        "balance": [line["balance"] for line in lines],
-                        "debit": [max(line["balance"], 0.0) for line in lines],
-                        "credit": [max(-line["balance"], 0.0) for line in lines],
-                        "amount_residual": [
-                            line["balance"] if reconcilable[line["account_id"]] else 0.0 for line in lines
-                        ],
-                        "amount_residual_currency": [
-                            line["amount_currency"] if reconcilable[line["account_id"]] else 0.0
-                            for line in lines
-                        ],
-                        "reconciled": [False] * len(lines),
-                        "full_reconcile_id": [None] * len(lines),
-                        "matching_number": [None] * len(lines),
-                        # An entry's item (quantity 1, no price, no tax) totals its amount.
-                        "price_subtotal": [line["amount_currency"] for line in lines],
-                        "price_total": [line["amount_currency"] for line in lines],
-                        **dict.fromkeys(("create_uid", "write_uid"), [uid] * len(lines)),
-                        **dict.fromkeys(("create_date", "write_date"), [now] * len(lines)),
-                    },
-                )
-                items = env["account.move.line"].browse(line_ids)
-                self._telecom_write_entry_notes(move, partner)
-                env.flush_all()
-        except _NoWrittenEntry:
-            env.invalidate_all()
-            return self.browse()
+        cr.execute(SQL("SELECT nextval(pg_get_serial_sequence('account_move', 'id'))"))
+        move_id = cr.fetchone()[0]
+        self._telecom_copy_rows(
+            "account_move",
+            template.ids,
+            {
+                "id": [move_id],
+                # A draft until _telecom_number_written_entry posts it (numbered and
+                # hashed): no balance counts it before.
+                "name": ["/"],
+                "sequence_prefix": [None],
+                "sequence_number": [None],
+                "inalterable_hash": [None],
+                "state": ["draft"],
+                "posted_before": [True],
+                "ref": [vals["ref"]],
+                "date": [vals["date"]],
+                "partner_id": [partner.id],
+                "invoice_date_due": [fields.Date.context_today(self)],
+                "checked": [journal.autocheck_on_post],
+                "amount_total": [debit_total],
+                "amount_total_signed": [debit_total],
+                "amount_total_in_currency_signed": [debit_total],
+                "payment_state": ["not_paid"],
+                "access_token": [None],
+                "message_main_attachment_id": [None],
+                # A new entry: nobody changed it by hand (what the template may say).
+                "is_manually_modified": [False],
+                **{column: [value] for column, value in by_partner.items()},
+                **dict.fromkeys(("create_uid", "write_uid"), [uid]),
+                **dict.fromkeys(("create_date", "write_date"), [now]),
+            },
+        )
+        move = self.browse(move_id)
+        # No tracking of a new record's values (as create()).
+        move._track_discard()
+        cr.execute(
+            SQL(
+                "SELECT nextval(pg_get_serial_sequence('account_move_line', 'id'))"
+                " FROM generate_series(1, %s)",
+                len(lines),
+            )
+        )
+        line_ids = sorted(row[0] for row in cr.fetchall())
+        cr.execute(SQL("SELECT id FROM account_move_line WHERE move_id = %s ORDER BY id", template.id))
+        template_lines = [row[0] for row in cr.fetchall()]
+        self._telecom_copy_rows(
+            "account_move_line",
+            template_lines,
+            {
+                "id": line_ids,
+                "move_id": [move_id] * len(lines),
+                "move_name": ["/"] * len(lines),
+                "parent_state": ["draft"] * len(lines),
+                "ref": [vals["ref"]] * len(lines),
+                "date": [vals["date"]] * len(lines),
+                "name": [line["name"] for line in lines],
+                "partner_id": [line["partner_id"] for line in lines],
+                "telecom_wallet_id": [line.get("telecom_wallet_id") for line in lines],
+                "amount_currency": [line["amount_currency"] for line in lines],
+                "balance": [line["balance"] for line in lines],
+                "debit": [max(line["balance"], 0.0) for line in lines],
+                "credit": [max(-line["balance"], 0.0) for line in lines],
+                "amount_residual": [
+                    line["balance"] if reconcilable[line["account_id"]] else 0.0 for line in lines
+                ],
+                "amount_residual_currency": [
+                    line["amount_currency"] if reconcilable[line["account_id"]] else 0.0 for line in lines
+                ],
+                "reconciled": [False] * len(lines),
+                "full_reconcile_id": [None] * len(lines),
+                "matching_number": [None] * len(lines),
+                # An entry's item (quantity 1, no price, no tax) totals its amount.
+                "price_subtotal": [line["amount_currency"] for line in lines],
+                "price_total": [line["amount_currency"] for line in lines],
+                **dict.fromkeys(("create_uid", "write_uid"), [uid] * len(lines)),
+                **dict.fromkeys(("create_date", "write_date"), [now] * len(lines)),
+            },
+        )
+        items = env["account.move.line"].browse(line_ids)
+        self._telecom_write_entry_notes(move, partner)
+        env.flush_all()
         move.invalidate_recordset()
         items.invalidate_recordset()
         return move
