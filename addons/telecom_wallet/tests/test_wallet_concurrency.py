@@ -141,6 +141,11 @@ class TestWalletConcurrency(BaseCase):
 
     def _overdraw_race(self, prefix, fresh):
         self._top_up(20.0, "%s-SEED" % prefix)
+        with self.registry.cursor() as cr:
+            # A debit posted before (committed): the racing debits' entries are written in SQL as
+            # copies of it (telecom.wallet._telecom_operate), whichever test runs first.
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["telecom.wallet"].browse(self.wallet_id).debit(0.01, "%s-SEED-DEBIT" % prefix)
         balance_before = self._ledger()[0]
         amount = balance_before * 0.6  # each fits alone, both together do not
 
