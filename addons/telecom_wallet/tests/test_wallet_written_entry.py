@@ -112,6 +112,13 @@ class TestWalletWrittenEntry(WalletCase):
         self.wallet_carol.with_user(self.manager).debit(1.0, "FIRST-DEBIT")
         self.wallet_carol.with_user(self.manager).adjust(-1.5, "FIRST-ADJUST", "correction")
         self.wallet_bob.with_user(self.manager).post_opening_balance(7.0, "FIRST-OPENING", self.today())
+        # The debits' template reversed since (its items reconciled with the reversal's): what
+        # the reversal changed on it is not copied.
+        first_debit = self.wallet_carol.operation_ids.filtered(
+            lambda operation: operation.reference == "FIRST-DEBIT"
+        )
+        first_debit.with_user(self.manager).reverse()
+        self.assertTrue(first_debit.move_id.line_ids.filtered("reconciled"))
         cases = [
             (self.wallet, "top_up", 12.5, self.today()),
             (self.wallet_carol, "top_up", 0.01, self.today()),
