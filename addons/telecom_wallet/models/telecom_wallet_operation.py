@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 OPERATION_TYPES = [
     ("opening", "Opening balance"),
@@ -97,6 +98,19 @@ class TelecomWalletOperation(models.Model):
             "An operation can be reversed once.",
         ),
     ]
+
+    def init(self):
+        result = super().init()
+        # The last single operation of a kind in a company (account.move._telecom_entry_template,
+        # on every single operation): found in the index, however many batch operations came since.
+        create_index(
+            self.env.cr,
+            "telecom_wallet_operation_single_kind_index",
+            self._table,
+            ["company_id", "operation_type", "id DESC"],
+            where="batch_id IS NULL AND move_id IS NOT NULL",
+        )
+        return result
 
     @api.depends("reversal_operation_ids")
     def _compute_is_reversed(self):

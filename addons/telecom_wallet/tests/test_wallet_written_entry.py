@@ -266,3 +266,23 @@ class TestWalletWrittenEntry(WalletCase):
         second = wallet.top_up(1.0, "EUR-2")
         self.assertEqual(second.state, "posted")
         self.assertEqual(wallet.balance, 11.0)
+
+    def test_the_last_operation_of_a_kind_is_found_in_an_index(self):
+        """Every single operation looks up the last one of its kind in the company: through an
+        index, not by reading back through the batch operations posted since (a day's usage file
+        is 100,000 of them)."""
+        self.wallet.top_up(5.0, "INDEX-1")
+        self.addCleanup(self.env.cr.execute, "RESET enable_seqscan")
+        self.env.cr.execute("SET enable_seqscan = off")
+        self.env.cr.execute(
+            SQL(
+                "EXPLAIN SELECT move_id FROM telecom_wallet_operation WHERE company_id = %s"
+                " AND operation_type = %s AND batch_id IS NULL AND move_id IS NOT NULL"
+                " ORDER BY id DESC LIMIT 1",
+                self.company.id,
+                "top_up",
+            )
+        )
+        plan = "\n".join(row[0] for row in self.env.cr.fetchall())
+        self.assertIn("telecom_wallet_operation_single_kind_index", plan)
+        self.assertNotIn("Sort", plan)
