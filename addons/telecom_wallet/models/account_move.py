@@ -5,9 +5,9 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 GROUP_VIEWER = "telecom_wallet.telecom_wallet_group_viewer"
-# The fields of a single operation's entry that _telecom_write_entry sets itself; any other
-# stored field of the entry or of its items is the template's, or recomputed by the ORM when it
-# depends on the partner.
+# The fields of a single operation's entry and of its items that _telecom_write_entry sets itself;
+# any other stored field is the template's, or (the entry's) computed by the ORM when it depends
+# on the partner.
 WRITTEN_MOVE_FIELDS = (
     "id", "name", "sequence_prefix", "sequence_number", "inalterable_hash", "state", "posted_before",
     "ref", "date", "partner_id", "invoice_date_due", "checked", "amount_total", "amount_total_signed",
@@ -292,7 +292,8 @@ class AccountMove(models.Model):
         Returns the entry, a draft until it is numbered, or an empty recordset (nothing
         written) when the ORM must post this one: the configuration (analytic distribution, a
         receivable or payable account, a foreign currency, an archived journal, currency or
-        account, a journal not hash-protected) asks for something only Odoo's _post does.
+        account, a journal not hash-protected, an item field another module computes from the
+        partner) asks for something only Odoo's create() and _post() do.
         """
         env = self.env
         if not template:
@@ -326,6 +327,10 @@ class AccountMove(models.Model):
             )
         )
         if cr.fetchone():
+            return self.browse()
+        if self._telecom_partner_fields(env["account.move.line"], WRITTEN_LINE_FIELDS):
+            # An item field that depends on the partner (another module's): only the ORM
+            # computes it, item by item.
             return self.browse()
         partner = env["res.partner"].browse(vals["partner_id"])
         now, uid = cr.now(), env.uid
@@ -430,33 +435,35 @@ class AccountMove(models.Model):
         return move
 
     @api.model
-    def _telecom_partner_values(self, record, written):
-        """{column: value} of the stored computed fields of ``record`` (a new, in-memory entry or
-        item) that depend on its partner, as the ORM computes them, but those in ``written``;
-        None when one of them cannot be written as a plain column (translated or
-        company-dependent values).
-
-        The items' analytic distribution, which depends on the partner too, is not among them:
+    def _telecom_partner_fields(self, model, written):
+        """The stored computed fields of ``model`` (account.move or account.move.line) that depend
+        on the partner, but those in ``written`` and the items' analytic distribution:
         _telecom_write_entry is only used where no distribution model exists, and the ORM then
-        leaves it empty.
-        """
+        leaves it empty."""
         # Which fields those are changes only with the modules, which load a new registry.
         known = self.pool.__dict__.setdefault("_telecom_partner_fields", {})
-        if (record._name, written) not in known:
-            known[(record._name, written)] = [
+        if (model._name, written) not in known:
+            known[(model._name, written)] = [
                 field
-                for field in record._fields.values()
+                for field in model._fields.values()
                 if field.store
                 and field.compute
                 and field.name not in written
                 and field.name != "analytic_distribution"
                 and any(
                     path == "partner_id" or path.startswith("partner_id.")
-                    for path in field.get_depends(record)[0]
+                    for path in field.get_depends(model)[0]
                 )
             ]
+        return known[(model._name, written)]
+
+    @api.model
+    def _telecom_partner_values(self, record, written):
+        """{column: value} of the fields of ``record`` (a new, in-memory entry) that depend on
+        its partner (_telecom_partner_fields), as the ORM computes them; None when one of them
+        cannot be written as a plain column (translated or company-dependent values)."""
         values = {}
-        for field in known[(record._name, written)]:
+        for field in self._telecom_partner_fields(record, written):
             value = field.convert_to_column_insert(field.convert_to_write(record[field.name], record), record)
             if (
                 field.translate
@@ -467,7 +474,6 @@ class AccountMove(models.Model):
             values[field.name] = value
         return values
 
-    @api.model
     @api.model
     def _telecom_entry_numbering(self, move):
         """The format of the next number of the sequence of ``move`` (an entry written by
@@ -596,7 +602,7 @@ class AccountMove(models.Model):
         """What Odoo's create() and _post() add to a new posted entry's chatter: its creator
         (an active user) and its partner as followers, the creation note, the "secured" note."""
         env = self.env
-        if not self.env.context.get("mail_create_nosubscribe") and env.user.active:
+        if not env.context.get("mail_create_nosubscribe") and env.user.active:
             env["mail.followers"]._insert_followers(
                 move._name,
                 move.ids,
@@ -605,7 +611,7 @@ class AccountMove(models.Model):
                 customer_ids=[],
                 check_existing=False,
             )
-        if not self.env.context.get("mail_create_nolog"):
+        if not env.context.get("mail_create_nolog"):
             move._message_log_batch(bodies={move.id: move._creation_message()})
         if partner not in move.sudo().message_partner_ids:
             move.message_subscribe(partner.ids)
