@@ -50,13 +50,17 @@ class ResPartner(models.Model):
         shown = {}
         for wallet in wallets.sorted(lambda wallet: SHOWN_STATES.index(wallet.state)):
             shown.setdefault((wallet.partner_id.id, wallet.company_id.id, wallet.currency_id.id), wallet)
-        for partner in self:
-            company = partner.company_id or self.env.company
-            wallet = shown.get((partner.id, company.id, partner.currency_id.id))
+        # The snapshots read for the whole set at once (sudo() per contact made the
+        # migration's reconciliation of a chunk read them one environment at a time).
+        snapshots = self.sudo().mapped("x_ocs_balance_snapshot")
+        for partner, snapshot in zip(self, snapshots, strict=True):
+            wallet = shown and shown.get(
+                (partner.id, (partner.company_id or self.env.company).id, partner.currency_id.id)
+            )
             if wallet:
                 partner.x_ocs_balance = wallet.currency_id.round(balances.get(wallet.id, 0.0))
             else:
-                partner.x_ocs_balance = partner.sudo().x_ocs_balance_snapshot
+                partner.x_ocs_balance = snapshot
 
     def _inverse_x_ocs_balance(self):
         for partner in self:
