@@ -102,12 +102,20 @@ class TestMigrateBulk(BssImportCase):
                 }
             )
         vals_list[1]["lang"] = "fr_FR"
+        vals_list[1]["mobile"] = "+41 79 123 45 67"  # the first number field sanitised
         vals_list[3]["website"] = "www.example.com"
+        vals_list[3]["country_id"] = False  # its phone read in the company's country
         # A contact whose address follows its account, and a new account: both other paths.
         vals_list.append({"name": "Billing contact", "parent_id": self.account.id, "type": "contact"})
         # A person with a company name and no parent; an invoice address without a name.
+        # (a French VAT number: its e-invoicing address deduced from the VAT's country)
         vals_list.append(
-            {"name": "Bob Freelance", "company_name": "Freelance Ltd", "email": "BOB@Example.COM"}
+            {
+                "name": "Bob Freelance",
+                "company_name": "Freelance Ltd",
+                "email": "BOB@Example.COM",
+                "vat": "FR40303265045",
+            }
         )
         vals_list.append({"parent_id": self.account.id, "type": "invoice"})
         vals_list.append(
@@ -118,6 +126,8 @@ class TestMigrateBulk(BssImportCase):
                 "x_billing_account_number": "BA003",
                 "x_account_status": "suspended",
                 "street": "1 Main Road",
+                "vat": "BE0477472701",
+                "peppol_eas": "9925",  # given: its endpoint follows it
             }
         )
         return vals_list
@@ -232,6 +242,38 @@ class TestMigrateBulk(BssImportCase):
             ("Freelance Ltd, Bob Freelance", "Freelance Ltd", "bob@example.com"),
         )
         self.assertEqual(by_name[None]["complete_name"], "Acme Telecom Ltd, Invoice Address")
+        # E-invoicing addresses: the account's registry (Belgian VAT), a VAT's own country, a given EAS.
+        self.assertEqual((line["peppol_eas"], line["peppol_endpoint"]), ("0208", "0477472701"))
+        self.assertEqual((bob["peppol_eas"], bob["peppol_endpoint"]), ("9957", "FR40303265045"))
+        globex = by_name["Globex Mobile"]
+        self.assertEqual((globex["peppol_eas"], globex["peppol_endpoint"]), ("9925", "BE0477472701"))
+        # the mobile, the first number field (formatted or, without the phonenumbers library, as it is)
+        self.assertEqual(by_name["Zoë Müller2"]["phone_sanitized"].replace(" ", ""), "+41791234567")
+
+    def test_insert_leaves_nothing_to_compute(self):
+        """The stored computed fields are in the INSERT: no column of a new row is computed and
+        written a second time (an UPDATE of every new row) at the next flush."""
+        self.env.flush_all()
+        with contextlib.closing(self.env.cr.savepoint()):
+            names = partner_insert._derivable(self.Partner)
+            self.assertLessEqual(
+                {"phone_sanitized", "peppol_eas", "peppol_endpoint", "company_registry"}, set(names)
+            )
+            records = self.insert_only(self.Partner, self.insertable())
+            pending = {
+                field.name
+                for field in self.Partner._fields.values()
+                if field.store and self.env.records_to_compute(field) & records
+            }
+            self.assertEqual(pending, set())
+            # (the first-contact rule writes an address on the account without one: not a new row)
+            dirty = {
+                field.name
+                for field in self.env.cache.get_dirty_fields()
+                if field.model_name == "res.partner"
+                and self.env.cache.get_dirty_records(self.Partner, field) & records
+            }
+            self.assertEqual(dirty, set())
 
     def test_insert_leaves_caches_as_create(self):
         """Read right after the INSERT (no invalidation): the ORM sees the new rows and their computed

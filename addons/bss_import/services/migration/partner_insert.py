@@ -66,6 +66,8 @@ SPECIFIC_PRICELIST = "specific_property_product_pricelist"
 #: telecom_wallet shows the wallet balance in x_ocs_balance and keeps the legacy one in its snapshot;
 #: its inverse, a write() per contact, is the stored value rounded as write() rounds it.
 ALIASES = {"x_ocs_balance": ("_inverse_x_ocs_balance", "x_ocs_balance_snapshot")}
+#: account_edi_ubl_cii's list of the fields its e-invoicing address reads (localisations extend it).
+PEPPOL_DEPENDS = "_peppol_eas_endpoint_depends"
 #: Stored computed fields whose value the INSERT already holds: {field: the methods computing it and
 #: the modules that must be the only ones defining them}. Their computations read the contact's own
 #: values and its parent's; :func:`_derive` applies them to the value lists (the contact's id is
@@ -80,6 +82,31 @@ DERIVED = {
     "user_id": (("_compute_user_id",), {"base"}),
     "x_is_subscriber": (("_compute_x_is_subscriber",), {"telecom_subscriber"}),
     "x_iccid_check_failed": (("_compute_x_iccid_check_failed",), {"telecom_subscriber"}),
+    # base's computation keeps the value given (it exists to be overridden by localisations).
+    "company_registry": (("_compute_company_registry",), {"base"}),
+    # The first of the mobile and the phone that formats, in the contact's country (else the
+    # company's): the formatting itself is Odoo's own _phone_format_number, called per row.
+    "phone_sanitized": (
+        (
+            "_compute_phone_sanitized",
+            "_phone_format",
+            "_phone_get_country",
+            "_phone_get_number_fields",
+            "_phone_get_country_field",
+            "_assert_phone_field",
+        ),
+        {"phone_validation"},
+    ),
+    # The e-invoicing address from the country deduced from the VAT or the country; the endpoint
+    # validation itself is Odoo's own _build_error_peppol_endpoint, called per row.
+    "peppol_eas": (("_compute_peppol_eas", PEPPOL_DEPENDS), {"account_edi_ubl_cii"}),
+    "peppol_endpoint": (("_compute_peppol_endpoint", PEPPOL_DEPENDS), {"account_edi_ubl_cii"}),
+}
+#: Methods the derivations above also reproduce, with the one module that may define each.
+DERIVED_HELPERS = {
+    "peppol_eas": {"_deduce_country_code": {"account"}},
+    "peppol_endpoint": {"_deduce_country_code": {"account"}},
+    "phone_sanitized": {"_mail_get_partner_fields": {"mail"}},
 }
 #: A column left to its SQL default (BaseModel._create's marker).
 _DEFAULT = psycopg2.extensions.AsIs("DEFAULT")
@@ -359,9 +386,34 @@ def _derivable(Model):
             continue
         if name == "email_normalized" and getattr(Model, "_primary_email", None) != "email":
             continue
-        if _modules_defining(Model, methods) == modules:
-            out.append(name)
+        if _modules_defining(Model, methods) != modules:
+            continue
+        helpers = DERIVED_HELPERS.get(name, {})
+        if any(_modules_defining(Model, (method,)) != owners for method, owners in helpers.items()):
+            continue
+        if name == "phone_sanitized" and (
+            Model._mail_get_partner_fields() or Model._phone_get_country_field() not in ("country_id", False)
+        ):
+            continue  # the country would come from a related contact
+        if name.startswith("peppol_") and _eas_mapping(Model) is None:
+            continue
+        out.append(name)
     return out
+
+
+def _eas_mapping(Model):
+    """account_edi_ubl_cii's EAS_MAPPING when every field it names is one :func:`_derive` knows the
+    value of on a new row (a plain column, or the derived company registry); else None."""
+    try:
+        from odoo.addons.account_edi_ubl_cii.models.account_edi_common import EAS_MAPPING
+    except ImportError:
+        return None
+    for fields_by_eas in EAS_MAPPING.values():
+        for name in fields_by_eas.values():
+            field = Model._fields.get(name) if name else None
+            if field and name != "company_registry" and (not _is_column(field) or field.compute):
+                return None
+    return EAS_MAPPING
 
 
 def _derive(Model, completed, ids, parents):
@@ -379,6 +431,9 @@ def _derive(Model, completed, ids, parents):
     plain = Model.with_context(lang=None)
     type_labels = dict(plain._fields["type"]._description_selection(plain.env))
     displayed_types = Model._complete_name_displayed_types
+    number_fields = Model._phone_get_number_fields() if "phone_sanitized" in names else []
+    countries = {}
+    eas_mapping = _eas_mapping(Model) if {"peppol_eas", "peppol_endpoint"} & set(names) else None
     for id_, vals in zip(ids, completed, strict=True):
         parent = parents.get(vals.get("parent_id") or 0)
         is_company = bool(vals.get("is_company"))
@@ -412,8 +467,67 @@ def _derive(Model, completed, ids, parents):
                 name = f"{derived['commercial_company_name'] or parent['name']}, {name}"
         derived["complete_name"] = name.strip()
         for name_ in names:
-            vals.setdefault(name_, derived[name_])
+            if name_ in derived:
+                vals.setdefault(name_, derived[name_])
+        if "company_registry" in names:  # _compute_company_registry: the value given
+            vals.setdefault("company_registry", False)
+        if "phone_sanitized" in names and "phone_sanitized" not in vals:
+            vals["phone_sanitized"] = _phone_sanitized(Model, vals, number_fields, countries)
+        if "peppol_eas" in names or "peppol_endpoint" in names:
+            _peppol(Model, vals, names, eas_mapping, countries)
     return names
+
+
+def _country(Model, vals, countries):
+    """The row's country record (read once per chunk and country)."""
+    country_id = vals.get("country_id") or False
+    if country_id not in countries:
+        countries[country_id] = Model.env["res.country"].browse(country_id)
+    return countries[country_id]
+
+
+def _phone_sanitized(Model, vals, number_fields, countries):
+    """mail.thread.phone's _compute_phone_sanitized on a new row: the first number field whose
+    value Odoo's own _phone_format_number formats, in the row's country, else the company's."""
+    for fname in number_fields:
+        number = vals.get(fname)
+        if not number:
+            continue
+        country = _country(Model, vals, countries) or Model.env.company.country_id
+        sanitized = Model._phone_format_number(number, country, force_format="E164")
+        if sanitized:
+            return sanitized
+    return False
+
+
+def _peppol(Model, vals, names, eas_mapping, countries):
+    """account_edi_ubl_cii's _compute_peppol_eas then _compute_peppol_endpoint on a new row: a
+    value given is kept (create() protects it), the other computed from it as those methods do."""
+    eas = vals.get("peppol_eas") or False
+    endpoint = vals.get("peppol_endpoint") or False
+    # account's _deduce_country_code: the VAT's prefix, else the country's code
+    vat = vals.get("vat") or False
+    country_code = _country(Model, vals, countries).code or False
+    if vat and vat[:2].isalpha():
+        country_code = vat[:2].upper()
+    eas_to_field = eas_mapping.get(country_code)
+    if eas_to_field is not None:
+        if "peppol_eas" in names and "peppol_eas" not in vals and eas not in eas_to_field:
+            new_eas = next(iter(eas_to_field))
+            for candidate, fname in eas_to_field.items():
+                value = fname and fname in Model._fields and vals.get(fname)
+                if value and not Model._build_error_peppol_endpoint(candidate, value):
+                    new_eas = candidate
+                    break
+            eas = new_eas
+        fname = eas_to_field.get(eas)
+        value = fname and fname in Model._fields and vals.get(fname)
+        if value and not Model._build_error_peppol_endpoint(eas, value):
+            endpoint = value
+    if "peppol_eas" in names:
+        vals.setdefault("peppol_eas", eas)
+    if "peppol_endpoint" in names:
+        vals.setdefault("peppol_endpoint", endpoint)
 
 
 def _insert(Model, vals_list, ids):
@@ -421,44 +535,52 @@ def _insert(Model, vals_list, ids):
     env = Model.env
     now = env.cr.now()
     log = {"create_uid": env.uid, "create_date": now, "write_uid": env.uid, "write_date": now}
+    log = {
+        name: Model._fields[name].convert_to_column_insert(value, Model, log) for name, value in log.items()
+    }
     # Most columns hold a handful of distinct values over a chunk (defaults, statuses, the
     # account's commercial values): each is converted once. A monetary value is converted with
-    # its row (the row's currency rounds it).
+    # its row (the row's currency rounds it). Built column by column, then zipped into rows.
     converted = {}
 
-    def column_value(field, vals):
-        value = vals[field.name]
-        if field.name == "id":
-            return value
-        if isinstance(value, _Column):
-            return value.value
-        if field.type == "monetary" or not isinstance(value, _HASHABLE):
-            return field.convert_to_column_insert(value, Model, vals)
-        known = converted.setdefault(field.name, {})
-        key = (type(value), value)
-        if key not in known:
-            known[key] = field.convert_to_column_insert(value, Model, vals)
-        return known[key]
+    def column(name, batch):
+        field = Model._fields[name]
+        convert = field.convert_to_column_insert
+        if field.type == "monetary":
+            return [convert(vals[name], Model, vals) if name in vals else _DEFAULT for vals in batch]
+        known = converted.setdefault(name, {})
+        out = []
+        for vals in batch:
+            if name not in vals:
+                out.append(_DEFAULT)
+                continue
+            value = vals[name]
+            if isinstance(value, _Column):
+                out.append(value.value)
+            elif isinstance(value, _HASHABLE):
+                key = (type(value), value)
+                if key not in known:
+                    known[key] = convert(value, Model, vals)
+                out.append(known[key])
+            else:
+                out.append(convert(value, Model, vals))
+        return out
 
     for start in range(0, len(vals_list), INSERT_BATCH):
-        batch = [
-            {**vals, **log, "id": id_}
-            for vals, id_ in zip(
-                vals_list[start : start + INSERT_BATCH], ids[start : start + INSERT_BATCH], strict=True
-            )
-        ]
-        names = sorted({name for vals in batch for name in vals})
-        fields_ = [Model._fields[name] for name in names]
-        rows = [
-            tuple(column_value(field, vals) if field.name in vals else _DEFAULT for field in fields_)
-            for vals in batch
+        batch = vals_list[start : start + INSERT_BATCH]
+        batch_ids = ids[start : start + INSERT_BATCH]
+        names = sorted({name for vals in batch for name in vals} - set(log) - {"id"})
+        columns = [
+            batch_ids,
+            *([log[name]] * len(batch) for name in log),
+            *(column(name, batch) for name in names),
         ]
         env.cr.execute(
             SQL(
                 "INSERT INTO %s (%s) VALUES %s",
                 SQL.identifier(Model._table),
-                SQL(", ").join(map(SQL.identifier, names)),
-                SQL(", ").join(rows),
+                SQL(", ").join(map(SQL.identifier, ["id", *log, *names])),
+                SQL(", ").join(zip(*columns, strict=True)),
             )
         )
     return ids
@@ -503,6 +625,7 @@ def _company_dependent_values(Model, vals_list, synced):
         )
     )
     entries_of = {row[0]: dict(zip(names, row[1:], strict=True)) for row in env.cr.fetchall()}
+    literals = {}
     for n, parent in synced.items():
         vals = vals_list[n]
         for name in names:
@@ -513,12 +636,28 @@ def _company_dependent_values(Model, vals_list, synced):
                     entries[company] = current[n]
                 elif name in vals:
                     entries[company] = Model._fields[name].convert_to_column(vals[name], Model)
-            kept = {
-                key: value
+            kept = tuple(
+                (key, value)
                 for key, value in entries.items()
                 if key in fallbacks[name] and value != fallbacks[name][key]
-            }
-            vals[name] = _Column(psycopg2.extras.Json(kept) if kept else None)
+            )
+            vals[name] = _jsonb_column(env.cr, kept, literals)
+
+
+def _jsonb_column(cr, kept, literals):
+    """The column form of the company entries ``kept`` ((company, value) pairs): NULL when none,
+    else their jsonb literal, quoted once per chunk and distinct entries (the lines of an account
+    share theirs)."""
+    if not kept:
+        return _Column(None)
+    try:
+        known = literals.get(kept)
+    except TypeError:  # an unhashable value: quoted with its row
+        return _Column(psycopg2.extras.Json(dict(kept)))
+    if known is None:
+        literal = cr.mogrify("%s", [psycopg2.extras.Json(dict(kept))]).decode()
+        known = literals[kept] = _Column(psycopg2.extensions.AsIs(literal))
+    return known
 
 
 def _pricelist_values(Model, vals_list, synced):
