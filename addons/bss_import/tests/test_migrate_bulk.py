@@ -275,6 +275,29 @@ class TestMigrateBulk(BssImportCase):
             }
             self.assertEqual(dirty, set())
 
+    def test_insert_leaves_overridden_computations_to_odoo(self):
+        """A computation another module overrides (a localisation's country deduction, its own
+        registry) is not derived: Odoo computes those columns after the INSERT, and the rows are
+        still create()'s."""
+        foreign = {
+            "peppol_eas": {"_deduce_country_code": {"l10n_xx"}},
+            "peppol_endpoint": {"_deduce_country_code": {"l10n_xx"}},
+        }
+        with (
+            patch.dict(partner_insert.DERIVED_HELPERS, foreign),
+            patch.dict(
+                partner_insert.DERIVED, {"company_registry": (("_compute_company_registry",), {"l10n_xx"})}
+            ),
+        ):
+            names = partner_insert._derivable(self.Partner)
+            self.assertFalse({"peppol_eas", "peppol_endpoint", "company_registry"} & set(names))
+            self.assertIn("phone_sanitized", names)
+            expected = self.created(lambda Model, vals_list: Model.create(vals_list), self.insertable())
+            got = self.created(self.insert_only, self.insertable())
+        self.assertSameColumns(expected, got)
+        line = {row["name"]: row for row in got}["Zoë Müller1"]
+        self.assertEqual((line["peppol_eas"], line["peppol_endpoint"]), ("0208", "0477472701"))
+
     def test_insert_leaves_caches_as_create(self):
         """Read right after the INSERT (no invalidation): the ORM sees the new rows and their computed
         values, and the accounts see their new lines."""

@@ -225,15 +225,25 @@ def insert_partners(Model, vals_list):
             for inverse in Model.pool.field_inverses[field]:
                 env[inverse.model_name].invalidate_model([inverse.name])
     copies = _prime_cache(Model, records, given)
-    # Stored computed fields: marked as _create marks them (the given ones protected), computed
-    # for the whole chunk by Odoo's own methods at the next flush.
-    protected = set()
-    for name in given:
-        field = Model._fields[name]
-        if field.compute and (not field.readonly or field.precompute):
-            protected.update(Model.pool.field_computed.get(field, [field]))
-    protected.update(Model._fields[name] for name in derived)
-    with env.protecting(protected, records):
+    # Stored computed fields: marked as _create marks them (the ones given to a row protected on
+    # that row, as _create protects each record's own), computed for the whole chunk by Odoo's
+    # own methods at the next flush.
+    computed = [
+        name
+        for name in given
+        if Model._fields[name].compute
+        and (not Model._fields[name].readonly or Model._fields[name].precompute)
+    ]
+    by_given = {}
+    for record_id, vals in zip(records._ids, completed, strict=True):
+        by_given.setdefault(tuple(name for name in computed if name in vals), []).append(record_id)
+    protected = []
+    for names, record_ids in by_given.items():
+        fields_ = {Model._fields[name] for name in derived}
+        for name in names:
+            fields_.update(Model.pool.field_computed.get(Model._fields[name], [Model._fields[name]]))
+        protected.append((fields_, Model.browse(record_ids)))
+    with env.protecting(protected):
         records.modified(Model._fields, create=True)
         for field in copies:
             env.remove_to_compute(field, records)
