@@ -51,16 +51,18 @@ class ResPartner(models.Model):
         for wallet in wallets.sorted(lambda wallet: SHOWN_STATES.index(wallet.state)):
             shown.setdefault((wallet.partner_id.id, wallet.company_id.id, wallet.currency_id.id), wallet)
         # The snapshots read for the whole set at once (sudo() per contact made the
-        # migration's reconciliation of a chunk read them one environment at a time).
+        # migration's reconciliation of a chunk read them one environment at a time). A
+        # snapshot is stored rounded in the contact's currency: it goes to the cache as it is
+        # (assigning it would look up and round by each contact's currency again).
         snapshots = self.sudo().mapped("x_ocs_balance_snapshot")
+        field = self._fields["x_ocs_balance"]
+        values = []
         for partner, snapshot in zip(self, snapshots, strict=True):
             wallet = shown and shown.get(
                 (partner.id, (partner.company_id or self.env.company).id, partner.currency_id.id)
             )
-            if wallet:
-                partner.x_ocs_balance = wallet.currency_id.round(balances.get(wallet.id, 0.0))
-            else:
-                partner.x_ocs_balance = snapshot
+            values.append(wallet.currency_id.round(balances.get(wallet.id, 0.0)) if wallet else snapshot)
+        self.env.cache.update(self, field, values)
 
     def _inverse_x_ocs_balance(self):
         for partner in self:
