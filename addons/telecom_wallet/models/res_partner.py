@@ -53,8 +53,9 @@ class ResPartner(models.Model):
         # The snapshots read for the whole set at once (sudo() per contact made the
         # migration's reconciliation of a chunk read them one environment at a time). A
         # snapshot is stored rounded in the contact's currency: it goes to the cache as it is
-        # (assigning it would look up and round by each contact's currency again).
-        snapshots = self.sudo().mapped("x_ocs_balance_snapshot")
+        # (assigning it would look up and round by each contact's currency again). Only that
+        # column is read: a list or a reconciliation of thousands of contacts reads no other.
+        snapshots = self.sudo().with_context(prefetch_fields=False).mapped("x_ocs_balance_snapshot")
         field = self._fields["x_ocs_balance"]
         values = []
         for partner, snapshot in zip(self, snapshots, strict=True):
