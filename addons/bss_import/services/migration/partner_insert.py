@@ -264,8 +264,10 @@ def _split_non_columns(Model, completed):
     inverse sets after the INSERT (None when one would need create() itself)."""
     inversed = [{} for _vals in completed]
     dummies = {}
+    given = {name for vals in completed for name in vals}
+    non_columns = [name for name in given if not _is_column(Model._fields[name])]
     for vals, inverse_vals in zip(completed, inversed, strict=True):
-        for name in [name for name in vals if not _is_column(Model._fields[name])]:
+        for name in [name for name in non_columns if name in vals]:
             field = Model._fields[name]
             value = vals.pop(name)
             if alias := _alias(Model, name):
@@ -636,22 +638,32 @@ def _company_dependent_values(Model, vals_list, synced):
     )
     entries_of = {row[0]: dict(zip(names, row[1:], strict=True)) for row in env.cr.fetchall()}
     literals = {}
+    columns = {}  # the lines of an account share their values: (account, field, own entry) -> column
     for n, parent in synced.items():
         vals = vals_list[n]
         for name in names:
-            entries = dict(entries_of[parent][name] or {})
+            own = None
             if name == SPECIFIC_PRICELIST:
-                entries.pop(company, None)
                 if n in current:
-                    entries[company] = current[n]
+                    own = ("set", current[n])
                 elif name in vals:
-                    entries[company] = Model._fields[name].convert_to_column(vals[name], Model)
-            kept = tuple(
-                (key, value)
-                for key, value in entries.items()
-                if key in fallbacks[name] and value != fallbacks[name][key]
-            )
-            vals[name] = _jsonb_column(env.cr, kept, literals)
+                    own = ("set", Model._fields[name].convert_to_column(vals[name], Model))
+                else:
+                    own = ("reset",)
+            key = (parent, name, own)
+            if key not in columns:
+                entries = dict(entries_of[parent][name] or {})
+                if own is not None:
+                    entries.pop(company, None)
+                    if own[0] == "set":
+                        entries[company] = own[1]
+                kept = tuple(
+                    (company_key, value)
+                    for company_key, value in entries.items()
+                    if company_key in fallbacks[name] and value != fallbacks[name][company_key]
+                )
+                columns[key] = _jsonb_column(env.cr, kept, literals)
+            vals[name] = columns[key]
 
 
 def _jsonb_column(cr, kept, literals):
