@@ -19,11 +19,15 @@ stores the same rows doing each of those steps once per chunk:
    Odoo's ``_write_multi`` applies to them), the current company's pricelist
    by the rule of product's ``_inverse_product_pricelist``;
 4. the stored computed fields whose rule reads only the contact and its
-   parent are in the INSERT (:data:`DERIVED`, ids reserved first); the others
-   (peppol, sanitised phone, any other module's) are marked to compute exactly
-   as ``_create`` marks them (``modified(create=True)``, the given ones
-   protected): Odoo's own compute methods then run once for the chunk at the
-   next flush;
+   parent are in the INSERT (:data:`DERIVED`, ids reserved first; the
+   sanitised phone and the e-invoicing address through Odoo's own
+   ``_phone_format_number`` and ``_build_error_peppol_endpoint``), so no new
+   row is written a second time by an UPDATE; each only while the methods of
+   its rule are defined by the expected modules alone. The others (another
+   module's, a localisation's) are marked to compute exactly as ``_create``
+   marks them (``modified(create=True)``, the values given to a row protected
+   on that row): Odoo's own compute methods then run once for the chunk at
+   the next flush;
 5. the inverses of non-stored fields given (telecom_wallet's balance
    snapshot), base's first-contact address rule, the Python constraints, the
    company consistency check and the access check run on the records as in
