@@ -473,6 +473,8 @@ def _derive(Model, completed, ids, parents):
             "x_is_subscriber": not is_company
             and bool(vals.get("x_subscriber_status") or any(map(vals.get, SUBSCRIBER_KEY_FIELDS))),
             "x_iccid_check_failed": bool(vals.get("x_iccid")) and not identifiers.luhn_valid(vals["x_iccid"]),
+            # base's _compute_company_registry: the value given
+            "company_registry": vals.get("company_registry") or False,
         }
         # _get_complete_name
         name = vals.get("name") or ""
@@ -485,8 +487,6 @@ def _derive(Model, completed, ids, parents):
         for name_ in names:
             if name_ in derived:
                 vals.setdefault(name_, derived[name_])
-        if "company_registry" in names:  # _compute_company_registry: the value given
-            vals.setdefault("company_registry", False)
         if "phone_sanitized" in names and "phone_sanitized" not in vals:
             vals["phone_sanitized"] = _phone_sanitized(Model, vals, number_fields, countries)
         if "peppol_eas" in names or "peppol_endpoint" in names:
