@@ -1113,3 +1113,31 @@ def test_resolve_code_table_wins_then_lookup():
     assert resolve_code("NOPE", {"NOPE": None}, lookup) == (None, None)
     assert resolve_code("", {"": 1}, lookup) == (None, None)
     assert resolve_code(None, {}, lookup) == (None, None)
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.text(),
+    st.sampled_from(["", " ", "007", "10.50", "-3", "2024-01-31T10:00:00", "2024-01-31", " Ada "]),
+    st.dates(),
+    st.datetimes(),
+)
+
+
+@given(values=st.dictionaries(st.sampled_from(["a", "b", "name", "x_plan_id"]), _VALUES))
+def test_a_phase_checksum_is_the_row_checksum_of_its_comparable_values(values):
+    """A phase checksums each value without building the comparable row first: the same digest."""
+    from odoo.addons.bss_import.services.migration.base import Phase, comparable
+
+    expected = row_checksum({k: comparable(v) for k, v in values.items()}, sorted(values))
+    assert Phase.checksum(None, values) == expected
+
+
+@given(text=st.text())
+def test_canonical_text_is_the_canonical_value_of_a_text(text):
+    assert resolution.canonical_text(text) == resolution.canonical(text)
+    assert resolution.digest([("f", resolution.canonical_text(text))]) == row_checksum({"f": text}, ["f"])

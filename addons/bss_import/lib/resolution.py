@@ -52,6 +52,9 @@ __all__ = [
     "probable_duplicates",
     "resolve_status",
     "row_checksum",
+    "canonical",
+    "canonical_text",
+    "digest",
     "sample",
     "text_similarity",
 ]
@@ -192,9 +195,27 @@ def row_checksum(values, fields, digits=None):
     """
     names = sorted(set(fields))
     if isinstance(digits, dict):
-        pairs = [[f, _canon(values.get(f), digits.get(f))] for f in names]
-    else:
-        pairs = [[f, _canon(values.get(f), digits)] for f in names]
+        return digest([(f, _canon(values.get(f), digits.get(f))) for f in names])
+    return digest([(f, _canon(values.get(f), digits)) for f in names])
+
+
+def canonical(value):
+    """The canonical text of one value, as :func:`row_checksum` serialises it (no rounding)."""
+    return _canon(value)
+
+
+def canonical_text(value):
+    """:func:`canonical` of a text value (a ``str``), without the dispatch on its type."""
+    return _canon_str(value, None)
+
+
+def digest(pairs):
+    """The digest :func:`row_checksum` gives, of (field, canonical text) ``pairs`` sorted by field.
+
+    >>> pairs = [("amount", "10.5"), ("name", "Ada")]
+    >>> digest(pairs) == row_checksum({"name": "Ada", "amount": 10.5}, ["amount", "name"])
+    True
+    """
     text = json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

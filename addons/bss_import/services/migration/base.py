@@ -132,6 +132,18 @@ def comparable(value):
     return value
 
 
+def _checksum_text(value):
+    """``canonical(comparable(value))``, the common types without the two dispatches."""
+    kind = type(value)
+    if kind is str:
+        return resolution.canonical_text(value)
+    if kind is bool or value is None:
+        return "true" if value else ""
+    if kind is int:
+        return str(value)
+    return resolution.canonical(comparable(value))
+
+
 class Phase:
     """One migrated object. Subclasses set the class attributes and override the hooks.
 
@@ -403,7 +415,9 @@ class Phase:
         return dict(vals)
 
     def checksum(self, vals):
-        return resolution.row_checksum({k: comparable(v) for k, v in vals.items()}, sorted(vals))
+        """The content checksum of ``vals``: :func:`~..lib.resolution.row_checksum` of their
+        :func:`comparable` values (computed per value without the intermediate dict)."""
+        return resolution.digest([(name, _checksum_text(vals[name])) for name in sorted(vals)])
 
     def write_chunk(self, items, counts):
         """Create the new records of a chunk in one ``create()``, update changed ones, skip unchanged.
