@@ -104,6 +104,10 @@ class TestMigrateBulk(BssImportCase):
         vals_list[1]["lang"] = "fr_FR"
         vals_list[1]["mobile"] = "+41 79 123 45 67"  # the first number field sanitised
         vals_list[3]["website"] = "www.example.com"
+        # What COPY's text format escapes (a tab, a line break, a backslash), an HTML note, a date.
+        vals_list[0]["street2"] = "Building B\tFloor 2 \\ back door\r\nGate 4"
+        vals_list[2]["comment"] = "<p>Line one</p>\n<p>Line \\N two</p>"
+        vals_list[4]["x_last_usage_date"] = "2024-05-01"
         vals_list[3]["country_id"] = False  # its phone read in the company's country
         # A contact whose address follows its account, and a new account: both other paths.
         vals_list.append({"name": "Billing contact", "parent_id": self.account.id, "type": "contact"})
@@ -222,10 +226,21 @@ class TestMigrateBulk(BssImportCase):
     def test_insert_stores_what_create_stores(self):
         """Every stored column, computed ones and company-dependent ones in both companies included."""
         expected = self.created(lambda Model, vals_list: Model.create(vals_list), self.insertable())
-        got = self.created(self.insert_only, self.insertable())
+        copied = []
+        original = partner_insert._copy
+
+        def spy(*args):
+            copied.append(original(*args))
+            return copied[-1]
+
+        with patch.object(partner_insert, "_copy", spy):
+            got = self.created(self.insert_only, self.insertable())
+        self.assertEqual(copied, [True])  # the rows went by COPY
         self.assertSameColumns(expected, got)
         by_name = self.assertInherited(got)
         line = by_name["Zoë Müller1"]
+        self.assertEqual(line["street2"], "Building B\tFloor 2 \\ back door\r\nGate 4")
+        self.assertEqual(by_name["Zoë Müller3"]["comment"], "<p>Line one</p>\n<p>Line \\N two</p>")
         self.assertEqual(line["email_normalized"], "line1@example.com")
         self.assertTrue(line["phone_sanitized"])
         self.assertEqual(by_name["Zoë Müller5"]["lang"], "fr_FR")  # its account's
@@ -249,6 +264,19 @@ class TestMigrateBulk(BssImportCase):
         self.assertEqual((globex["peppol_eas"], globex["peppol_endpoint"]), ("9925", "BE0477472701"))
         # the mobile, the first number field (formatted or, without the phonenumbers library, as it is)
         self.assertEqual(by_name["Zoë Müller2"]["phone_sanitized"].replace(" ", ""), "+41791234567")
+
+    def test_insert_without_a_copy_text_inserts_the_values(self):
+        """A value COPY cannot take as text (a binary column, an SQL expression, a default the
+        column defines) sends the rows to one INSERT ... VALUES: the same columns."""
+        self.assertIsNone(partner_insert._copy_texts([b"\x00\x01"], False))
+        self.assertIsNone(partner_insert._copy_texts(["a", partner_insert._DEFAULT], True))
+        self.assertEqual(partner_insert._copy_texts(["a", partner_insert._DEFAULT], False), ["a", "\\N"])
+        self.assertIsNone(partner_insert._copy_texts([float("nan")], False))
+        expected = self.created(lambda Model, vals_list: Model.create(vals_list), self.insertable())
+        with patch.object(partner_insert, "_copy_texts", return_value=None):
+            got = self.created(self.insert_only, self.insertable())
+        self.assertSameColumns(expected, got)
+        self.assertInherited(got)
 
     def test_insert_leaves_nothing_to_compute(self):
         """The stored computed fields are in the INSERT: no column of a new row is computed and
