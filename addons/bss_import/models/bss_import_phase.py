@@ -56,6 +56,12 @@ class BssImportPhase(models.Model):
     acknowledged_date = fields.Datetime(readonly=True)
     acknowledge_reason = fields.Text(readonly=True)
     error_message = fields.Text("Last error", readonly=True)
+    analyzed_rows = fields.Integer(
+        readonly=True,
+        copy=False,
+        help="Records the phase had created when its workers last refreshed the planner's statistics "
+        "of its tables (shared by the workers: one refreshes them per doubling).",
+    )
     total_ids = fields.One2many("bss.import.phase.total", "phase_id", "Control totals", readonly=True)
     sample_ids = fields.One2many("bss.import.phase.sample", "phase_id", "Side-by-side sample", readonly=True)
     chunk_ids = fields.One2many("bss.import.chunk", "phase_id", "Chunks", readonly=True)

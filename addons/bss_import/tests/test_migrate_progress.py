@@ -2,6 +2,7 @@ import os
 from unittest.mock import patch
 
 from odoo.addons.bss_import.services.migration import runner
+from odoo.addons.bss_import.services.migration.context import MigrationContext
 from odoo.addons.bss_import.services.migration.subscribers import SubscribersPhase
 from odoo.tests import tagged
 
@@ -50,10 +51,10 @@ class TestMigrateProgress(MigrationCase):
         refreshed = []
         original = runner._refresh_statistics
 
-        def spy(ctx, phase, created, analyzed, settling=False):
-            result = original(ctx, phase, created, analyzed, settling=settling)
+        def spy(ctx, phase, record, created, settling=False):
+            result = original(ctx, phase, record, created, settling=settling)
             # The refreshes while the phase runs (the one before its control totals: below).
-            if result != analyzed and not settling:
+            if result and not settling:
                 table = ctx.env[phase.model]._table
                 self.env.cr.execute(
                     f"SELECT (SELECT reltuples FROM pg_class WHERE relname = %s), count(*) FROM {table}",  # noqa: S608
@@ -93,6 +94,37 @@ class TestMigrateProgress(MigrationCase):
             [["x_subscriber_id", "x_msisdn", "x_billing_account_number"]],
         )
         self.assertEqual(len(self.env.cr.fetchall()), 3)
+
+    def test_one_worker_refreshes_the_statistics_per_doubling(self):
+        """The count the statistics reflect is the phase's, shared by its workers: a worker that
+        passes a doubling another one already refreshed them at goes on writing."""
+        folder, _manifest = self.generate(subscribers=20, seed=5)
+        run = self.confirmed_run(folder=folder)
+        runner.migrate(run, ["custom_fields", "service_plans", "billing_accounts", "subscribers"])
+        record = self.phase(run, "subscribers")
+        self.assertEqual(record.analyzed_rows, record.created)  # the settle's refresh
+        self.env.cr.execute("UPDATE bss_import_phase SET analyzed_rows = 0 WHERE id = %s", [record.id])
+        ctx = MigrationContext(run)
+        phase = SubscribersPhase(ctx)
+        try:
+            with patch.object(runner, "ANALYZE_FIRST", 10):
+                refreshed = [
+                    runner._refresh_statistics(ctx, phase, record, created, settling=settling)
+                    for created, settling in (
+                        (9, False),
+                        (12, False),  # the first, past ANALYZE_FIRST
+                        (12, False),  # another worker past the same count
+                        (23, False),  # not yet doubled
+                        (24, False),
+                        (24, True),  # settling: nothing created since
+                        (25, True),
+                    )
+                ]
+        finally:
+            phase.close()
+        self.assertEqual(refreshed, [False, True, False, False, True, False, True])
+        record.invalidate_recordset()
+        self.assertEqual(record.analyzed_rows, 25)
 
     def test_the_subscribers_phase_holds_one_batch_of_accounts(self):
         """Memory stays flat: the billing accounts of the lines are read batch by batch as the lines

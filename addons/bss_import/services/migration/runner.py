@@ -278,6 +278,7 @@ def _new_pass(ctx, phase, record):
             "acknowledged_by": False,
             "acknowledged_date": False,
             "acknowledge_reason": False,
+            "analyzed_rows": 0,
             **dict.fromkeys(("source_rows", *Counts().as_dict()), 0),
         }
     )
@@ -337,7 +338,7 @@ def work_phase(run, obj, chunk_size=CHUNK_SIZE, seconds=None):
             cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", _LOCK_SPACE, record.id))
             if not cr.fetchone()[0]:
                 return {**phase_summary(record), "written": 0}
-        phase, tally, analyzed, written = cls(ctx), _Tally(), 0, 0
+        phase, tally, written = cls(ctx), _Tally(), 0
         try:
             while True:
                 chunk = _claim(ctx, record)
@@ -348,8 +349,7 @@ def work_phase(run, obj, chunk_size=CHUNK_SIZE, seconds=None):
                     continue
                 written += 1
                 with tally.step("statistics"):
-                    created = _done(ctx, record, "created")
-                    analyzed = _refresh_statistics(ctx, phase, created, analyzed)
+                    _refresh_statistics(ctx, phase, record, _done(ctx, record, "created"))
                 # The migration's own cursor (_migration_cursor), never the caller's.
                 cr.commit()  # pylint: disable=invalid-commit
                 if seconds is not None and time.monotonic() - started >= seconds:
@@ -539,7 +539,7 @@ def settle_phase(run, obj):
         tally = _Tally.of_chunks(chunks)
         try:
             with tally.step("statistics"):
-                _refresh_statistics(ctx, phase, tally.counts.created, 0, settling=True)
+                _refresh_statistics(ctx, phase, record, tally.counts.created, settling=True)
             with tally.step("control totals and sample"):
                 _settle(record, tally, phase)
         finally:
@@ -635,9 +635,14 @@ class _Tally:
 ANALYZE_FIRST = 10000
 
 
-def _refresh_statistics(ctx, phase, created, analyzed, settling=False):
+def _refresh_statistics(ctx, phase, record, created, settling=False):
     """ANALYZE the phase's tables (its model's, its lines', the link table) when the phase has
-    doubled what they held; when ``settling``, as soon as it created rows since the last time.
+    doubled what they held (``created``: the records of the phase's chunks done); when
+    ``settling``, as soon as it created rows since the last time. Returns True when it did.
+
+    The count the statistics reflect is the phase's (``analyzed_rows``): of the
+    workers that pass a doubling, the first refreshes them and the others go
+    on writing (the phase's row, locked by that worker, is skipped).
 
     Autovacuum analyzes a table once a tenth of it changed, checked once a
     minute: while a phase runs, the planner keeps the statistics of the
@@ -646,7 +651,6 @@ def _refresh_statistics(ctx, phase, created, analyzed, settling=False):
     scanning a growing one once per chunk. The control totals join the clean
     rows to the links and the records in one query: with stale statistics it
     loops over the phase's rows (10k accounts: 24 s instead of 0.6 s).
-    Returns the created count the statistics now reflect.
 
     Of the records' tables, only the columns the planner weighs for those
     queries are sampled (:func:`_planner_columns`): on a wide table such as the
@@ -654,18 +658,35 @@ def _refresh_statistics(ctx, phase, created, analyzed, settling=False):
     not reset autovacuum's count of changed rows, so autovacuum still analyzes
     every column once the phase's rows are committed.
     """
-    threshold = analyzed + 1 if settling else max(ANALYZE_FIRST, 2 * analyzed)
-    if not phase.model or created < threshold:
-        return analyzed
+    if not phase.model:
+        return False
     ctx.env.flush_all()
     cr = ctx.env.cr
+    cr.execute(
+        SQL(
+            """UPDATE bss_import_phase SET analyzed_rows = %(created)s
+                WHERE id = (SELECT id FROM bss_import_phase
+                             WHERE id = %(id)s AND %(created)s >= %(threshold)s
+                               FOR NO KEY UPDATE SKIP LOCKED)
+            RETURNING id""",
+            created=created,
+            id=record.id,
+            # (An integer field Odoo never wrote is NULL, read as 0.)
+            threshold=SQL("coalesce(analyzed_rows, 0) + 1")
+            if settling
+            else SQL("greatest(%s, 2 * coalesce(analyzed_rows, 0))", ANALYZE_FIRST),
+        )
+    )
+    record.invalidate_recordset(["analyzed_rows"])
+    if not cr.fetchone():
+        return False
     models = (phase.model, *phase.statistics_models)
     for table in (ctx.env[name]._table for name in models):
         columns = SQL(", ").join(map(SQL.identifier, _planner_columns(cr, table)))
         cr.execute(SQL("ANALYZE %s (%s)", SQL.identifier(table), columns))
     # The links are narrow and every column of theirs is joined on: all of it.
     cr.execute(SQL("ANALYZE bss_import_link"))
-    return created
+    return True
 
 
 def _planner_columns(cr, table):
@@ -1000,17 +1021,11 @@ def work_chunk(run, obj, chunk_id, chunk_size=CHUNK_SIZE):
             if chunk is None or chunk.phase_id != record:
                 return False
             phase, tally = cls(ctx), _Tally()
-            before = _done(ctx, record, "created")
             ok, phase = _write_chunk_and_commit(ctx, phase, record, chunk, tally)
             if ok:
-                created = before + tally.counts.created
                 # The statistics are refreshed as work_phase does (whenever the phase doubled what
-                # they reflect), counted over the phase rather than one worker's chunks: the first
-                # power-of-two multiple of ANALYZE_FIRST this chunk's records passed.
-                analyzed = ANALYZE_FIRST
-                while analyzed * 2 <= before:
-                    analyzed *= 2
-                _refresh_statistics(ctx, phase, created, analyzed if before >= ANALYZE_FIRST else 0)
+                # they reflect).
+                _refresh_statistics(ctx, phase, record, _done(ctx, record, "created"))
                 # The migration's own cursor (_migration_cursor), never the caller's.
                 cr.commit()  # pylint: disable=invalid-commit
             return ok
