@@ -281,12 +281,26 @@ class TestMigrateChunks(MigrationCase):
         with self.assertRaisesRegex(UserError, "whole number of source keys, not 'lots'"):
             run.action_migrate()
         self.env["ir.config_parameter"].set_param("bss_import.chunk_size", "5")
-        run.action_migrate(OBJECTS)
+        with patch.object(runner, "TAIL_MIN_KEYS", 5):
+            run.action_migrate(OBJECTS)
         phase = self.phase(run, "billing_accounts")
         self.assertGreater(len(phase.chunk_ids), 1)
         accounts = read_csv(self.folder / "billing_accounts.csv")
-        keys = {r["account_number"] for r in accounts if r["account_number"]}
-        self.assertEqual(len(phase.chunk_ids), len(keys) // 5 + 1)
+        keys = sorted({r["account_number"].encode() for r in accounts if r["account_number"]})
+        self.assertGreaterEqual(len(keys), 4 * 5)  # chunks enough for a tail of small ones
+        sizes = [
+            sum(
+                1
+                for k in keys
+                if (not chunk.key_from or k > chunk.key_from.encode())
+                and (not chunk.key_to or k <= chunk.key_to.encode())
+            )
+            for chunk in phase.chunk_ids.sorted("sequence")
+        ]
+        # Chunks of 5 keys, then the last 10 to 14 keys in chunks of a quarter of that (1 key): the
+        # workers finish together; the last chunk takes the rows without a key.
+        full = (len(keys) - 10) // 5
+        self.assertEqual(sizes, [5] * full + [1] * (len(keys) - 5 * full) + [0])
         # Operators read chunks; only the migration writes them.
         chunk = phase.chunk_ids[:1].with_user(self.operator)
         self.assertTrue(chunk.state)

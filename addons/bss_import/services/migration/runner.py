@@ -296,6 +296,11 @@ def _boundaries(ctx, phase):
     """The last key of each full chunk of the phase's keys (:meth:`~.base.Phase.keys_per_chunk`), in
     byte order (the chunks' edges).
 
+    A phase of at least :data:`TAIL_FROM` chunks of at least
+    :data:`TAIL_MIN_KEYS` keys ends with chunks of a quarter of the size (the
+    last two to three chunks' keys): the workers take the
+    chunks in order, and the one that takes the last chunk works alone while
+    the others have nothing left; with small last chunks they finish together.
     A phase keyed by several columns (custom fields: a few rows) is one chunk.
     """
     column = phase.range_key()
@@ -303,20 +308,32 @@ def _boundaries(ctx, phase):
         return []
     ctx.env.flush_all()
     col = SQL.identifier(column)
+    size = phase.keys_per_chunk(ctx.chunk_size)
     ctx.env.cr.execute(
         SQL(
-            """SELECT k FROM (SELECT k, row_number() OVER (ORDER BY k) AS n
-                                FROM (SELECT DISTINCT %s COLLATE "C" AS k FROM (%s) s
-                                       WHERE %s IS NOT NULL AND %s <> '') d) x
-                WHERE mod(n, %s) = 0 ORDER BY k""",
-            col,
-            phase.source_sql(),
-            col,
-            col,
-            phase.keys_per_chunk(ctx.chunk_size),
+            """SELECT k FROM (SELECT k, n, CASE WHEN total >= %(tail_from)s * %(size)s AND %(tailed)s
+                                               THEN (total - 2 * %(size)s) / %(size)s * %(size)s
+                                          END AS tail
+                                FROM (SELECT k, row_number() OVER (ORDER BY k) AS n, count(*) OVER () AS total
+                                        FROM (SELECT DISTINCT %(col)s COLLATE "C" AS k FROM (%(source)s) s
+                                               WHERE %(col)s IS NOT NULL AND %(col)s <> '') d) c) x
+                WHERE CASE WHEN n > tail THEN mod(n - tail, %(quarter)s) = 0 ELSE mod(n, %(size)s) = 0 END
+             ORDER BY k""",
+            col=col,
+            source=phase.source_sql(),
+            size=size,
+            quarter=max(1, size // 4),
+            tail_from=TAIL_FROM,
+            tailed=size >= TAIL_MIN_KEYS,
         )
     )
     return [row[0] for row in ctx.env.cr.fetchall()]
+
+
+#: Chunks a phase has at least when its last ones are cut in quarters (:func:`_boundaries`).
+TAIL_FROM = 4
+#: Keys per chunk from which the last ones are cut in quarters (smaller chunks are not worth cutting).
+TAIL_MIN_KEYS = 100
 
 
 def work_phase(run, obj, chunk_size=CHUNK_SIZE, seconds=None):
