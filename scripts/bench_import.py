@@ -420,11 +420,16 @@ def migrate_steps(args, run, figures, front_seconds, pool, prefix=""):
         elif pool and runner.PHASE_OF[obj].parallel:
             phase = []
             state = runner.start_phase(run, obj)
+            steps = [("start", time.perf_counter() - started)]
             if state == "running":
                 list(pool.map(_worker_phase, [(run.id, obj)] * args.workers))
+            steps.append(("workers", time.perf_counter() - started - sum(s for _n, s in steps)))
             if state is not None:
                 phase = [runner.settle_phase(run, obj)]
             seconds = time.perf_counter() - started
+            steps.append(("settle", seconds - sum(s for _n, s in steps)))
+            # Where a parallel phase's time goes: what one process does before and after the workers.
+            print(f"{'':>16}  " + ", ".join(f"{name} {s:.2f} s" for name, s in steps))
         else:
             phase = runner.migrate(run, [obj])
             seconds = time.perf_counter() - started
