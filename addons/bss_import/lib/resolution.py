@@ -53,7 +53,6 @@ __all__ = [
     "resolve_status",
     "row_checksum",
     "canonical",
-    "canonical_text",
     "digest",
     "sample",
     "text_similarity",
@@ -202,11 +201,6 @@ def row_checksum(values, fields, digits=None):
 def canonical(value):
     """The canonical text of one value, as :func:`row_checksum` serialises it (no rounding)."""
     return _canon(value)
-
-
-def canonical_text(value):
-    """:func:`canonical` of a text value (a ``str``), without the dispatch on its type."""
-    return _canon_str(value, None)
 
 
 def digest(pairs):

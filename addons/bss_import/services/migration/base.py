@@ -132,16 +132,13 @@ def comparable(value):
     return value
 
 
+#: Types :func:`comparable` returns as they are ("" as False: the same canonical text).
+_COMPARABLE_AS_IS = frozenset((str, bool, int, type(None)))
+
+
 def _checksum_text(value):
-    """``canonical(comparable(value))``, the common types without the two dispatches."""
-    kind = type(value)
-    if kind is str:
-        return resolution.canonical_text(value)
-    if kind is bool or value is None:
-        return "true" if value else ""
-    if kind is int:
-        return str(value)
-    return resolution.canonical(comparable(value))
+    """``canonical(comparable(value))``, without the comparable step for the types it keeps."""
+    return resolution.canonical(value if type(value) in _COMPARABLE_AS_IS else comparable(value))
 
 
 class Phase:
