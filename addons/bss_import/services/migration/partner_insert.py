@@ -688,7 +688,7 @@ def _copy_texts(values_, defaulted):
 
 
 class _Column:
-    """A value already in its column form (the INSERT passes it as it is)."""
+    """A value already in its column form (COPY or the INSERT writes it as it is)."""
 
     __slots__ = ("value",)
 
@@ -726,7 +726,7 @@ def _company_dependent_values(Model, vals_list, synced):
         )
     )
     entries_of = {row[0]: dict(zip(names, row[1:], strict=True)) for row in env.cr.fetchall()}
-    literals = {}
+    shared = {}
     columns = {}  # the lines of an account share their values: (account, field, own entry) -> column
     for n, parent in synced.items():
         vals = vals_list[n]
@@ -751,22 +751,22 @@ def _company_dependent_values(Model, vals_list, synced):
                     for company_key, value in entries.items()
                     if company_key in fallbacks[name] and value != fallbacks[name][company_key]
                 )
-                columns[key] = _jsonb_column(kept, literals)
+                columns[key] = _jsonb_column(kept, shared)
             vals[name] = columns[key]
 
 
-def _jsonb_column(kept, literals):
+def _jsonb_column(kept, shared):
     """The column form of the company entries ``kept`` ((company, value) pairs): NULL when none,
-    else their jsonb value, one per chunk and distinct entries (the lines of an account share
-    theirs: serialised once)."""
+    else their jsonb value, one per chunk and distinct entries in ``shared`` (the lines of an
+    account share theirs: serialised once)."""
     if not kept:
         return _Column(None)
     try:
-        known = literals.get(kept)
+        known = shared.get(kept)
     except TypeError:  # an unhashable value: serialised with its row
         return _Column(psycopg2.extras.Json(dict(kept)))
     if known is None:
-        known = literals[kept] = _Column(psycopg2.extras.Json(dict(kept)))
+        known = shared[kept] = _Column(psycopg2.extras.Json(dict(kept)))
     return known
 
 
