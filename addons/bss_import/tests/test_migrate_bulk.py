@@ -339,6 +339,41 @@ class TestMigrateBulk(BssImportCase):
             self.assertIn(line, self.account.child_ids)
             self.assertEqual(line.property_product_pricelist, self.account.property_product_pricelist)
 
+    def test_insert_caches_what_the_rows_hold(self):
+        """The values the INSERT put in the cache (as _create does: the constraints and the
+        recomputations then fetch nothing) are the ones a fetch reads back from the rows."""
+        self.env.flush_all()
+        with contextlib.closing(self.env.cr.savepoint()):
+            records = self.insert_only(self.Partner, self.insertable())
+            self.env.flush_all()
+            cache = self.env.cache
+            columns = [f for f in self.Partner._fields.values() if f.store and f.column_type]
+
+            def value(record, field):
+                # As a read() shows it: the cache's NULL and False of an unset flag read the same.
+                return field.convert_to_read(
+                    field.convert_to_record(cache.get(record, field), record), record
+                )
+
+            cached = {
+                (record.id, field.name): value(record, field)
+                for field in columns
+                for record in records
+                if cache.contains(record, field)
+            }
+            names = {name for _id, name in cached}
+            # Not vacuous: the given values, the derived ones, the unset ones.
+            self.assertLessEqual(
+                {"name", "parent_id", "x_msisdn", "commercial_partner_id", "active", "vat", "street"}, names
+            )
+            self.assertTrue({"create_date", "parent_path"}.isdisjoint(names))  # the INSERT's own
+            self.env.invalidate_all()
+            records.fetch([field.name for field in columns if field.name in names])
+            fetched = {
+                key: value(self.Partner.browse(key[0]), self.Partner._fields[key[1]]) for key in cached
+            }
+            self.assertEqual({k: (v, fetched[k]) for k, v in cached.items() if fetched[k] != v}, {})
+
     def test_insert_path_taken_only_where_it_reproduces_create(self):
         self.assertIsNone(partner_insert.blocker(self.Partner, self.insertable()))
         self.assertIn("follows its parent's address", partner_insert.blocker(self.Partner, self.sample()))

@@ -58,7 +58,7 @@ import math
 import psycopg2.extensions
 import psycopg2.extras
 
-from odoo import Command, tools
+from odoo import Command, models, tools
 from odoo.addons.telecom_subscriber.models.res_partner import SUBSCRIBER_KEY_FIELDS
 from odoo.addons.telecom_subscriber.tools import identifiers
 from odoo.tools import SQL
@@ -122,6 +122,8 @@ DERIVED_HELPERS = {
 _DEFAULT = psycopg2.extensions.AsIs("DEFAULT")
 #: Values whose column form _insert converts once per chunk (ids, codes, flags, dates...).
 _HASHABLE = (str, int, float, bool, type(None), datetime.date)
+#: Columns the INSERT fills besides the value lists (the id, the log columns, base's parent_path).
+_SET_BY_INSERT = frozenset(("id", "parent_path", *models.LOG_ACCESS_COLUMNS))
 #: Rows per INSERT statement (BaseModel._create's batch size).
 INSERT_BATCH = 1000
 
@@ -226,7 +228,8 @@ def insert_partners(Model, vals_list):
         return bulk.create_partners(Model, vals_list)
     ids = _reserve_ids(Model, len(completed))
     derived = _derive(Model, completed, ids, parents)
-    records = Model.browse(_insert(Model, completed, ids))
+    defaulted = _defaulted_columns(env.cr, Model._table)
+    records = Model.browse(_insert(Model, completed, ids, defaulted))
     given = {name for vals in completed for name in vals}
     # Caches of the other side of the new rows' many2ones (the parents' child_ids...).
     for name in given:
@@ -234,7 +237,7 @@ def insert_partners(Model, vals_list):
         if field.type == "many2one":
             for inverse in Model.pool.field_inverses[field]:
                 env[inverse.model_name].invalidate_model([inverse.name])
-    copies = _prime_cache(Model, records, given)
+    copies = _prime_cache(Model, records, given, completed, defaulted)
     # Stored computed fields: marked as _create marks them (the ones given to a row protected on
     # that row, as _create protects each record's own), computed for the whole chunk by Odoo's
     # own methods at the next flush.
@@ -258,11 +261,13 @@ def insert_partners(Model, vals_list):
         for field in copies:
             env.remove_to_compute(field, records)
         _inverse(Model, records, inversed, given)
-    for record in records.filtered("parent_id"):
+    # The first-contact rule and the constraints read a few fields each: fetched one by one for
+    # the chunk, not every column of every new row (the rows are not in the cache: nothing was
+    # read back).
+    unprefetched = records.with_context(prefetch_fields=False)
+    for record in unprefetched.filtered("parent_id"):
         record._handle_first_contact_creation()
-    # The constraints read a few fields each: fetched one by one for the chunk, not every
-    # column of every new row (the rows are not in the cache: nothing was read back).
-    records.with_context(prefetch_fields=False)._validate_fields(given)
+    unprefetched._validate_fields(given)
     if Model._check_company_auto:
         records._check_company()
     records.check_access("create")
@@ -296,11 +301,17 @@ def _split_non_columns(Model, completed):
     return inversed
 
 
-def _prime_cache(Model, records, given):
-    """Put in the cache what _create puts there and a fetch could not give in one query: no
-    lines (x2many), no file (attachment fields). Returns the stored copies of an empty file (the
-    image sizes of image_1920): computing them copies nothing and writes no attachment, they stay
-    empty as create() leaves them."""
+def _prime_cache(Model, records, given, completed, defaulted):
+    """Put in the cache what _create puts there: no lines (x2many), no file (attachment fields),
+    the values each row was given and no value for the columns it was not (its NULL). The
+    first-contact rule, the constraints and the recomputations then read the chunk from the
+    cache, as after create(), instead of fetching every column of the new rows.
+
+    Left to a fetch: the columns an SQL default fills, the monetary values (the cache rounds
+    them in each row's currency), the translated and company-dependent ones (the cache keeps
+    them per language or company) and the values given in their column form. Returns the
+    stored copies of an empty file (the image sizes of image_1920): computing them copies
+    nothing and writes no attachment, they stay empty as create() leaves them."""
     cache = Model.env.cache
     empty = set()
     for field in Model._fields.values():
@@ -309,11 +320,44 @@ def _prime_cache(Model, records, given):
         elif field.store and getattr(field, "attachment", False) and field.name not in given:
             cache.update(records, field, [None] * len(records))
             empty.add(field.name)
+        elif _cacheable(field, given, defaulted):
+            values_ = _cache_values(field, records, completed)
+            if values_ is not None:
+                cache.update(records, field, values_)
     return [
         field
         for field in Model._fields.values()
         if field.name in empty and field.related and field.related.split(".")[0] in empty
     ]
+
+
+def _cacheable(field, given, defaulted):
+    """True for a column whose cache value :func:`_cache_values` can tell from the value lists."""
+    if not field.column_type or field.name in defaulted or field.name in _SET_BY_INSERT:
+        return False
+    if field.translate or field.company_dependent or field.type in ("monetary", "binary", "properties"):
+        return False
+    # A computed column no row was given is computed at the next flush: not cached.
+    return field.name in given or not field.compute
+
+
+def _cache_values(field, records, completed):
+    """The cache value of ``field`` for each row (None when a value is not in a plain form)."""
+    convert = field.convert_to_cache
+    known = {}
+    out = []
+    for vals in completed:
+        value = vals.get(field.name)
+        if isinstance(value, _Column):
+            return None
+        if isinstance(value, _HASHABLE):
+            key = (type(value), value)
+            if key not in known:
+                known[key] = convert(value, records)
+            out.append(known[key])
+        else:
+            out.append(convert(value, records))
+    return out
 
 
 def _inverse(Model, records, inversed, stored):
@@ -552,7 +596,7 @@ def _peppol(Model, vals, names, eas_mapping, countries):
         vals.setdefault("peppol_endpoint", endpoint)
 
 
-def _insert(Model, vals_list, ids):
+def _insert(Model, vals_list, ids, defaulted):
     """INSERT the rows with their reserved ids (BaseModel._create's conversion of each value)."""
     env = Model.env
     now = env.cr.now()
@@ -588,7 +632,6 @@ def _insert(Model, vals_list, ids):
                 out.append(convert(value, Model, vals))
         return out
 
-    defaulted = _defaulted_columns(env.cr, Model._table)
     for start in range(0, len(vals_list), INSERT_BATCH):
         batch = vals_list[start : start + INSERT_BATCH]
         batch_ids = ids[start : start + INSERT_BATCH]
