@@ -1135,6 +1135,20 @@ def test_a_phase_checksum_is_the_row_checksum_of_its_comparable_values(values):
 
     expected = row_checksum({k: comparable(v) for k, v in values.items()}, sorted(values))
     assert Phase.checksum(None, values) == expected
+    assert Phase.checksum(None, values) == expected  # the texts remembered give the same digest
+
+
+def test_a_phase_checksum_forgets_its_texts_past_the_bound(monkeypatch):
+    """The remembered checksum texts are bounded: at the bound they are forgotten, digests unchanged."""
+    from odoo.addons.bss_import.services.migration import base
+
+    monkeypatch.setattr(base, "_TEXTS", {})
+    monkeypatch.setattr(base, "_TEXTS_MAX", 3)
+    rows = [{"a": f"v{n}", "b": 1, "c": True} for n in range(5)]
+    digests = [base.Phase.checksum(None, row) for row in rows]
+    assert digests == [row_checksum(row, ["a", "b", "c"]) for row in rows]
+    # Emptied at the bound, then filled again by the last row's texts.
+    assert {(str, "v4"): "v4", (int, 1): "1", (bool, True): "true"} == base._TEXTS
 
 
 @given(text=st.text())

@@ -136,9 +136,27 @@ def comparable(value):
 _COMPARABLE_AS_IS = frozenset((str, bool, int, type(None)))
 
 
+#: Types whose checksum text :func:`_checksum_text` remembers: hashable, and two equal values have
+#: the same text (not so an aware datetime: equal instants, texts in their own offsets).
+_REMEMBERED = frozenset((str, bool, int, float, type(None), decimal.Decimal, datetime.date))
+#: {(type, value): checksum text}. A chunk's values repeat (statuses, plans, accounts, dates,
+#: the empty ones): most are canonicalised once. Emptied when it reaches _TEXTS_MAX entries.
+_TEXTS = {}
+_TEXTS_MAX = 100_000
+
+
 def _checksum_text(value):
     """``canonical(comparable(value))``, without the comparable step for the types it keeps."""
-    return resolution.canonical(value if type(value) in _COMPARABLE_AS_IS else comparable(value))
+    kind = type(value)
+    if kind not in _REMEMBERED:
+        return resolution.canonical(comparable(value))
+    key = (kind, value)
+    text = _TEXTS.get(key)
+    if text is None:
+        if len(_TEXTS) >= _TEXTS_MAX:
+            _TEXTS.clear()
+        text = _TEXTS[key] = resolution.canonical(value if kind in _COMPARABLE_AS_IS else comparable(value))
+    return text
 
 
 class Phase:
