@@ -572,8 +572,9 @@ class Phase:
                 for name, value in zip(sql_names, row[1:], strict=True)
             }
         if orm_names:
-            # Iterating keeps the chunk as the records' prefetch set (browse(id) would not).
-            for record in Model.browse(list(out)):
+            # Iterating keeps the chunk as the records' prefetch set (browse(id) would not); each
+            # field is fetched alone (a company-dependent one, not its whole prefetch group).
+            for record in Model.browse(list(out)).with_context(prefetch_fields=False):
                 out[record.id].update({name: record[name] for name in orm_names})
         return out
 

@@ -824,7 +824,9 @@ def _pricelist_values(Model, vals_list, synced):
     if PRICELIST not in Model._fields or SPECIFIC_PRICELIST not in Model._fields:
         return {}
     env = Model.env
-    parents = Model.browse(set(synced.values())).sudo()
+    # Only what the pricelist's computation reads is fetched (its specific pricelist, its country),
+    # not the prefetch group of every company-dependent field of the accounts.
+    parents = Model.browse(set(synced.values())).sudo().with_context(prefetch_fields=False)
     parent_pricelist = {parent.id: parent.property_product_pricelist.id for parent in parents}
     countries = {}
     Pricelist = env["product.pricelist"]
