@@ -16,6 +16,7 @@ Vocabulary:
   parent object.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -90,15 +91,16 @@ class Table:
     def __post_init__(self):
         self.by_name.update({c.name: c for c in self.columns})
 
-    @property
+    # Cached: phases read them for every row (the table is frozen, they never change).
+    @functools.cached_property
     def column_names(self):
         return tuple(c.name for c in self.columns)
 
-    @property
+    @functools.cached_property
     def mandatory(self):
         return tuple(c.name for c in self.columns if c.mandatory)
 
-    @property
+    @functools.cached_property
     def references(self):
         return tuple(c for c in self.columns if c.ref)
 
