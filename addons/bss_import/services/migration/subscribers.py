@@ -118,7 +118,7 @@ class SubscribersPhase(BillingAccountsPhase):
     def __init__(self, ctx):
         super().__init__(ctx)
         self._accounts = {}
-        self._plans = {}
+        self._plans = None
         self._plan_codes = {}
         self._pending_merge = None
         self._secondary_keys = None
@@ -389,11 +389,19 @@ class SubscribersPhase(BillingAccountsPhase):
         return found
 
     def plan(self, code):
-        """The plan variant id of a legacy plan code (None when no plan has it)."""
-        if code not in self._plans:
-            plan = self.env["product.product"]._telecom_plan_for_code(code)
-            self._plans[code] = plan.id or None
-        return self._plans[code]
+        """The plan variant id of a legacy plan code (None when no plan has it).
+
+        The codes of every plan are read once per pass (a catalogue holds hundreds, an export
+        can carry thousands of distinct unknown codes): the first variant of each code in the
+        order of ``_telecom_plan_for_code``'s search, the one it finds.
+        """
+        if self._plans is None:
+            Product = self.env["product.product"]
+            plans = Product.search([("x_is_service_plan", "=", True), ("x_plan_code", "!=", False)])
+            self._plans = {}
+            for plan in plans:
+                self._plans.setdefault(plan.x_plan_code, plan.id)
+        return self._plans.get(code) if code else None
 
     def reparent(self, row_values):
         """((account id, status), reason) of the one migrated account the orphan matches, or (None, reason).
