@@ -321,7 +321,11 @@ def _prime_cache(Model, records, given, completed, defaulted):
             cache.update(records, field, [None] * len(records))
             empty.add(field.name)
         elif _cacheable(field, given, defaulted):
-            values_ = _cache_values(field, records, completed)
+            values_ = (
+                _cache_values(field, records, completed)
+                if field.name in given
+                else [field.convert_to_cache(None, records)] * len(records)
+            )
             if values_ is not None:
                 cache.update(records, field, values_)
     return [
