@@ -1,10 +1,13 @@
 from collections import Counter
 from decimal import Decimal
+from unittest.mock import patch
 
+from odoo.addons.bss_import.services.migration import base
 from odoo.tests import tagged
 
-from .common import MigrationCase, read_csv
+from .common import MigrationCase, read_csv, subscriber
 from .test_migrate_phases import DEFECTS, QUARANTINED_SUBSCRIBER_DEFECTS, _keys
+from .test_migrate_quarantine import small_export
 
 RECORDS = ": records (source rows minus quarantined and collapsed)"
 
@@ -76,3 +79,34 @@ class TestMigrateReconcile(MigrationCase):
             [(s.source_key, s.field_name, s.source_value, s.odoo_value) for s in flagged],
             [(key, "x_account_status", status, other)],
         )
+
+    def test_a_value_read_back_otherwise_than_written_is_a_content_mismatch(self):
+        """The chunk's reconciliation compares what the database holds after the write: a value
+        read back otherwise (of another type or value) changes the Odoo checksum, names its field;
+        the rows read back as written match."""
+        run = self.confirmed_run(files=small_export([subscriber(1), subscriber(2), subscriber(3)]))
+        read_back = base.Phase.read_back
+
+        def altered(phase, ids, names):
+            out = read_back(phase, ids, names)
+            if phase.object == "subscribers":
+                first = out[min(out)]
+                first["x_msisdn"] = first["x_msisdn"][:-1] + "0"  # another value
+                second = out[sorted(out)[1]]
+                # another type, the same canonical text: checksummed again, and equal
+                second["x_activation_date"] = second["x_activation_date"].isoformat()
+            return out
+
+        with patch.object(base.Phase, "read_back", altered):
+            run.action_migrate()
+        phase = self.phase(run, "subscribers")
+        self.assertEqual(
+            phase.mismatch,
+            "content checksum of the Odoo records differs from the source rows: x_msisdn (1 rows)",
+        )
+        self.assertNotEqual(phase.source_checksum, phase.odoo_checksum)
+        # Read back as written, the same rows reconcile.
+        run.action_migrate(["subscribers"])
+        phase = self.phase(run, "subscribers")
+        self.assertFalse(phase.mismatch)
+        self.assertEqual(phase.source_checksum, phase.odoo_checksum)
