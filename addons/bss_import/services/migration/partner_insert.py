@@ -124,6 +124,10 @@ _DEFAULT = psycopg2.extensions.AsIs("DEFAULT")
 _HASHABLE = (str, int, float, bool, type(None), datetime.date)
 #: Columns the INSERT fills besides the value lists (the id, the log columns, base's parent_path).
 _SET_BY_INSERT = frozenset(("id", "parent_path", *models.LOG_ACCESS_COLUMNS))
+#: Field types whose conversion costs less than looking the value up among the ones already
+#: converted (texts, numbers, ids, flags): converted value by value. Others (dates, selections,
+#: HTML...) are converted once per distinct value of a chunk's column.
+_DIRECT = frozenset(("char", "text", "integer", "float", "boolean", "many2one"))
 #: Rows per INSERT statement (BaseModel._create's batch size).
 INSERT_BATCH = 1000
 
@@ -347,13 +351,16 @@ def _cacheable(field, given, defaulted):
 
 def _cache_values(field, records, completed):
     """The cache value of ``field`` for each row (None when a value is not in a plain form)."""
+    name = field.name
+    values_ = [vals.get(name) for vals in completed]
+    if any(type(value) is _Column for value in values_):
+        return None
     convert = field.convert_to_cache
+    if field.type in _DIRECT:
+        return [convert(value, records) for value in values_]
     known = {}
     out = []
-    for vals in completed:
-        value = vals.get(field.name)
-        if isinstance(value, _Column):
-            return None
+    for value in values_:
         if isinstance(value, _HASHABLE):
             key = (type(value), value)
             if key not in known:
@@ -618,6 +625,15 @@ def _insert(Model, vals_list, ids, defaulted):
         convert = field.convert_to_column_insert
         if field.type == "monetary":
             return [convert(vals[name], Model, vals) if name in vals else _DEFAULT for vals in batch]
+        if field.type in _DIRECT:
+            return [
+                _DEFAULT
+                if (value := vals.get(name, _DEFAULT)) is _DEFAULT
+                else value.value
+                if type(value) is _Column
+                else convert(value, Model, vals)
+                for vals in batch
+            ]
         known = converted.setdefault(name, {})
         out = []
         for vals in batch:
