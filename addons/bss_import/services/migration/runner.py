@@ -694,9 +694,7 @@ def _refresh_statistics(ctx, phase, record, created, settling=False):
             created=created,
             id=record.id,
             # (An integer field Odoo never wrote is NULL, read as 0.)
-            threshold=SQL(
-                "CASE WHEN coalesce(analyzed_rows, 0) = 0 THEN 1 ELSE 2 * analyzed_rows END"
-            )
+            threshold=SQL("CASE WHEN coalesce(analyzed_rows, 0) = 0 THEN 1 ELSE 2 * analyzed_rows END")
             if settling
             else SQL("greatest(%s, 2 * coalesce(analyzed_rows, 0))", ANALYZE_FIRST),
         )
