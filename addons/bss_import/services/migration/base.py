@@ -374,22 +374,32 @@ class Phase:
         """Phase-specific checks and values on top of the mapped ones."""
         return Resolved(row, vals)
 
+    def mapped_lines(self):
+        """([(column, line)] converted one by one, [(column, line)] combined into one field) of the
+        columns :meth:`map_values` writes: the mapping's, less what the phase resolves itself.
+        Sorted out once per pass (the mapping does not change while a phase runs)."""
+        if getattr(self, "_mapped_lines", None) is None:
+            plain, combined = [], []
+            for name, line in self.lines.items():
+                if line.action not in ("map", "new_field") or not line.target_field:
+                    continue
+                if line.target_type == "many2one" or self.handled(name):
+                    continue
+                (combined if line.combine_json else plain).append((name, line))
+            self._mapped_lines = (plain, combined)
+        return self._mapped_lines
+
     def map_values(self, row_values):
         """The values of the mapped columns, converted to their target type; (vals, reasons)."""
         vals, reasons, joined = {}, [], {}
-        for name, line in self.lines.items():
-            if line.action not in ("map", "new_field") or not line.target_field:
-                continue
-            raw = row_values.get(name)
-            if line.target_type == "many2one" or self.handled(name):
-                continue
-            if line.combine_json:
-                joined.setdefault(line.target_field, []).append((line, raw))
-                continue
+        plain, combined = self.mapped_lines()
+        for name, line in plain:
             try:
-                vals[line.target_field] = self.convert(line, name, raw)
+                vals[line.target_field] = self.convert(line, name, row_values.get(name))
             except ValueError as exc:
                 reasons.append(f"{name}: {exc}")
+        for name, line in combined:
+            joined.setdefault(line.target_field, []).append((line, row_values.get(name)))
         for target, parts in joined.items():
             rule = json.loads(parts[0][0].combine_json)
             order = rule.get("order") or [ln.canonical for ln, _r in parts]
@@ -411,15 +421,13 @@ class Phase:
         if raw is None:
             # Odoo reads an unset number as 0: the source's empty cell is the same value.
             return 0 if ttype in ("integer", "float", "monetary") else False
-        dec = values.DecimalFormat(line.decimal_separator or ".")
-        if ttype == "integer":
-            return values.parse_int(raw, dec)
         if ttype in ("float", "monetary"):
-            return float(values.parse_decimal(raw, dec))
+            return float(values.parse_decimal(raw, line.number_format))
         if ttype in ("date", "datetime"):
-            fmt = values.DATE_FORMATS.get(line.date_format or "iso", values.DATE_FORMATS["iso"])
-            parsed = values.parse_datetime(raw, fmt)
+            parsed = values.parse_datetime(raw, line.date_parts)
             return parsed.date() if ttype == "date" else parsed
+        if ttype == "integer":
+            return values.parse_int(raw, line.number_format)
         if ttype == "boolean":
             return values.parse_bool(raw)
         if ttype == "selection":

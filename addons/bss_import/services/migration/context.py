@@ -4,7 +4,7 @@ import json
 
 from odoo.tools import SQL
 
-from ...lib import schema
+from ...lib import schema, values
 from .. import profiler
 from .base import MAIL_CONTEXT, comparable
 from .owners import Owners
@@ -167,6 +167,9 @@ class MappedColumn:
         for name in self._COPIED:
             setattr(self, name, line[name])
         self._values = None
+        #: How the column writes numbers and dates (what converting each cell reads).
+        self.number_format = values.DecimalFormat(self.decimal_separator or ".")
+        self.date_parts = values.DATE_FORMATS.get(self.date_format or "iso", values.DATE_FORMATS["iso"])
 
     def _value_map(self):
         if self._values is None:

@@ -74,6 +74,7 @@ class _UsageSource(Phase):
         not parse is left out of the sums (the profile reports such rows).
         """
         current, total, months = None, {}, set()
+        summed = [(name, self.lines[name]) for name in ("last_event", *_TOTALS) if self.lines.get(name)]
         for row in self.rows():
             sub = row.values.get("subscriber_id")
             if sub != current:
@@ -84,12 +85,12 @@ class _UsageSource(Phase):
             if month in months:
                 continue
             months.add(month)
-            for name in ("last_event", *_TOTALS):
-                line = self.lines.get(name)
-                if not line or not row.values.get(name):
+            for name, line in summed:
+                raw = row.values.get(name)
+                if not raw:
                     continue
                 try:
-                    value = self.convert(line, name, row.values[name])
+                    value = self.convert(line, name, raw)
                 except ValueError:
                     continue
                 if name == "last_event":
