@@ -1173,3 +1173,19 @@ def test_a_phase_checksum_forgets_its_texts_past_the_bound(monkeypatch):
 @given(text=st.text())
 def test_the_digest_of_canonical_values_is_the_row_checksum(text):
     assert resolution.digest([("f", resolution.canonical(text))]) == row_checksum({"f": text}, ["f"])
+
+
+@given(
+    pairs=st.lists(
+        st.tuples(st.text(), st.one_of(st.text(), st.integers(), st.none(), st.floats(allow_nan=False))),
+        max_size=6,
+    )
+)
+def test_digest_is_the_sha256_of_the_pairs_json(pairs):
+    """digest() writes the pairs' JSON itself for texts (any character, quotes, controls,
+    non-ASCII) and through json.dumps otherwise: the same text, hence the same digest."""
+    import hashlib
+    import json
+
+    text = json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
+    assert resolution.digest(pairs) == hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -203,6 +203,10 @@ def canonical(value):
     return _canon(value)
 
 
+#: json's own quoting of a text (ensure_ascii=False): a TypeError for anything else.
+_quoted = json.encoder.encode_basestring
+
+
 def digest(pairs):
     """The digest :func:`row_checksum` gives, of (field, canonical text) ``pairs`` sorted by field.
 
@@ -210,7 +214,11 @@ def digest(pairs):
     >>> digest(pairs) == row_checksum({"name": "Ada", "amount": 10.5}, ["amount", "name"])
     True
     """
-    text = json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
+    try:
+        # The text json.dumps gives for (text, text) pairs, without its per-call encoder setup.
+        text = "[" + ",".join(f"[{_quoted(name)},{_quoted(value)}]" for name, value in pairs) + "]"
+    except (TypeError, ValueError):  # a value that is no text, or no pair
+        text = json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
