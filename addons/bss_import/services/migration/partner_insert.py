@@ -17,12 +17,12 @@ stores the same rows doing each of those steps once per chunk:
    has no plain text form, e.g. a binary column): COPY costs PostgreSQL half
    of what parsing and planning a VALUES list of a thousand rows does;
 3. the company-dependent commercial values (receivable, payment terms,
-   pricelist...) in every company, in the INSERT: the parent's entries minus
+   pricelist...) in every company, in the rows written: the parent's entries minus
    those equal to the company's fallback (the result of the jsonb expression
    Odoo's ``_write_multi`` applies to them), the current company's pricelist
    by the rule of product's ``_inverse_product_pricelist``;
 4. the stored computed fields whose rule reads only the contact and its
-   parent are in the INSERT (:data:`DERIVED`, ids reserved first; the
+   parent are in the rows written (:data:`DERIVED`, ids reserved first; the
    sanitised phone and the e-invoicing address through Odoo's own
    ``_phone_format_number`` and ``_build_error_peppol_endpoint``), so no new
    row is written a second time by an UPDATE; each only while the methods of
@@ -31,9 +31,10 @@ stores the same rows doing each of those steps once per chunk:
    marks them (``modified(create=True)``, the values given to a row protected
    on that row): Odoo's own compute methods then run once for the chunk at
    the next flush;
-5. the inverses of non-stored fields given (telecom_wallet's balance
-   snapshot), base's first-contact address rule, the Python constraints, the
-   company consistency check and the access check run on the records as in
+5. the values written are put in the cache as ``_create`` puts them; the
+   inverses of non-stored fields given (telecom_wallet's balance snapshot),
+   base's first-contact address rule, the Python constraints, the company
+   consistency check and the access check run on the records as in
    ``create()``.
 
 The path is taken only where it reproduces ``create()``: contacts created
@@ -265,9 +266,9 @@ def insert_partners(Model, vals_list):
         for field in copies:
             env.remove_to_compute(field, records)
         _inverse(Model, records, inversed, given)
-    # The first-contact rule and the constraints read a few fields each: fetched one by one for
-    # the chunk, not every column of every new row (the rows are not in the cache: nothing was
-    # read back).
+    # The first-contact rule and the constraints read the cache (_prime_cache); what it does not
+    # hold (a monetary or company-dependent value, an SQL default's column) is fetched one field
+    # at a time for the chunk, not with every column of the new rows.
     unprefetched = records.with_context(prefetch_fields=False)
     for record in unprefetched.filtered("parent_id"):
         record._handle_first_contact_creation()
@@ -340,7 +341,7 @@ def _prime_cache(Model, records, given, completed, defaulted):
 
 
 def _cacheable(field, given, defaulted):
-    """True for a column whose cache value :func:`_cache_values` can tell from the value lists."""
+    """True for a column whose cache value the value lists tell (given, or NULL when not)."""
     if not field.column_type or field.name in defaulted or field.name in _SET_BY_INSERT:
         return False
     if field.translate or field.company_dependent or field.type in ("monetary", "binary", "properties"):
