@@ -173,7 +173,7 @@ class BucketRows(Phase):
             return None
         line = self.lines.get(name)
         try:
-            return values.parse_decimal(raw, values.DecimalFormat((line and line.decimal_separator) or "."))
+            return values.parse_decimal(raw, line.number_format if line else values.DecimalFormat())
         except ValueError as exc:
             reasons.append(f"{name}: {exc}")
             return None

@@ -190,6 +190,7 @@ class Phase:
         self.env = ctx.env
         self.spec = schema.TABLES[self.table] if self.table else None
         self.lines = ctx.mapping_lines(self.table) if self.table else {}
+        self._mapped_lines = None
 
     # ------------------------------------------------------------ which rows
     def has_rows(self):
@@ -378,7 +379,7 @@ class Phase:
         """([(column, line)] converted one by one, [(column, line)] combined into one field) of the
         columns :meth:`map_values` writes: the mapping's, less what the phase resolves itself.
         Sorted out once per pass (the mapping does not change while a phase runs)."""
-        if getattr(self, "_mapped_lines", None) is None:
+        if self._mapped_lines is None:
             plain, combined = [], []
             for name, line in self.lines.items():
                 if line.action not in ("map", "new_field") or not line.target_field:
@@ -719,7 +720,7 @@ class Phase:
         """
         cent = decimal.Decimal("0.01")
         formats = {
-            column: values.DecimalFormat(((line := self.lines.get(column)) and line.decimal_separator) or ".")
+            column: (line.number_format if (line := self.lines.get(column)) else values.DecimalFormat())
             for column, _f in pairs
         }
         src = [decimal.Decimal(0)] * len(pairs)

@@ -182,7 +182,7 @@ class BillingAccountsPhase(Phase):
         """Accounts by status; the legacy open receivable (Decimal, cents) summed and per account."""
         totals = self.count_totals("status", "x_account_status", "billing accounts")
         line = self.lines.get("ar_balance")
-        dec = values.DecimalFormat((line and line.decimal_separator) or ".")
+        dec = line.number_format if line else values.DecimalFormat()
         cent = Decimal("0.01")
         src_total = odoo_total = Decimal(0)
         differing = 0

@@ -109,7 +109,7 @@ class PartnerRows(LinkedCustomers):
         """The cell ``raw`` of ``column`` as a date (a datetime when ``time``), in the mapping's date
         format; None when empty (ValueError when it does not parse)."""
         line = self.lines.get(column)
-        fmt = values.DATE_FORMATS.get((line and line.date_format) or "iso", values.DATE_FORMATS["iso"])
+        fmt = line.date_parts if line else values.DATE_FORMATS["iso"]
         parsed = values.parse_datetime(raw, fmt)
         if parsed is None:
             return None

@@ -393,7 +393,7 @@ class InvoicesPhase(Phase):
 
     def decimal(self, lines, name, raw):
         line = lines.get(name)
-        return values.parse_decimal(raw, values.DecimalFormat((line and line.decimal_separator) or "."))
+        return values.parse_decimal(raw, line.number_format if line else values.DecimalFormat())
 
     def status(self, raw):
         """The canonical invoice status: the operator's value map, the known legacy codes, or as is."""

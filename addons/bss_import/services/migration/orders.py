@@ -261,7 +261,7 @@ class OrdersPhase(LinkedCustomers, Phase):
         if raw is None:
             return None
         line = (mapping if mapping is not None else self.lines).get(name)
-        return values.parse_decimal(raw, values.DecimalFormat((line and line.decimal_separator) or "."))
+        return values.parse_decimal(raw, line.number_format if line else values.DecimalFormat())
 
     def product(self, plan_code, product_code):
         """(product.product id, reason): the plan of ``plan_code``, else the product of ``product_code``."""
